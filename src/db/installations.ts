@@ -1,0 +1,49 @@
+import { eq } from "drizzle-orm";
+import type { Database } from "./client.js";
+import { type InstallationRow, installations } from "./schema.js";
+
+export interface InstallationInput {
+  id: number;
+  accountLogin: string;
+  accountType?: string;
+}
+
+/** Records an installation (or refreshes its account), clearing a deletion if it came back. */
+export async function recordInstallation(db: Database, input: InstallationInput, at: Date): Promise<InstallationRow> {
+  const [row] = await db
+    .insert(installations)
+    .values({
+      id: input.id,
+      accountLogin: input.accountLogin,
+      accountType: input.accountType ?? "User",
+      createdAt: at,
+      updatedAt: at,
+    })
+    .onConflictDoUpdate({
+      target: installations.id,
+      set: {
+        accountLogin: input.accountLogin,
+        accountType: input.accountType ?? "User",
+        deletedAt: null,
+        updatedAt: at,
+      },
+    })
+    .returning();
+  if (!row) throw new Error(`could not record installation ${input.id}`);
+  return row;
+}
+
+/** Marks an installation suspended (`at`) or unsuspended (`null`). No job is claimed while suspended. */
+export async function setInstallationSuspended(db: Database, id: number, at: Date | null, now: Date): Promise<void> {
+  await db.update(installations).set({ suspendedAt: at, updatedAt: now }).where(eq(installations.id, id));
+}
+
+/** Marks an installation deleted; its jobs are abandoned by the caller. */
+export async function markInstallationDeleted(db: Database, id: number, at: Date): Promise<void> {
+  await db.update(installations).set({ deletedAt: at, updatedAt: at }).where(eq(installations.id, id));
+}
+
+export async function getInstallation(db: Database, id: number): Promise<InstallationRow | undefined> {
+  const [row] = await db.select().from(installations).where(eq(installations.id, id));
+  return row;
+}

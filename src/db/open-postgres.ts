@@ -1,0 +1,37 @@
+import { drizzle } from "drizzle-orm/postgres-js";
+import type { Logger } from "pino";
+import postgres from "postgres";
+import { type Database, type DatabaseHandle, schema } from "./client.js";
+
+export interface OpenPostgresOptions {
+  url: string;
+  /** Connections in the pool. */
+  max?: number;
+  /** Seconds to wait for a connection before failing (never hang on a dead server). */
+  connectTimeoutSeconds?: number;
+  log?: Logger;
+}
+
+/** Opens a pool on a real PostgreSQL server. */
+export function openPostgres(options: OpenPostgresOptions): DatabaseHandle {
+  const client = postgres(options.url, {
+    max: options.max ?? 10,
+    connect_timeout: options.connectTimeoutSeconds ?? 10,
+    idle_timeout: 30,
+    // Notices such as "relation already exists, skipping" are not worth a log line.
+    onnotice: () => {},
+    connection: { application_name: "labelrun" },
+  });
+  const db = drizzle(client, { schema }) as unknown as Database;
+  return {
+    db,
+    driver: "postgres",
+    async listen(channel, onPayload) {
+      const { unlisten } = await client.listen(channel, onPayload);
+      return unlisten;
+    },
+    async close() {
+      await client.end({ timeout: 5 });
+    },
+  };
+}

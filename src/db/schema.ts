@@ -1,0 +1,181 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  bigserial,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgEnum,
+  pgTable,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+import { ACTIVE_STATES, FAILURE_CODES, JOB_HOLDS, JOB_STATES, TARGET_KINDS } from "../jobs/states.js";
+
+export const jobStatus = pgEnum("job_status", JOB_STATES);
+export const jobHold = pgEnum("job_hold", JOB_HOLDS);
+export const failureCode = pgEnum("failure_code", FAILURE_CODES);
+export const targetKind = pgEnum("target_kind", TARGET_KINDS);
+
+const at = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+/** The partial-index predicate "the job is still active", spelled once. */
+const activePredicate = sql.raw(`status in (${ACTIVE_STATES.map((state) => `'${state}'`).join(", ")})`);
+
+export const installations = pgTable("installations", {
+  /** GitHub's installation id. */
+  id: bigint("id", { mode: "number" }).primaryKey(),
+  accountLogin: text("account_login").notNull(),
+  accountType: text("account_type").notNull().default("User"),
+  suspendedAt: at("suspended_at"),
+  deletedAt: at("deleted_at"),
+  createdAt: at("created_at").notNull(),
+  updatedAt: at("updated_at").notNull(),
+});
+
+export const jobs = pgTable(
+  "jobs",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    installationId: bigint("installation_id", { mode: "number" })
+      .notNull()
+      .references(() => installations.id),
+    repositoryId: bigint("repository_id", { mode: "number" }).notNull(),
+    repositoryFullName: text("repository_full_name").notNull(),
+    targetNumber: integer("target_number").notNull(),
+    targetKind: targetKind("target_kind").notNull(),
+    targetTitle: text("target_title"),
+    targetUrl: text("target_url"),
+    jobType: text("job_type").notNull(),
+    triggerLabel: text("trigger_label"),
+    triggeredBy: text("triggered_by"),
+    deliveryId: text("delivery_id"),
+    status: jobStatus("status").notNull(),
+    hold: jobHold("hold"),
+    failureCode: failureCode("failure_code"),
+    failureMessage: text("failure_message"),
+    /** Runs started for this job (incremented by each claim). */
+    attempt: integer("attempt").notNull().default(0),
+    maxAttempts: integer("max_attempts").notNull().default(3),
+    /** The job this one retries (a new trigger after that job ended). */
+    retryOf: bigint("retry_of", { mode: "number" }),
+    /** Position in the retry chain: 0 for the first job on a target and type. */
+    retryNumber: integer("retry_number").notNull().default(0),
+    /** For a duplicate trigger: the active job it duplicated. */
+    duplicateOf: bigint("duplicate_of", { mode: "number" }),
+    /** For a job held `blocked_by`: the job it waits for. */
+    blockedBy: bigint("blocked_by", { mode: "number" }),
+    runAfter: at("run_after"),
+    timeoutSeconds: integer("timeout_seconds").notNull().default(2700),
+    workerId: text("worker_id"),
+    leaseExpiresAt: at("lease_expires_at"),
+    heartbeatAt: at("heartbeat_at"),
+    deadlineAt: at("deadline_at"),
+    progress: smallint("progress"),
+    progressMessage: text("progress_message"),
+    costUsd: numeric("cost_usd", { precision: 12, scale: 6, mode: "number" }),
+    inputTokens: bigint("input_tokens", { mode: "number" }),
+    outputTokens: bigint("output_tokens", { mode: "number" }),
+    resultUrl: text("result_url"),
+    resultSummary: text("result_summary"),
+    createdAt: at("created_at").notNull(),
+    updatedAt: at("updated_at").notNull(),
+    queuedAt: at("queued_at"),
+    startedAt: at("started_at"),
+    finishedAt: at("finished_at"),
+  },
+  (t) => [
+    // Settles the duplicate-trigger race: at most one active job per target and job type.
+    uniqueIndex("jobs_one_active_per_target").on(t.repositoryId, t.targetNumber, t.jobType).where(activePredicate),
+    // Settles redelivery: the same GitHub delivery never records two jobs.
+    uniqueIndex("jobs_delivery_id").on(t.deliveryId).where(sql`delivery_id is not null`),
+    index("jobs_by_target").on(t.repositoryId, t.targetNumber, t.id),
+    index("jobs_by_status_keyset").on(t.status, t.id),
+    // claimNextJob: oldest queued job per installation.
+    index("jobs_queued_for_claim").on(t.installationId, t.queuedAt, t.id).where(sql`status = 'queued'`),
+    // claimNextJob: running count per installation (concurrency limit).
+    index("jobs_running_by_installation").on(t.installationId, t.jobType).where(sql`status = 'running'`),
+    // Sweep: running past their deadline.
+    index("jobs_running_deadline").on(t.deadlineAt).where(sql`status = 'running'`),
+    // Sweep: running with an expired lease (lost worker).
+    index("jobs_running_lease").on(t.leaseExpiresAt).where(sql`status = 'running'`),
+    // Sweep: deferred jobs that are due and not held.
+    index("jobs_deferred_due").on(t.runAfter).where(sql`status = 'deferred' and hold is null`),
+    // Sweep: held jobs that waited too long.
+    index("jobs_held_since").on(t.updatedAt).where(sql`hold is not null`),
+    // Sweep: pending jobs the dispatcher left behind.
+    index("jobs_pending_since").on(t.createdAt).where(sql`status = 'pending' and hold is null`),
+    // Retention sweep: finished jobs by age.
+    index("jobs_finished_at").on(t.finishedAt).where(sql`finished_at is not null`),
+  ],
+);
+
+export const jobEvents = pgTable(
+  "job_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    jobId: bigint("job_id", { mode: "number" })
+      .notNull()
+      .references(() => jobs.id, { onDelete: "cascade" }),
+    fromStatus: jobStatus("from_status"),
+    toStatus: jobStatus("to_status").notNull(),
+    code: text("code"),
+    message: text("message"),
+    actor: text("actor").notNull(),
+    at: at("at").notNull(),
+    data: jsonb("data"),
+  },
+  (t) => [index("job_events_by_job").on(t.jobId, t.id)],
+);
+
+export const jobLogs = pgTable(
+  "job_logs",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    jobId: bigint("job_id", { mode: "number" })
+      .notNull()
+      .references(() => jobs.id, { onDelete: "cascade" }),
+    attempt: integer("attempt").notNull(),
+    seq: integer("seq").notNull(),
+    stream: text("stream").notNull(),
+    line: text("line").notNull(),
+    at: at("at").notNull(),
+  },
+  (t) => [index("job_logs_by_job").on(t.jobId, t.seq)],
+);
+
+export const statusComments = pgTable(
+  "status_comments",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    installationId: bigint("installation_id", { mode: "number" }).notNull(),
+    repositoryId: bigint("repository_id", { mode: "number" }).notNull(),
+    repositoryFullName: text("repository_full_name").notNull(),
+    targetNumber: integer("target_number").notNull(),
+    /** GitHub's comment id, once the comment exists. */
+    commentId: bigint("comment_id", { mode: "number" }),
+    /** The body GitHub shows now (what was last written successfully). */
+    renderedBody: text("rendered_body"),
+    /** Set when the comment must be (re)written; cleared by a successful write. */
+    dirtySince: at("dirty_since"),
+    lastError: text("last_error"),
+    /** Who is writing the comment right now, and until when (settles concurrent creates). */
+    lockedBy: text("locked_by"),
+    lockedUntil: at("locked_until"),
+    updatedAt: at("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("status_comments_target").on(t.repositoryId, t.targetNumber),
+    index("status_comments_dirty").on(t.dirtySince).where(sql`dirty_since is not null`),
+  ],
+);
+
+export type InstallationRow = typeof installations.$inferSelect;
+export type JobRow = typeof jobs.$inferSelect;
+export type NewJobRow = typeof jobs.$inferInsert;
+export type JobEventRow = typeof jobEvents.$inferSelect;
+export type JobLogRow = typeof jobLogs.$inferSelect;
+export type StatusCommentRow = typeof statusComments.$inferSelect;

@@ -1,0 +1,175 @@
+import { and, desc, eq, inArray } from "drizzle-orm";
+import type { Database } from "../db/client.js";
+import { type JobRow, jobs, type NewJobRow } from "../db/schema.js";
+import { notifyJobChange } from "./notify.js";
+import { recordEvent } from "./record-event.js";
+import { ACTIVE_STATES, isTerminal, type JobHold, type TargetKind } from "./states.js";
+
+export interface NewJob {
+  installationId: number;
+  repositoryId: number;
+  repositoryFullName: string;
+  targetNumber: number;
+  targetKind: TargetKind;
+  targetTitle?: string | null;
+  targetUrl?: string | null;
+  jobType: string;
+  triggerLabel?: string | null;
+  triggeredBy?: string | null;
+  /** GitHub's `X-GitHub-Delivery`: the same delivery never records two jobs. */
+  deliveryId?: string | null;
+  maxAttempts?: number;
+  timeoutSeconds?: number;
+  /** A job that must wait for a person or another job from the start. */
+  hold?: JobHold | null;
+  blockedBy?: number | null;
+}
+
+export interface CreateJobRequest {
+  job: NewJob;
+  at: Date;
+  actor: string;
+}
+
+export type CreateJobResult =
+  /** A new `pending` job; `retryOf` is set when an earlier job on the target ended. */
+  | { outcome: "created"; job: JobRow }
+  /** Another job is active for this target and job type: this one was recorded `cancelled`. */
+  | { outcome: "duplicate"; job: JobRow; activeJob: JobRow }
+  /** This delivery was seen before: nothing new was recorded. */
+  | { outcome: "already_recorded"; job: JobRow };
+
+/** How many times to retry when the active job ends between our insert and our look-up. */
+const MAX_ROUNDS = 5;
+
+/**
+ * Records a job for a trigger. The partial unique index
+ * `jobs_one_active_per_target` settles concurrent triggers: exactly one insert
+ * wins, every other one is recorded as a cancelled duplicate of the winner.
+ */
+export async function createJob(db: Database, request: CreateJobRequest): Promise<CreateJobResult> {
+  const { job, at, actor } = request;
+  return db.transaction(async (tx) => {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const seen = await findByDelivery(tx, job.deliveryId);
+      if (seen) return { outcome: "already_recorded" as const, job: seen };
+
+      const [previous] = await tx
+        .select()
+        .from(jobs)
+        .where(
+          and(
+            eq(jobs.repositoryId, job.repositoryId),
+            eq(jobs.targetNumber, job.targetNumber),
+            eq(jobs.jobType, job.jobType),
+          ),
+        )
+        .orderBy(desc(jobs.id))
+        .limit(1);
+      const retried = previous && isTerminal(previous.status) ? previous : undefined;
+
+      // No conflict target: a clash on either unique index (active target or
+      // delivery id) makes this insert a no-op, and we find out which below.
+      const [created] = await tx
+        .insert(jobs)
+        .values({
+          ...rowFor(job, at),
+          status: "pending",
+          retryOf: retried?.id ?? null,
+          retryNumber: retried ? retried.retryNumber + 1 : 0,
+        })
+        .onConflictDoNothing()
+        .returning();
+      if (created) {
+        await recordEvent(tx, {
+          jobId: created.id,
+          from: null,
+          to: "pending",
+          at,
+          actor,
+          code: retried ? "RETRY" : "CREATED",
+          message: retried ? `retry of job ${retried.id}` : null,
+          data: job.triggerLabel ? { label: job.triggerLabel } : null,
+        });
+        await notifyJobChange(tx, { id: created.id, status: "pending", installationId: created.installationId });
+        return { outcome: "created" as const, job: created };
+      }
+
+      const again = await findByDelivery(tx, job.deliveryId);
+      if (again) return { outcome: "already_recorded" as const, job: again };
+
+      const [active] = await tx
+        .select()
+        .from(jobs)
+        .where(
+          and(
+            eq(jobs.repositoryId, job.repositoryId),
+            eq(jobs.targetNumber, job.targetNumber),
+            eq(jobs.jobType, job.jobType),
+            inArray(jobs.status, [...ACTIVE_STATES]),
+          ),
+        )
+        .limit(1);
+      if (!active) continue; // it ended meanwhile: try to become the active job
+
+      const message = `duplicate of job ${active.id}, which is still ${active.status}`;
+      const [duplicate] = await tx
+        .insert(jobs)
+        .values({
+          ...rowFor(job, at),
+          status: "cancelled",
+          duplicateOf: active.id,
+          failureCode: "DUPLICATE",
+          failureMessage: message,
+          finishedAt: at,
+        })
+        .onConflictDoNothing()
+        .returning();
+      if (!duplicate) continue; // the same delivery raced us: the next round finds it
+      await recordEvent(tx, {
+        jobId: duplicate.id,
+        from: null,
+        to: "cancelled",
+        at,
+        actor,
+        code: "DUPLICATE",
+        message,
+        data: { duplicateOf: active.id },
+      });
+      await notifyJobChange(tx, { id: duplicate.id, status: "cancelled", installationId: duplicate.installationId });
+      return { outcome: "duplicate" as const, job: duplicate, activeJob: active };
+    }
+    throw new Error(
+      `could not record a job for ${job.repositoryFullName}#${job.targetNumber} (${job.jobType}) after ${MAX_ROUNDS} rounds: the active job kept changing`,
+    );
+  });
+}
+
+function rowFor(job: NewJob, at: Date): NewJobRow {
+  return {
+    installationId: job.installationId,
+    repositoryId: job.repositoryId,
+    repositoryFullName: job.repositoryFullName,
+    targetNumber: job.targetNumber,
+    targetKind: job.targetKind,
+    targetTitle: job.targetTitle ?? null,
+    targetUrl: job.targetUrl ?? null,
+    jobType: job.jobType,
+    triggerLabel: job.triggerLabel ?? null,
+    triggeredBy: job.triggeredBy ?? null,
+    deliveryId: job.deliveryId ?? null,
+    maxAttempts: job.maxAttempts ?? 3,
+    timeoutSeconds: job.timeoutSeconds ?? 45 * 60,
+    hold: job.hold ?? null,
+    blockedBy: job.blockedBy ?? null,
+    status: "pending",
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+async function findByDelivery(db: Database, deliveryId: string | null | undefined): Promise<JobRow | undefined> {
+  if (!deliveryId) return undefined;
+  const [row] = await db.select().from(jobs).where(eq(jobs.deliveryId, deliveryId)).limit(1);
+  return row;
+}

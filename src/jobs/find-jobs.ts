@@ -1,0 +1,44 @@
+import { and, asc, desc, eq, inArray } from "drizzle-orm";
+import type { Database } from "../db/client.js";
+import { type JobEventRow, type JobRow, jobEvents, jobs } from "../db/schema.js";
+import { ACTIVE_STATES } from "./states.js";
+
+export async function getJob(db: Database, id: number): Promise<JobRow | undefined> {
+  const [row] = await db.select().from(jobs).where(eq(jobs.id, id));
+  return row;
+}
+
+export interface TargetRef {
+  repositoryId: number;
+  targetNumber: number;
+}
+
+/** Every job ever recorded on an issue/PR, newest first (index `jobs_by_target`). */
+export async function findJobsForTarget(db: Database, target: TargetRef, limit = 100): Promise<JobRow[]> {
+  return db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.repositoryId, target.repositoryId), eq(jobs.targetNumber, target.targetNumber)))
+    .orderBy(desc(jobs.id))
+    .limit(limit);
+}
+
+/** The active jobs on an issue/PR (at most one per job type), optionally of one job type. */
+export async function findActiveJobs(db: Database, target: TargetRef, jobType?: string): Promise<JobRow[]> {
+  const conditions = [
+    eq(jobs.repositoryId, target.repositoryId),
+    eq(jobs.targetNumber, target.targetNumber),
+    inArray(jobs.status, [...ACTIVE_STATES]),
+  ];
+  if (jobType) conditions.push(eq(jobs.jobType, jobType));
+  return db
+    .select()
+    .from(jobs)
+    .where(and(...conditions))
+    .orderBy(asc(jobs.id));
+}
+
+/** A job's timeline, oldest first. */
+export async function listJobEvents(db: Database, jobId: number): Promise<JobEventRow[]> {
+  return db.select().from(jobEvents).where(eq(jobEvents.jobId, jobId)).orderBy(asc(jobEvents.id));
+}

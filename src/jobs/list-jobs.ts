@@ -1,0 +1,48 @@
+import { and, desc, eq, inArray, lt, type SQL } from "drizzle-orm";
+import type { Database } from "../db/client.js";
+import { type JobRow, jobs } from "../db/schema.js";
+import type { JobState } from "./states.js";
+
+export interface JobFilter {
+  statuses?: readonly JobState[];
+  installationId?: number;
+  repositoryFullName?: string;
+  jobType?: string;
+  targetNumber?: number;
+}
+
+export interface JobPageRequest extends JobFilter {
+  /** Keyset cursor: only jobs with an id below this one (the previous page's `nextCursor`). */
+  before?: number;
+  limit?: number;
+}
+
+export interface JobPage {
+  jobs: JobRow[];
+  /** Pass as `before` for the next page; null on the last page. */
+  nextCursor: number | null;
+}
+
+/**
+ * Lists jobs newest first with keyset pagination (`id < cursor`), so page
+ * 10,000 costs what page 1 costs. Status filters use `jobs_by_status_keyset`.
+ */
+export async function listJobs(db: Database, request: JobPageRequest = {}): Promise<JobPage> {
+  const limit = Math.min(Math.max(request.limit ?? 50, 1), 500);
+  const conditions: SQL[] = [];
+  if (request.statuses?.length) conditions.push(inArray(jobs.status, [...request.statuses]));
+  if (request.installationId !== undefined) conditions.push(eq(jobs.installationId, request.installationId));
+  if (request.repositoryFullName) conditions.push(eq(jobs.repositoryFullName, request.repositoryFullName));
+  if (request.jobType) conditions.push(eq(jobs.jobType, request.jobType));
+  if (request.targetNumber !== undefined) conditions.push(eq(jobs.targetNumber, request.targetNumber));
+  if (request.before !== undefined) conditions.push(lt(jobs.id, request.before));
+  const rows = await db
+    .select()
+    .from(jobs)
+    .where(conditions.length ? and(...conditions) : undefined)
+    .orderBy(desc(jobs.id))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { jobs: page, nextCursor: rows.length > limit && last ? last.id : null };
+}

@@ -1,0 +1,101 @@
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { setInstallationSuspended } from "../../src/db/installations.js";
+import { jobs } from "../../src/db/schema.js";
+import { claimNextJob } from "../../src/jobs/claim-next-job.js";
+import { listJobEvents } from "../../src/jobs/find-jobs.js";
+import { transitionJob } from "../../src/jobs/transition-job.js";
+import { openTestDatabase, type TestDatabase, testDrivers } from "../support/databases.js";
+import { makeJob, seedInstallation, T0 } from "../support/factories.js";
+
+const claim = { workerId: "w1", at: T0, leaseSeconds: 60, installationLimit: 2 };
+
+async function queue(database: TestDatabase, overrides: Parameters<typeof makeJob>[1] = {}) {
+  const job = await makeJob(database.db, overrides);
+  const at = overrides.at ?? T0;
+  await transitionJob(database.db, { jobId: job.id, from: "pending", to: "queued", at, actor: "test" });
+  return job;
+}
+
+describe.each(testDrivers)("claimNextJob on %s", (driver) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await openTestDatabase(driver);
+  });
+  afterAll(async () => {
+    await database.close();
+  });
+  beforeEach(async () => {
+    await database.reset();
+    await seedInstallation(database.db, 1);
+    await seedInstallation(database.db, 2);
+  });
+
+  it("claims the oldest queued job and moves it to running under the worker with a lease and a deadline", async () => {
+    const older = await queue(database, { at: new Date(T0.getTime() - 2000), timeoutSeconds: 600 });
+    await queue(database, { at: new Date(T0.getTime() - 1000) });
+    const claimed = await claimNextJob(database.db, claim);
+    expect(claimed).toMatchObject({
+      id: older.id,
+      status: "running",
+      workerId: "w1",
+      attempt: 1,
+      startedAt: T0,
+      leaseExpiresAt: new Date(T0.getTime() + 60_000),
+      deadlineAt: new Date(T0.getTime() + 600_000),
+    });
+    expect((await listJobEvents(database.db, older.id)).at(-1)).toMatchObject({
+      fromStatus: "queued",
+      toStatus: "running",
+      actor: "worker:w1",
+      code: "CLAIMED",
+    });
+  });
+
+  it("returns null when nothing is queued", async () => {
+    await makeJob(database.db, { status: "pending" });
+    expect(await claimNextJob(database.db, claim)).toBeNull();
+  });
+
+  it("does not claim past the installation's limit but moves on to another installation", async () => {
+    for (let i = 0; i < 3; i++) await queue(database, { installationId: 1 });
+    const other = await queue(database, { installationId: 2, at: new Date(T0.getTime() + 1) });
+    const first = await claimNextJob(database.db, claim);
+    const second = await claimNextJob(database.db, claim);
+    const third = await claimNextJob(database.db, claim);
+    expect([first?.installationId, second?.installationId]).toEqual([1, 1]);
+    expect(third?.id).toBe(other.id);
+    expect(await claimNextJob(database.db, claim)).toBeNull();
+  });
+
+  it("honours a lower limit for a job type", async () => {
+    await queue(database, { jobType: "review" });
+    await queue(database, { jobType: "review" });
+    const implement = await queue(database, { jobType: "implement", at: new Date(T0.getTime() + 1) });
+    const limits = { ...claim, jobTypeLimits: { review: 1 } };
+    expect((await claimNextJob(database.db, limits))?.jobType).toBe("review");
+    expect((await claimNextJob(database.db, limits))?.id).toBe(implement.id);
+    expect(await claimNextJob(database.db, limits)).toBeNull();
+  });
+
+  it("skips jobs of a suspended installation, deferred-until-later jobs and held jobs", async () => {
+    await queue(database, { installationId: 2 });
+    await setInstallationSuspended(database.db, 2, T0, T0);
+    const later = await queue(database, { installationId: 1 });
+    await database.db
+      .update(jobs)
+      .set({ runAfter: new Date(T0.getTime() + 60_000) })
+      .where(eq(jobs.id, later.id));
+    const held = await queue(database, { installationId: 1 });
+    await database.db.update(jobs).set({ hold: "paused" }).where(eq(jobs.id, held.id));
+    expect(await claimNextJob(database.db, claim)).toBeNull();
+    const inAMinute = await claimNextJob(database.db, { ...claim, at: new Date(T0.getTime() + 60_000) });
+    expect(inAMinute?.id).toBe(later.id);
+  });
+
+  it("only claims the job types a worker asks for", async () => {
+    await queue(database, { jobType: "review" });
+    expect(await claimNextJob(database.db, { ...claim, jobTypes: ["implement"] })).toBeNull();
+    expect((await claimNextJob(database.db, { ...claim, jobTypes: ["implement", "review"] }))?.jobType).toBe("review");
+  });
+});

@@ -1,0 +1,141 @@
+import { eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { queryRows } from "../../src/db/client.js";
+import { openPostgres } from "../../src/db/open-postgres.js";
+import { jobEvents, jobs } from "../../src/db/schema.js";
+import { claimNextJob } from "../../src/jobs/claim-next-job.js";
+import { createJob } from "../../src/jobs/create-job.js";
+import { transitionJob } from "../../src/jobs/transition-job.js";
+import { openTestDatabase, postgresAvailable, type TestDatabase } from "../support/databases.js";
+import { makeJob, makeNewJob, seedInstallation, T0 } from "../support/factories.js";
+
+// Races need a server with real sessions: PGlite runs one transaction at a time.
+describe.runIf(postgresAvailable)("races on the real server", () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await openTestDatabase("postgres", { max: 25 });
+  });
+  afterAll(async () => {
+    await database.close();
+  });
+  beforeEach(async () => {
+    await database.reset();
+    await seedInstallation(database.db, 1);
+  });
+
+  it("20 concurrent triggers for one target and job type leave one active job and 19 cancelled duplicates", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        createJob(database.db, {
+          job: makeNewJob({ targetNumber: 42, deliveryId: `delivery-${i}` }),
+          at: T0,
+          actor: "test",
+        }),
+      ),
+    );
+    const created = results.filter((r) => r.outcome === "created");
+    const duplicates = results.filter((r) => r.outcome === "duplicate");
+    expect(created).toHaveLength(1);
+    expect(duplicates).toHaveLength(19);
+    const winner = created[0]?.job.id;
+    for (const d of duplicates) expect(d.job).toMatchObject({ status: "cancelled", duplicateOf: winner });
+    const rows = await database.db.select().from(jobs).where(eq(jobs.targetNumber, 42));
+    expect(rows.filter((r) => r.status === "pending")).toHaveLength(1);
+    expect(rows.filter((r) => r.status === "cancelled")).toHaveLength(19);
+  });
+
+  it("the same delivery arriving 10 times at once records one job", async () => {
+    const job = makeNewJob({ targetNumber: 43, deliveryId: "same-delivery" });
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => createJob(database.db, { job, at: T0, actor: "test" })),
+    );
+    expect(results.filter((r) => r.outcome === "created")).toHaveLength(1);
+    expect(results.filter((r) => r.outcome === "already_recorded")).toHaveLength(9);
+    expect(await database.db.select().from(jobs).where(eq(jobs.targetNumber, 43))).toHaveLength(1);
+  });
+
+  it("two concurrent transitions from the same state: exactly one wins, the other sees the winner's result", async () => {
+    for (let round = 0; round < 10; round++) {
+      const job = await makeJob(database.db, { status: "queued" });
+      const [a, b] = await Promise.all([
+        transitionJob(database.db, { jobId: job.id, from: "queued", to: "running", at: T0, actor: "a" }),
+        transitionJob(database.db, { jobId: job.id, from: "queued", to: "cancelled", at: T0, actor: "b" }),
+      ]);
+      const winners = [a, b].filter((r) => r.ok);
+      expect(winners).toHaveLength(1);
+      const loser = [a, b].find((r) => !r.ok);
+      expect(loser).toMatchObject({ ok: false, reason: "conflict", job: { status: winners[0]?.job.status } });
+      const events = await database.db.select().from(jobEvents).where(eq(jobEvents.jobId, job.id));
+      expect(events.filter((e) => e.fromStatus === "queued")).toHaveLength(1);
+    }
+  });
+
+  it("4 claimers on their own connections over 100 queued jobs claim each job exactly once", async () => {
+    for (let i = 0; i < 100; i++) await makeJob(database.db, { status: "queued" });
+    await database.db.execute(sql`update jobs set queued_at = created_at`);
+    const claimers = Array.from({ length: 4 }, () => openPostgres({ url: database.url as string, max: 1 }));
+    try {
+      const claimedBy = await Promise.all(
+        claimers.map(async (claimer, index) => {
+          const ids: number[] = [];
+          for (;;) {
+            const job = await claimNextJob(claimer.db, {
+              workerId: `w${index}`,
+              at: T0,
+              leaseSeconds: 60,
+              installationLimit: 1000,
+            });
+            if (!job) return ids;
+            ids.push(job.id);
+          }
+        }),
+      );
+      const all = claimedBy.flat();
+      expect(all).toHaveLength(100);
+      expect(new Set(all).size).toBe(100);
+      expect(claimedBy.filter((ids) => ids.length > 0).length).toBeGreaterThan(1);
+      const [row] = await queryRows<{ running: string; claims: string }>(
+        database.db,
+        sql`select (select count(*) from jobs where status = 'running') as running,
+                   (select count(*) from job_events where code = 'CLAIMED') as claims`,
+      );
+      expect(row).toEqual({ running: "100", claims: "100" });
+    } finally {
+      await Promise.all(claimers.map((c) => c.close()));
+    }
+  });
+
+  it("8 claimers at the same instant never push an installation over its limit of 2", async () => {
+    for (let i = 0; i < 20; i++) await makeJob(database.db, { status: "queued" });
+    await database.db.execute(sql`update jobs set queued_at = created_at`);
+    const claimers = Array.from({ length: 8 }, () => openPostgres({ url: database.url as string, max: 1 }));
+    try {
+      for (let round = 0; round < 5; round++) {
+        const claimed = await Promise.all(
+          claimers.map((claimer, index) =>
+            claimNextJob(claimer.db, { workerId: `w${index}`, at: T0, leaseSeconds: 60, installationLimit: 2 }),
+          ),
+        );
+        expect(claimed.filter(Boolean)).toHaveLength(2);
+        const [row] = await queryRows<{ running: string }>(
+          database.db,
+          sql`select count(*) as running from jobs where status = 'running'`,
+        );
+        expect(row?.running).toBe("2");
+        // Finish both so the next round has room for exactly two again.
+        for (const job of claimed) {
+          if (job)
+            await transitionJob(database.db, {
+              jobId: job.id,
+              from: "running",
+              to: "completed",
+              at: T0,
+              actor: "test",
+            });
+        }
+      }
+    } finally {
+      await Promise.all(claimers.map((c) => c.close()));
+    }
+  });
+});

@@ -1,0 +1,120 @@
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { jobEvents, jobs } from "../../src/db/schema.js";
+import { listJobEvents } from "../../src/jobs/find-jobs.js";
+import { IllegalTransitionError, isTerminal, JOB_STATES, TRANSITIONS } from "../../src/jobs/states.js";
+import { transitionJob } from "../../src/jobs/transition-job.js";
+import { openTestDatabase, type TestDatabase, testDrivers } from "../support/databases.js";
+import { makeJob, seedInstallation, T0 } from "../support/factories.js";
+
+const pairs = JOB_STATES.flatMap((from) => JOB_STATES.map((to) => ({ from, to })));
+const later = new Date(T0.getTime() + 60_000);
+
+describe.each(testDrivers)("transitionJob on %s", (driver) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await openTestDatabase(driver);
+  });
+  afterAll(async () => {
+    await database.close();
+  });
+  beforeEach(async () => {
+    await database.reset();
+    await seedInstallation(database.db);
+  });
+
+  it.each(pairs)("$from → $to is allowed exactly when the table lists it", async ({ from, to }) => {
+    const { db } = database;
+    const job = await makeJob(db, { status: from });
+    const allowed = TRANSITIONS[from].includes(to);
+    if (!allowed) {
+      await expect(transitionJob(db, { jobId: job.id, from, to, at: later, actor: "test" })).rejects.toBeInstanceOf(
+        IllegalTransitionError,
+      );
+      const [row] = await db.select().from(jobs).where(eq(jobs.id, job.id));
+      expect(row?.status).toBe(from);
+      expect(row?.updatedAt).toEqual(T0);
+      expect(await listJobEvents(db, job.id)).toHaveLength(1); // only the creation
+      return;
+    }
+    const result = await transitionJob(db, {
+      jobId: job.id,
+      from,
+      to,
+      at: later,
+      actor: "test",
+      code: to === "failed" ? "AGENT_ERROR" : null,
+      message: to === "failed" ? "the agent exited with status 2" : null,
+    });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.job.status).toBe(to);
+    expect(result.job.updatedAt).toEqual(later);
+    expect(result.job.queuedAt).toEqual(to === "queued" ? later : null);
+    expect(result.job.startedAt).toEqual(to === "running" ? later : null);
+    expect(result.job.finishedAt).toEqual(isTerminal(to) ? later : null);
+    const events = await listJobEvents(db, job.id);
+    expect(events.at(-1)).toMatchObject({ fromStatus: from, toStatus: to, actor: "test", at: later });
+    if (to === "failed") {
+      expect(result.job).toMatchObject({
+        failureCode: "AGENT_ERROR",
+        failureMessage: "the agent exited with status 2",
+      });
+      expect(events.at(-1)).toMatchObject({ code: "AGENT_ERROR", message: "the agent exited with status 2" });
+    }
+  });
+
+  it("a lost compare-and-set reports the job as it is now and writes nothing", async () => {
+    const { db } = database;
+    const job = await makeJob(db, { status: "queued" });
+    const result = await transitionJob(db, { jobId: job.id, from: "pending", to: "queued", at: later, actor: "test" });
+    expect(result).toMatchObject({ ok: false, reason: "conflict", job: { id: job.id, status: "queued" } });
+    expect(await db.select().from(jobEvents).where(eq(jobEvents.jobId, job.id))).toHaveLength(1);
+  });
+
+  it("a transition on a job that does not exist says not_found", async () => {
+    const result = await transitionJob(database.db, {
+      jobId: 999,
+      from: "pending",
+      to: "queued",
+      at: later,
+      actor: "test",
+    });
+    expect(result).toEqual({ ok: false, reason: "not_found", job: null });
+  });
+
+  it("a worker's change applies only while it still holds the claim", async () => {
+    const { db } = database;
+    const job = await makeJob(db, { status: "running" });
+    await db.update(jobs).set({ workerId: "w2", attempt: 2 }).where(eq(jobs.id, job.id));
+    const stale = await transitionJob(db, {
+      jobId: job.id,
+      from: "running",
+      to: "completed",
+      at: later,
+      actor: "worker:w1",
+      claim: { workerId: "w1", attempt: 1 },
+    });
+    expect(stale).toMatchObject({ ok: false, reason: "conflict", job: { status: "running", workerId: "w2" } });
+    const current = await transitionJob(db, {
+      jobId: job.id,
+      from: "running",
+      to: "completed",
+      at: later,
+      actor: "worker:w2",
+      claim: { workerId: "w2", attempt: 2 },
+    });
+    expect(current).toMatchObject({ ok: true, job: { status: "completed", progress: 100 } });
+  });
+
+  it("leaving a waiting state clears the hold and the previous failure reason", async () => {
+    const { db } = database;
+    const job = await makeJob(db, { status: "deferred" });
+    await db
+      .update(jobs)
+      .set({ hold: "paused", failureCode: "RATE_LIMITED", failureMessage: "secondary rate limit" })
+      .where(eq(jobs.id, job.id));
+    const result = await transitionJob(db, { jobId: job.id, from: "deferred", to: "queued", at: later, actor: "test" });
+    expect(result).toMatchObject({ ok: true, job: { hold: null, failureCode: null, failureMessage: null } });
+  });
+});
