@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { PgliteDatabase } from "drizzle-orm/pglite";
 import { migrate as migratePGlite } from "drizzle-orm/pglite/migrator";
@@ -19,4 +20,10 @@ export async function migrate(handle: DatabaseHandle, migrationsFolder = MIGRATI
   } else {
     await migratePostgres(handle.db as unknown as PostgresJsDatabase, { migrationsFolder });
   }
+}
+
+/** How many migrations this build ships (for `/readyz`). */
+export function countMigrations(migrationsFolder = MIGRATIONS_FOLDER): number {
+  const journal = JSON.parse(readFileSync(`${migrationsFolder}/meta/_journal.json`, "utf8")) as { entries: unknown[] };
+  return journal.entries.length;
 }

@@ -1,0 +1,40 @@
+import type { Logger } from "pino";
+import { createNodeMiddleware, Probot } from "probot";
+import { createApp } from "../app.js";
+import type { Env } from "../config/env.js";
+import type { DatabaseHandle } from "../db/client.js";
+import { closeServer, createHttpServer, listen } from "../web/http-server.js";
+import { webHandlers } from "../web/web-handlers.js";
+import { WEBHOOK_PATH } from "../web/webhook-route.js";
+
+/** Builds the Probot app (when credentials exist) and starts the HTTP server. Returns its stop. */
+export async function startWeb(params: {
+  env: Env;
+  log: Logger;
+  database: DatabaseHandle;
+}): Promise<() => Promise<void>> {
+  const { env, log, database } = params;
+  let webhookMiddleware = null;
+  if (env.github) {
+    const probot = new Probot({
+      appId: env.github.appId,
+      privateKey: env.github.privateKey,
+      secret: env.github.webhookSecret,
+      baseUrl: env.github.baseUrl,
+      log: log.child({ name: "probot" }),
+    });
+    webhookMiddleware = await createNodeMiddleware(createApp({ log }), { probot, webhooksPath: WEBHOOK_PATH });
+  } else {
+    log.warn(
+      { missing: env.githubMissing },
+      `no GitHub App configured (missing ${env.githubMissing.join(", ")}): webhooks are off. Open http://localhost:${env.PORT}/ to register the app, or see README.md "Register and install the app".`,
+    );
+  }
+  const server = createHttpServer({
+    log,
+    handlers: webHandlers({ env, db: database.db, webhookMiddleware, port: env.PORT }),
+  });
+  const port = await listen(server, env.PORT, env.HOST);
+  log.info({ port, host: env.HOST }, `listening on http://${env.HOST}:${port} (webhooks at ${WEBHOOK_PATH})`);
+  return () => closeServer(server);
+}

@@ -1,0 +1,141 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const seconds = z.coerce.number().positive();
+const flag = z
+  .enum(["true", "false", "1", "0", ""])
+  .default("false")
+  .transform((v) => v === "true" || v === "1");
+
+/**
+ * Every environment variable labelrun reads, with its default. Parsed once at
+ * start-up by `loadEnv`; code below `src/bin` never reads `process.env`.
+ */
+export const envSchema = z.object({
+  /** Port of the HTTP server (webhooks, dashboard, API, health). */
+  PORT: port.default(3000),
+  /** Address to listen on. */
+  HOST: z.string().default("0.0.0.0"),
+  /** PostgreSQL URL. Unset: an embedded PGlite database in `LABELRUN_DATA_DIR` (one process only). */
+  DATABASE_URL: z.string().url().optional(),
+  /** Folder of the embedded database when `DATABASE_URL` is unset. */
+  LABELRUN_DATA_DIR: z.string().default("./.data"),
+  /** Pool size per process on a real server. */
+  DATABASE_POOL_SIZE: positiveInt.default(10),
+  /** The GitHub App's id (from its settings page). */
+  APP_ID: z.string().regex(/^\d+$/, "must be the numeric App ID").optional(),
+  /** The App's private key (PEM; `\n` escapes and base64 accepted). */
+  PRIVATE_KEY: z.string().optional(),
+  /** Path to the App's private key file, instead of `PRIVATE_KEY`. */
+  PRIVATE_KEY_PATH: z.string().optional(),
+  /** The webhook secret set in the App's settings. */
+  WEBHOOK_SECRET: z.string().optional(),
+  /** GitHub Enterprise Server host name, when not github.com. */
+  GHE_HOST: z.string().optional(),
+  /** Log level: trace, debug, info, warn, error, fatal, silent. */
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  /** `pretty` for humans, `json` for log shippers (default: json). */
+  LOG_FORMAT: z.enum(["json", "pretty"]).default("json"),
+  /** Bearer token for the dashboard, JSON API and metrics. Unset: served on loopback only. */
+  ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  /** The public base URL of this server, for links to job pages in status comments. */
+  PUBLIC_URL: z.string().url().optional(),
+  /** The operator's job-types file. */
+  LABELRUN_CONFIG: z.string().default("labelrun.config.yml"),
+  /** A stable name for this worker process (host/instance); default: host name and pid. */
+  WORKER_ID: z.string().optional(),
+  /** Jobs one worker process runs at once. */
+  WORKER_CONCURRENCY: positiveInt.default(2),
+  /** Running jobs allowed per installation across all workers (a job type can lower it). */
+  INSTALLATION_CONCURRENCY: positiveInt.default(2),
+  /** How long a claim holds without a heartbeat before the worker counts as lost. */
+  LEASE_SECONDS: seconds.default(60),
+  /** How often a worker renews its lease while its agent runs. */
+  HEARTBEAT_SECONDS: seconds.default(10),
+  /** How often an idle worker polls for queued jobs when no notification arrives. */
+  POLL_INTERVAL_SECONDS: seconds.default(5),
+  /** On SIGTERM, how long running agents may finish before they are stopped and handed back. */
+  SHUTDOWN_GRACE_SECONDS: seconds.default(30),
+  /** Keep a failed job's workspace on disk for debugging. */
+  KEEP_FAILED_WORKSPACES: flag,
+  /** Interval of the maintenance loop. */
+  MAINTENANCE_INTERVAL_SECONDS: seconds.default(30),
+  /** Metrics without the admin token. */
+  METRICS_PUBLIC: flag,
+});
+
+export type RawEnv = z.infer<typeof envSchema>;
+
+export interface GitHubAppCredentials {
+  appId: string;
+  privateKey: string;
+  webhookSecret: string;
+  baseUrl: string;
+}
+
+export interface Env extends RawEnv {
+  /** The GitHub App's credentials, or null when any is missing (setup mode). */
+  github: GitHubAppCredentials | null;
+  /** What is missing for the GitHub App to work, in words. */
+  githubMissing: string[];
+}
+
+/** Raised with every problem of the environment at once. */
+export class EnvError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`the environment is invalid:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "EnvError";
+    this.problems = problems;
+  }
+}
+
+/** Parses, defaults and freezes the environment, listing every problem at once. */
+export function loadEnv(env: NodeJS.ProcessEnv = process.env, readFile = readKeyFile): Env {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new EnvError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
+  }
+  const raw = parsed.data;
+  const problems: string[] = [];
+  let privateKey = raw.PRIVATE_KEY ? normalizePrivateKey(raw.PRIVATE_KEY) : undefined;
+  if (!privateKey && raw.PRIVATE_KEY_PATH) {
+    try {
+      privateKey = readFile(raw.PRIVATE_KEY_PATH);
+    } catch (error) {
+      problems.push(`PRIVATE_KEY_PATH: cannot read ${raw.PRIVATE_KEY_PATH} (${(error as Error).message})`);
+    }
+  }
+  if (privateKey && !privateKey.includes("PRIVATE KEY-----")) {
+    problems.push("PRIVATE_KEY: is not a PEM private key (expected -----BEGIN … PRIVATE KEY-----)");
+  }
+  if (problems.length) throw new EnvError(problems);
+
+  const githubMissing: string[] = [];
+  if (!raw.APP_ID) githubMissing.push("APP_ID");
+  if (!privateKey) githubMissing.push("PRIVATE_KEY or PRIVATE_KEY_PATH");
+  if (!raw.WEBHOOK_SECRET) githubMissing.push("WEBHOOK_SECRET");
+  const github =
+    raw.APP_ID && privateKey && raw.WEBHOOK_SECRET
+      ? {
+          appId: raw.APP_ID,
+          privateKey,
+          webhookSecret: raw.WEBHOOK_SECRET,
+          baseUrl: raw.GHE_HOST ? `https://${raw.GHE_HOST}/api/v3` : "https://api.github.com",
+        }
+      : null;
+  return Object.freeze({ ...raw, github, githubMissing });
+}
+
+function readKeyFile(path: string): string {
+  return readFileSync(path, "utf8");
+}
+
+/** Accepts a PEM with real newlines, with `\n` escapes, or base64-encoded. */
+export function normalizePrivateKey(value: string): string {
+  if (value.includes("-----BEGIN")) return value.replace(/\\n/g, "\n");
+  const decoded = Buffer.from(value, "base64").toString("utf8");
+  return decoded.includes("-----BEGIN") ? decoded : value;
+}

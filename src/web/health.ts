@@ -1,0 +1,36 @@
+import { sql } from "drizzle-orm";
+import type { Database } from "../db/client.js";
+import { queryRows } from "../db/client.js";
+import { type Handler, pathOf, sendJson } from "./http-server.js";
+
+/** `GET /healthz`: the process is up (no dependency checked). */
+export const healthz: Handler = (req, res) => {
+  if (req.method !== "GET" || pathOf(req) !== "/healthz") return false;
+  sendJson(res, 200, { status: "ok" });
+  return true;
+};
+
+/** `GET /readyz`: the database answers and the migrations are applied. */
+export function readyz(params: { db: Database; expectedMigrations: number }): Handler {
+  return async (req, res) => {
+    if (req.method !== "GET" || pathOf(req) !== "/readyz") return false;
+    try {
+      const [row] = await queryRows<{ applied: string | number }>(
+        params.db,
+        sql`select count(*) as applied from drizzle.__drizzle_migrations`,
+      );
+      const applied = Number(row?.applied ?? 0);
+      if (applied < params.expectedMigrations) {
+        sendJson(res, 503, {
+          status: "not_ready",
+          reason: `${applied} of ${params.expectedMigrations} migrations applied: run the release process (npm run release)`,
+        });
+        return true;
+      }
+      sendJson(res, 200, { status: "ready", migrations: applied });
+    } catch (error) {
+      sendJson(res, 503, { status: "not_ready", reason: `database unreachable: ${(error as Error).message}` });
+    }
+    return true;
+  };
+}

@@ -1,0 +1,47 @@
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { httpRequest } from "../support/http.js";
+import { spawnBin } from "../support/spawn-app.js";
+
+describe("npm start (src/bin/start.ts)", () => {
+  it("comes up on embedded PGlite without credentials, answers health checks, explains setup and stops cleanly", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "labelrun-start-"));
+    const app = spawnBin("start", { PORT: "0", HOST: "127.0.0.1", LABELRUN_DATA_DIR: dataDir });
+    try {
+      const listening = await app.waitForLine((l) => typeof l.port === "number" && l.port > 0);
+      const base = `http://127.0.0.1:${listening.port}`;
+      expect(await httpRequest(`${base}/healthz`)).toMatchObject({ status: 200, body: '{"status":"ok"}' });
+      expect(JSON.parse((await httpRequest(`${base}/readyz`)).body)).toEqual({ status: "ready", migrations: 1 });
+      const setup = await httpRequest(`${base}/`);
+      expect(setup.status).toBe(200);
+      expect(setup.body).toContain("setup mode");
+      expect(setup.body).toContain("APP_ID");
+      expect(app.lines.some((l) => l.level === 40 && String(l.msg).includes("missing APP_ID"))).toBe(true);
+      expect(existsSync(join(dataDir, "labelrun.lock"))).toBe(true);
+
+      // A second process on the same folder would lose its writes: it is refused.
+      const second = spawnBin("start", { PORT: "0", HOST: "127.0.0.1", LABELRUN_DATA_DIR: dataDir });
+      expect(await second.stop("SIGCONT")).toBe(1);
+      expect(second.output()).toMatch(/in use by process \d+.*set DATABASE_URL/);
+    } finally {
+      expect(await app.stop()).toBe(0);
+    }
+    expect(existsSync(join(dataDir, "labelrun.lock"))).toBe(false);
+    expect(app.output()).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it("with a database that does not answer, exits with one clear line instead of hanging", async () => {
+    const app = spawnBin("start", { PORT: "0", DATABASE_URL: "postgres://nobody@127.0.0.1:1/none" });
+    expect(await app.stop("SIGCONT")).toBe(1);
+    expect(app.output()).toMatch(/cannot open the database/);
+  });
+
+  it("with an invalid environment, lists every problem and exits 1", async () => {
+    const app = spawnBin("start", { PORT: "eighty", DATABASE_URL: "nope" });
+    expect(await app.stop("SIGCONT")).toBe(1);
+    expect(app.output()).toMatch(/PORT/);
+    expect(app.output()).toMatch(/DATABASE_URL/);
+  });
+});

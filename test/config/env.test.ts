@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { EnvError, loadEnv, normalizePrivateKey } from "../../src/config/env.js";
+
+const PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n";
+
+describe("loadEnv", () => {
+  it("defaults everything and runs in setup mode without App credentials", () => {
+    const env = loadEnv({});
+    expect(env).toMatchObject({ PORT: 3000, LABELRUN_DATA_DIR: "./.data", WORKER_CONCURRENCY: 2, github: null });
+    expect(env.githubMissing).toEqual(["APP_ID", "PRIVATE_KEY or PRIVATE_KEY_PATH", "WEBHOOK_SECRET"]);
+    expect(Object.isFrozen(env)).toBe(true);
+  });
+
+  it("builds the App credentials, accepting a key with \\n escapes or base64", () => {
+    const escaped = loadEnv({ APP_ID: "123", PRIVATE_KEY: PEM.replace(/\n/g, "\\n"), WEBHOOK_SECRET: "s" });
+    expect(escaped.github).toMatchObject({ appId: "123", privateKey: PEM, baseUrl: "https://api.github.com" });
+    const base64 = loadEnv({ APP_ID: "1", PRIVATE_KEY: Buffer.from(PEM).toString("base64"), WEBHOOK_SECRET: "s" });
+    expect(base64.github?.privateKey).toBe(PEM);
+    expect(normalizePrivateKey("not a key")).toBe("not a key");
+  });
+
+  it("reads the key from PRIVATE_KEY_PATH and points at GitHub Enterprise when GHE_HOST is set", () => {
+    const env = loadEnv(
+      { APP_ID: "1", PRIVATE_KEY_PATH: "/k.pem", WEBHOOK_SECRET: "s", GHE_HOST: "ghe.example" },
+      () => PEM,
+    );
+    expect(env.github).toMatchObject({ privateKey: PEM, baseUrl: "https://ghe.example/api/v3" });
+  });
+
+  it("lists every problem at once", () => {
+    let caught: unknown;
+    try {
+      loadEnv({ PORT: "eighty", DATABASE_URL: "not a url", APP_ID: "abc", ADMIN_TOKEN: "short" });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(EnvError);
+    const problems = (caught as EnvError).problems.join("\n");
+    expect(problems).toMatch(/PORT/);
+    expect(problems).toMatch(/DATABASE_URL/);
+    expect(problems).toMatch(/APP_ID: must be the numeric App ID/);
+    expect(problems).toMatch(/ADMIN_TOKEN: must be at least 16 characters/);
+  });
+
+  it("rejects a private key that is not PEM, and an unreadable key file, with the variable named", () => {
+    expect(() => loadEnv({ PRIVATE_KEY: "-----BEGIN CERTIFICATE-----" })).toThrow(
+      /PRIVATE_KEY: is not a PEM private key/,
+    );
+    expect(() =>
+      loadEnv({ PRIVATE_KEY_PATH: "/nope.pem" }, () => {
+        throw new Error("ENOENT");
+      }),
+    ).toThrow(/PRIVATE_KEY_PATH: cannot read \/nope.pem/);
+  });
+});

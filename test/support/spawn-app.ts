@@ -1,0 +1,61 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+
+export interface RunningProcess {
+  child: ChildProcess;
+  /** Every log line so far, parsed where it is JSON. */
+  lines: Array<Record<string, unknown>>;
+  output(): string;
+  /** Resolves with the first log line that matches. */
+  waitForLine(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs one of `src/bin/*` as a real process with exactly the given environment (plus PATH and HOME). */
+export function spawnBin(bin: string, env: Record<string, string>): RunningProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", `src/bin/${bin}.ts`], {
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_FORMAT: "json", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  let raw = "";
+  const waiters: Array<() => void> = [];
+  const onData = (chunk: Buffer) => {
+    raw += chunk.toString("utf8");
+    for (const text of chunk.toString("utf8").split("\n")) {
+      if (!text.trim()) continue;
+      try {
+        lines.push(JSON.parse(text) as Record<string, unknown>);
+      } catch {
+        lines.push({ msg: text });
+      }
+    }
+    for (const wake of waiters.splice(0)) wake();
+  };
+  child.stdout?.on("data", onData);
+  child.stderr?.on("data", onData);
+  const exited = once(child, "exit").then(([code]) => code as number | null);
+  return {
+    child,
+    lines,
+    output: () => raw,
+    async waitForLine(match, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = lines.find(match);
+        if (found) return found;
+        if (child.exitCode !== null)
+          throw new Error(`process exited (${child.exitCode}) before the line came:\n${raw}`);
+        if (Date.now() > deadline) throw new Error(`no matching line within ${timeoutMs} ms:\n${raw}`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 200);
+        });
+      }
+    },
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
