@@ -77,6 +77,17 @@ CREATE TABLE "jobs" (
 	"finished_at" timestamp with time zone
 );
 --> statement-breakpoint
+CREATE TABLE "repository_configs" (
+	"repository_id" bigint PRIMARY KEY NOT NULL,
+	"repository_full_name" text NOT NULL,
+	"triggers" jsonb NOT NULL,
+	"enabled" boolean DEFAULT true NOT NULL,
+	"remove_label_when_done" boolean DEFAULT true NOT NULL,
+	"allow_bots" jsonb DEFAULT '[]'::jsonb NOT NULL,
+	"problems" jsonb,
+	"fetched_at" timestamp with time zone NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "status_comments" (
 	"id" bigserial PRIMARY KEY NOT NULL,
 	"installation_id" bigint NOT NULL,

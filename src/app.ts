@@ -1,18 +1,72 @@
-import type { Logger } from "pino";
-import type { ApplicationFunction } from "probot";
+import type { ApplicationFunction, Context } from "probot";
+import {
+  MalformedPayloadError,
+  readInstallation,
+  readLabelEvent,
+  readSender,
+  readTargetEvent,
+} from "./github/intake/events.js";
+import { handleAccessRevoked, handleRepositoriesAdded, handleSuspension } from "./github/intake/handle-installation.js";
+import { handleLabeled } from "./github/intake/handle-labeled.js";
+import { handleClosed, handleUnlabeled } from "./github/intake/handle-unlabeled-or-closed.js";
+import type { IntakeDeps } from "./github/intake/intake-deps.js";
 
-export interface AppDependencies {
-  log: Logger;
-}
+type Payload = Record<string, unknown>;
 
 /**
  * The Probot application function: routes GitHub events to labelrun's
- * handlers. Only routing lives here; the handlers receive plain values.
+ * handlers, which receive plain values. A payload missing what a handler
+ * needs is logged with its delivery id and ignored; any other error (the
+ * database down) propagates, so Probot answers 500 and GitHub records a
+ * failed delivery that can be redelivered.
  */
-export function createApp(deps: AppDependencies): ApplicationFunction {
+export function createApp(deps: IntakeDeps): ApplicationFunction {
   return (app) => {
-    app.onAny(async (context) => {
-      deps.log.debug({ event: context.name, deliveryId: context.id }, "webhook received");
-    });
+    const on = (events: string[], handle: (payload: Payload, context: Context) => Promise<unknown>) => {
+      app.on(events as Parameters<typeof app.on>[0], async (context: Context) => {
+        try {
+          await handle(context.payload as Payload, context);
+        } catch (error) {
+          if (!(error instanceof MalformedPayloadError)) throw error;
+          deps.log.warn(
+            { deliveryId: context.id, event: context.name, reason: error.message },
+            "malformed payload ignored",
+          );
+        }
+      });
+    };
+    const repositories = (list: unknown) =>
+      (Array.isArray(list) ? list : []).flatMap((r: { id?: unknown; full_name?: unknown }) =>
+        typeof r?.id === "number" && typeof r.full_name === "string" ? [{ id: r.id, fullName: r.full_name }] : [],
+      );
+
+    on(["issues.labeled", "pull_request.labeled"], (payload, context) =>
+      handleLabeled(deps, readLabelEvent(payload, context.id)),
+    );
+    on(["issues.unlabeled", "pull_request.unlabeled"], (payload, context) =>
+      handleUnlabeled(deps, readLabelEvent(payload, context.id)),
+    );
+    on(["issues.closed", "pull_request.closed"], (payload, context) =>
+      handleClosed(deps, readTargetEvent(payload, context.id)),
+    );
+    on(["installation.created"], (payload) =>
+      handleRepositoriesAdded(deps, readInstallation(payload), repositories(payload.repositories)),
+    );
+    on(["installation_repositories.added"], (payload) =>
+      handleRepositoriesAdded(deps, readInstallation(payload), repositories(payload.repositories_added)),
+    );
+    on(["installation.deleted"], (payload) =>
+      handleAccessRevoked(deps, readInstallation(payload), readSender(payload)),
+    );
+    on(["installation_repositories.removed"], (payload) =>
+      handleAccessRevoked(
+        deps,
+        readInstallation(payload),
+        readSender(payload),
+        repositories(payload.repositories_removed),
+      ),
+    );
+    on(["installation.suspend"], (payload) => handleSuspension(deps, readInstallation(payload), true));
+    on(["installation.unsuspend"], (payload) => handleSuspension(deps, readInstallation(payload), false));
   };
 }

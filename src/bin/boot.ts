@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import type { Logger } from "pino";
 import { type Env, EnvError, loadEnv } from "../config/env.js";
+import { type JobTypes, JobTypesFileError, loadJobTypes } from "../config/job-types.js";
 import { createLogger } from "../config/logger.js";
 import type { DatabaseHandle } from "../db/client.js";
 import { migrate } from "../db/migrate.js";
@@ -67,6 +68,19 @@ async function connect(env: Env, log: Logger, options: { migrate: boolean }): Pr
     log.info("database migrations are applied");
   }
   return handle;
+}
+
+/** Loads the operator's job-types file, or ends the process listing its problems. */
+export function loadJobTypesOrExit(env: Env, log: Logger): JobTypes {
+  try {
+    const jobTypes = loadJobTypes(env.LABELRUN_CONFIG);
+    log.info({ jobTypes: [...jobTypes.byName.keys()], file: env.LABELRUN_CONFIG }, "job types loaded");
+    return jobTypes;
+  } catch (error) {
+    if (!(error instanceof JobTypesFileError)) throw error;
+    log.fatal(error.message);
+    process.exit(1);
+  }
 }
 
 /** A worker id that survives restarts of the same instance (host name plus a slot). */

@@ -1,8 +1,13 @@
 import type { Logger } from "pino";
 import { createNodeMiddleware, Probot } from "probot";
 import { createApp } from "../app.js";
+import { systemClock } from "../clock.js";
 import type { Env } from "../config/env.js";
+import type { JobTypes } from "../config/job-types.js";
 import type { DatabaseHandle } from "../db/client.js";
+import { AfterResponseTasks } from "../github/intake/after-response.js";
+import { buildIntakeDeps } from "../github/intake/build-intake-deps.js";
+import { octokitPort } from "../github/octokit-port.js";
 import { closeServer, createHttpServer, listen } from "../web/http-server.js";
 import { webHandlers } from "../web/web-handlers.js";
 import { WEBHOOK_PATH } from "../web/webhook-route.js";
@@ -12,8 +17,11 @@ export async function startWeb(params: {
   env: Env;
   log: Logger;
   database: DatabaseHandle;
+  jobTypes: JobTypes;
+  workerId: string;
 }): Promise<() => Promise<void>> {
   const { env, log, database } = params;
+  const after = new AfterResponseTasks(log);
   let webhookMiddleware = null;
   if (env.github) {
     const probot = new Probot({
@@ -23,7 +31,17 @@ export async function startWeb(params: {
       baseUrl: env.github.baseUrl,
       log: log.child({ name: "probot" }),
     });
-    webhookMiddleware = await createNodeMiddleware(createApp({ log }), { probot, webhooksPath: WEBHOOK_PATH });
+    const deps = buildIntakeDeps({
+      db: database.db,
+      github: octokitPort((id) => probot.auth(id)),
+      jobTypes: params.jobTypes,
+      clock: systemClock,
+      log,
+      after,
+      writerId: params.workerId,
+      publicUrl: env.PUBLIC_URL,
+    });
+    webhookMiddleware = await createNodeMiddleware(createApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
   } else {
     log.warn(
       { missing: env.githubMissing },
@@ -36,5 +54,8 @@ export async function startWeb(params: {
   });
   const port = await listen(server, env.PORT, env.HOST);
   log.info({ port, host: env.HOST }, `listening on http://${env.HOST}:${port} (webhooks at ${WEBHOOK_PATH})`);
-  return () => closeServer(server);
+  return async () => {
+    await closeServer(server);
+    await after.idle();
+  };
 }

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   bigserial,
+  boolean,
   index,
   integer,
   jsonb,
@@ -173,9 +174,27 @@ export const statusComments = pgTable(
   ],
 );
 
+/**
+ * What labelrun last read of a repository's `.github/labelrun.yml`, so the
+ * webhook handler can tell a trigger label without calling GitHub.
+ */
+export const repositoryConfigs = pgTable("repository_configs", {
+  repositoryId: bigint("repository_id", { mode: "number" }).primaryKey(),
+  repositoryFullName: text("repository_full_name").notNull(),
+  /** Label → job type, as the file says (or the defaults when there is no file). */
+  triggers: jsonb("triggers").$type<Record<string, string>>().notNull(),
+  enabled: boolean("enabled").notNull().default(true),
+  removeLabelWhenDone: boolean("remove_label_when_done").notNull().default(true),
+  allowBots: jsonb("allow_bots").$type<string[]>().notNull().default([]),
+  /** What is wrong with the file, when it is invalid. */
+  problems: jsonb("problems").$type<string[]>(),
+  fetchedAt: at("fetched_at").notNull(),
+});
+
 export type InstallationRow = typeof installations.$inferSelect;
 export type JobRow = typeof jobs.$inferSelect;
 export type NewJobRow = typeof jobs.$inferInsert;
 export type JobEventRow = typeof jobEvents.$inferSelect;
 export type JobLogRow = typeof jobLogs.$inferSelect;
 export type StatusCommentRow = typeof statusComments.$inferSelect;
+export type RepositoryConfigRow = typeof repositoryConfigs.$inferSelect;

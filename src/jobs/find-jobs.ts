@@ -42,3 +42,18 @@ export async function findActiveJobs(db: Database, target: TargetRef, jobType?: 
 export async function listJobEvents(db: Database, jobId: number): Promise<JobEventRow[]> {
   return db.select().from(jobEvents).where(eq(jobEvents.jobId, jobId)).orderBy(asc(jobEvents.id));
 }
+
+/** Active jobs of an installation, optionally only in some repositories (uninstall, repository removed). */
+export async function findActiveJobsOfInstallation(
+  db: Database,
+  installationId: number,
+  repositoryIds?: readonly number[],
+): Promise<JobRow[]> {
+  const conditions = [eq(jobs.installationId, installationId), inArray(jobs.status, [...ACTIVE_STATES])];
+  if (repositoryIds) conditions.push(inArray(jobs.repositoryId, [...repositoryIds]));
+  return db
+    .select()
+    .from(jobs)
+    .where(and(...conditions))
+    .orderBy(asc(jobs.id));
+}

@@ -1,0 +1,89 @@
+import { readFileSync } from "node:fs";
+import YAML from "yaml";
+import { z } from "zod";
+import { describeYamlError, locateIssue } from "./yaml-problems.js";
+
+const jobTypeSchema = z
+  .object({
+    /** What the job does, shown on the dashboard. */
+    description: z.string().optional(),
+    /** The command to run in the workspace: an argv list, spawned without a shell. */
+    command: z.array(z.string().min(1)).min(1),
+    /** Time limit of one run; past it the process group is killed and the job fails with TIMEOUT. */
+    timeout_minutes: z
+      .number()
+      .positive()
+      .max(24 * 60)
+      .default(45),
+    /** Runs before the job is abandoned ("gave up after N attempts"). */
+    max_attempts: z.number().int().min(1).max(20).default(3),
+    /** Running jobs of this type per installation (can only lower INSTALLATION_CONCURRENCY). */
+    concurrency: z.number().int().min(1).optional(),
+    /** Names of server environment variables the command may see (e.g. an API key). */
+    env: z.array(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name")).default([]),
+    /** Clone the repository into the workspace before running. */
+    clone: z.boolean().default(true),
+    /** The label that triggers this job type when a repository has no config file. */
+    label: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** The operator's job-types file (`labelrun.config.yml`): only the operator decides what runs. */
+export const jobTypesFileSchema = z
+  .object({
+    /** The job types, by name (used in repository configs and labels). */
+    job_types: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, "job type names are lower-case words"), jobTypeSchema),
+  })
+  .strict()
+  .refine((file) => Object.keys(file.job_types).length > 0, { message: "declare at least one job type" });
+
+export type JobTypeConfig = z.infer<typeof jobTypeSchema> & { name: string; label: string };
+
+export interface JobTypes {
+  /** Every job type by name. */
+  byName: ReadonlyMap<string, JobTypeConfig>;
+  /** Trigger labels for repositories without a config file: each job type's `label`. */
+  defaultTriggers: Readonly<Record<string, string>>;
+}
+
+export class JobTypesFileError extends Error {
+  readonly problems: string[];
+  constructor(path: string, problems: string[]) {
+    super(`the job-types file ${path} is invalid:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "JobTypesFileError";
+    this.problems = problems;
+  }
+}
+
+/** Parses the job-types file text; every problem is listed with its line and column. */
+export function parseJobTypes(text: string, path = "labelrun.config.yml"): JobTypes {
+  const document = YAML.parseDocument(text, { prettyErrors: false });
+  if (document.errors.length) throw new JobTypesFileError(path, document.errors.map(describeYamlError));
+  const parsed = jobTypesFileSchema.safeParse(document.toJS());
+  if (!parsed.success) {
+    throw new JobTypesFileError(
+      path,
+      parsed.error.issues.map((issue) => locateIssue(text, issue)),
+    );
+  }
+  const byName = new Map<string, JobTypeConfig>();
+  const defaultTriggers: Record<string, string> = {};
+  for (const [name, config] of Object.entries(parsed.data.job_types)) {
+    const label = config.label ?? `agent:${name}`;
+    byName.set(name, Object.freeze({ ...config, name, label }));
+    defaultTriggers[label] = name;
+  }
+  return Object.freeze({ byName, defaultTriggers: Object.freeze(defaultTriggers) });
+}
+
+export function loadJobTypes(path: string, read = (p: string) => readFileSync(p, "utf8")): JobTypes {
+  let text: string;
+  try {
+    text = read(path);
+  } catch (error) {
+    throw new JobTypesFileError(path, [
+      `cannot read it (${(error as Error).message}); set LABELRUN_CONFIG to its path`,
+    ]);
+  }
+  return parseJobTypes(text, path);
+}

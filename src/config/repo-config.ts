@@ -1,0 +1,72 @@
+import { z } from "zod";
+import type { JobTypes } from "./job-types.js";
+
+/** Where a repository (or its organisation's `.github` repository) configures labelrun. */
+export const REPO_CONFIG_PATH = ".github/labelrun.yml";
+
+/** `.github/labelrun.yml`. An organisation's `.github` repository can supply defaults (`_extends`). */
+export const repoConfigSchema = z
+  .object({
+    /** Turn labelrun off for this repository without uninstalling it. */
+    enabled: z.boolean().default(true),
+    /** Which labels trigger which job type (job types are the operator's). */
+    triggers: z.record(z.string().min(1), z.string().min(1)).optional(),
+    /** Remove the trigger label when a job ends, so adding it again is a one-step retry. */
+    remove_label_when_done: z.boolean().default(true),
+    /** Bot accounts whose labels may trigger jobs (by login, e.g. `renovate[bot]`). */
+    allow_bots: z.array(z.string()).default([]),
+    /** Set by the config plugin when the file extends another; ignored here. */
+    _extends: z.string().optional(),
+  })
+  .strict();
+
+export interface RepoConfig {
+  enabled: boolean;
+  triggers: Readonly<Record<string, string>>;
+  removeLabelWhenDone: boolean;
+  allowBots: readonly string[];
+}
+
+export type RepoConfigResult = { ok: true; config: RepoConfig } | { ok: false; problems: string[] };
+
+/**
+ * Validates a repository's parsed config (null: no file) against the
+ * operator's job types. Problems are sentences a maintainer can act on.
+ */
+export function validateRepoConfig(raw: unknown, jobTypes: JobTypes): RepoConfigResult {
+  const parsed = repoConfigSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    return {
+      ok: false,
+      problems: parsed.error.issues.map((issue) => {
+        const path = issue.path.map(String).join(".");
+        return `${REPO_CONFIG_PATH}${path ? ` \`${path}\`` : ""}: ${issue.message}`;
+      }),
+    };
+  }
+  const triggers = parsed.data.triggers ?? jobTypes.defaultTriggers;
+  const known = [...jobTypes.byName.keys()];
+  const problems = Object.entries(triggers)
+    .filter(([, jobType]) => !jobTypes.byName.has(jobType))
+    .map(
+      ([label, jobType]) =>
+        `${REPO_CONFIG_PATH} \`triggers\`: the label \`${label}\` names an unknown job type \`${jobType}\` — known: ${known.join(", ")}`,
+    );
+  if (problems.length) return { ok: false, problems };
+  return {
+    ok: true,
+    config: Object.freeze({
+      enabled: parsed.data.enabled,
+      triggers: Object.freeze({ ...triggers }),
+      removeLabelWhenDone: parsed.data.remove_label_when_done,
+      allowBots: Object.freeze([...parsed.data.allow_bots]),
+    }),
+  };
+}
+
+/** The config of a repository without a file. */
+export function defaultRepoConfig(jobTypes: JobTypes): RepoConfig {
+  const result = validateRepoConfig(null, jobTypes);
+  if (!result.ok) throw new Error(result.problems.join("; "));
+  return result.config;
+}

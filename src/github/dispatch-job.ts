@@ -1,0 +1,128 @@
+import type { Logger } from "pino";
+import type { Clock } from "../clock.js";
+import type { JobTypes } from "../config/job-types.js";
+import type { Database } from "../db/client.js";
+
+import { getInstallation } from "../db/installations.js";
+import { getJob } from "../jobs/find-jobs.js";
+import type { FailureCode, JobState } from "../jobs/states.js";
+import { type TransitionResult, transitionJob } from "../jobs/transition-job.js";
+import { classifyGitHubError } from "./classify-error.js";
+import { type GitHubPort, splitFullName } from "./port.js";
+import { refreshRepositoryConfig } from "./repository-config-cache.js";
+
+export interface DispatchDeps {
+  db: Database;
+  github: GitHubPort;
+  jobTypes: JobTypes;
+  clock: Clock;
+  log: Logger;
+}
+
+export type DispatchOutcome = JobState | "skipped";
+
+const ACTOR = "dispatcher";
+
+/**
+ * Moves a freshly recorded job on: reads and validates the repository's
+ * config, checks the issue/PR is still open, and queues the job — or fails
+ * it (`VALIDATION_ERROR`), cancels it (closed, turned off, no longer a
+ * trigger), defers it (GitHub rate limit) or abandons it (access revoked).
+ *
+ * Takes `pending` jobs, and `deferred` jobs that were never queued (their
+ * dispatch met a rate limit). A deferred job cannot fail in the lifecycle,
+ * so an invalid config found then cancels it with the same code and message.
+ */
+export async function dispatchJob(deps: DispatchDeps, jobId: number): Promise<DispatchOutcome> {
+  const job = await getJob(deps.db, jobId);
+  if (!job || job.hold || !(job.status === "pending" || (job.status === "deferred" && job.queuedAt === null))) {
+    return "skipped";
+  }
+  // While suspended nothing is dispatched; the sweep looks again after unsuspend.
+  const installation = await getInstallation(deps.db, job.installationId);
+  if (!installation || installation.suspendedAt || installation.deletedAt) return "skipped";
+  const log = deps.log.child({ jobId, deliveryId: job.deliveryId });
+  const { owner, repo } = splitFullName(job.repositoryFullName);
+  const ref = { installationId: job.installationId, owner, repo };
+  const move = (to: JobState, code: FailureCode | null = null, message: string | null = null, runAfter?: Date) =>
+    transitionJob(deps.db, {
+      jobId,
+      from: job.status,
+      to,
+      at: deps.clock.now(),
+      actor: ACTOR,
+      code,
+      message,
+      patch: runAfter ? { runAfter } : undefined,
+    }).then((result) => report(result, log));
+
+  try {
+    const config = await refreshRepositoryConfig(
+      deps,
+      { ...ref, repositoryId: job.repositoryId, repositoryFullName: job.repositoryFullName },
+      deps.clock.now(),
+    );
+    if (!config.ok) {
+      const message = config.problems.join("\n");
+      return move(job.status === "pending" ? "failed" : "cancelled", "VALIDATION_ERROR", message);
+    }
+    if (!config.config.enabled) {
+      return move(
+        "cancelled",
+        "CANCELLED",
+        "labelrun is turned off for this repository (`enabled: false` in .github/labelrun.yml)",
+      );
+    }
+    if (job.triggerLabel && config.config.triggers[job.triggerLabel] !== job.jobType) {
+      return move(
+        "cancelled",
+        "CANCELLED",
+        `the label \`${job.triggerLabel}\` no longer triggers \`${job.jobType}\` in .github/labelrun.yml`,
+      );
+    }
+    if (!deps.jobTypes.byName.has(job.jobType)) {
+      return move(
+        job.status === "pending" ? "failed" : "cancelled",
+        "VALIDATION_ERROR",
+        `the job type \`${job.jobType}\` is not configured on this server`,
+      );
+    }
+    const target = await deps.github.getTarget({ ...ref, number: job.targetNumber });
+    if (target.state === "closed") {
+      return move(
+        "cancelled",
+        "CANCELLED",
+        `the ${job.targetKind === "pull_request" ? "pull request" : "issue"} was closed before the job started`,
+      );
+    }
+    return move("queued");
+  } catch (error) {
+    const kind = classifyGitHubError(error, deps.clock.now());
+    switch (kind.kind) {
+      case "rate_limited":
+        return move("deferred", "RATE_LIMITED", `GitHub's rate limit: ${kind.message}`, kind.retryAt);
+      case "revoked":
+        return move(
+          "abandoned",
+          "ACCESS_REVOKED",
+          `labelrun lost access to ${job.repositoryFullName}: ${kind.message}`,
+        );
+      case "permanent":
+        return move(job.status === "pending" ? "failed" : "abandoned", "API_ERROR", kind.message);
+      case "transient":
+        // Left pending: the maintenance sweep dispatches it again shortly.
+        log.warn({ err: error }, "dispatch met a transient error; the sweep will retry");
+        return "skipped";
+    }
+  }
+}
+
+function report(result: TransitionResult, log: Logger): DispatchOutcome {
+  if (result.ok) {
+    log.info({ status: result.job.status, code: result.job.failureCode }, "job dispatched");
+    return result.job.status;
+  }
+  // Someone moved it meanwhile (label removed, issue closed): their change stands.
+  log.info({ status: result.job?.status }, "job changed while it was dispatched");
+  return "skipped";
+}

@@ -1,0 +1,93 @@
+import { recordInstallation } from "../../db/installations.js";
+import { type CreateJobResult, createJob } from "../../jobs/create-job.js";
+import { splitFullName } from "../port.js";
+import { getCachedRepositoryConfig, refreshRepositoryConfig } from "../repository-config-cache.js";
+import type { LabelEvent } from "./events.js";
+import type { IntakeDeps } from "./intake-deps.js";
+
+export type LabeledOutcome = CreateJobResult | { outcome: "ignored"; reason: string };
+
+/**
+ * `issues.labeled` / `pull_request.labeled`: a trigger label records a
+ * `pending` job from the database alone (the cached repository config tells
+ * trigger labels apart), so the webhook is answered without waiting on
+ * GitHub. Dispatch and the status comment follow after the response.
+ */
+export async function handleLabeled(deps: IntakeDeps, event: LabelEvent): Promise<LabeledOutcome> {
+  const cached = await getCachedRepositoryConfig(deps.db, event.repositoryId);
+  if (event.sender.isBot && !cached?.allowBots.includes(event.sender.login)) {
+    return { outcome: "ignored", reason: `labels added by bots (${event.sender.login}) do not trigger` };
+  }
+  const jobType = (cached?.triggers ?? deps.jobTypes.defaultTriggers)[event.label];
+  if (!jobType) {
+    // Never read this repository's config: its own trigger labels are not
+    // known yet. Read it after the response and look at this label again.
+    if (!cached) deps.after.run("read repository config", () => recheckAfterConfigRead(deps, event));
+    return { outcome: "ignored", reason: `\`${event.label}\` is not a trigger label` };
+  }
+  if (cached && !cached.enabled) return { outcome: "ignored", reason: "labelrun is turned off for this repository" };
+  if (event.state === "closed") return { outcome: "ignored", reason: "the issue or pull request is closed" };
+
+  const at = deps.clock.now();
+  await recordInstallation(deps.db, event.installation, at);
+  const config = deps.jobTypes.byName.get(jobType);
+  const result = await createJob(deps.db, {
+    at,
+    actor: `github:${event.sender.login}`,
+    job: {
+      installationId: event.installation.id,
+      repositoryId: event.repositoryId,
+      repositoryFullName: event.repositoryFullName,
+      targetNumber: event.number,
+      targetKind: event.kind,
+      targetTitle: event.title,
+      targetUrl: event.url,
+      jobType,
+      triggerLabel: event.label,
+      triggeredBy: event.sender.login,
+      deliveryId: event.deliveryId,
+      maxAttempts: config?.max_attempts,
+      timeoutSeconds: config ? Math.round(config.timeout_minutes * 60) : undefined,
+    },
+  });
+  const log = deps.log.child({ deliveryId: event.deliveryId, jobId: result.job.id });
+  log.info({ outcome: result.outcome, jobType, repository: event.repositoryFullName, number: event.number }, "trigger");
+  if (result.outcome === "created") {
+    const jobId = result.job.id;
+    deps.after.run("dispatch", () => deps.dispatch(jobId));
+  } else if (result.outcome === "duplicate") {
+    deps.after.run("status comment", () => deps.syncComment(commentTarget(event)));
+  }
+  return result;
+}
+
+async function recheckAfterConfigRead(deps: IntakeDeps, event: LabelEvent): Promise<void> {
+  const { owner, repo } = splitFullName(event.repositoryFullName);
+  await refreshRepositoryConfig(
+    deps,
+    {
+      installationId: event.installation.id,
+      owner,
+      repo,
+      repositoryId: event.repositoryId,
+      repositoryFullName: event.repositoryFullName,
+    },
+    deps.clock.now(),
+  );
+  const cached = await getCachedRepositoryConfig(deps.db, event.repositoryId);
+  if (cached?.triggers[event.label]) await handleLabeled(deps, event);
+}
+
+export function commentTarget(event: {
+  installation: { id: number };
+  repositoryId: number;
+  repositoryFullName: string;
+  number: number;
+}) {
+  return {
+    installationId: event.installation.id,
+    repositoryId: event.repositoryId,
+    repositoryFullName: event.repositoryFullName,
+    targetNumber: event.number,
+  };
+}

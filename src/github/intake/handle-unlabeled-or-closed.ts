@@ -1,0 +1,50 @@
+import { findActiveJobs } from "../../jobs/find-jobs.js";
+import { getCachedRepositoryConfig } from "../repository-config-cache.js";
+import { endActiveJobs } from "./cancel-active-jobs.js";
+import type { LabelEvent, TargetEvent } from "./events.js";
+import { commentTarget } from "./handle-labeled.js";
+import type { IntakeDeps } from "./intake-deps.js";
+
+/**
+ * `*.unlabeled` of a trigger label: its active job is cancelled (a running
+ * one too; its worker stops the agent). Labels removed by bots — labelrun's
+ * own removal when a job ends included — change nothing.
+ */
+export async function handleUnlabeled(deps: IntakeDeps, event: LabelEvent): Promise<number[]> {
+  if (event.sender.isBot) return [];
+  const cached = await getCachedRepositoryConfig(deps.db, event.repositoryId);
+  const jobType = (cached?.triggers ?? deps.jobTypes.defaultTriggers)[event.label];
+  if (!jobType) return [];
+  const active = await findActiveJobs(
+    deps.db,
+    { repositoryId: event.repositoryId, targetNumber: event.number },
+    jobType,
+  );
+  return cancel(deps, event, active, `the \`${event.label}\` label was removed by @${event.sender.login}`);
+}
+
+/** `*.closed`: every active job on the issue/PR is cancelled. Reopening restarts nothing. */
+export async function handleClosed(deps: IntakeDeps, event: TargetEvent): Promise<number[]> {
+  const active = await findActiveJobs(deps.db, { repositoryId: event.repositoryId, targetNumber: event.number });
+  const what = event.kind === "pull_request" ? "pull request" : "issue";
+  return cancel(deps, event, active, `the ${what} was closed by @${event.sender.login}`);
+}
+
+async function cancel(
+  deps: IntakeDeps,
+  event: TargetEvent,
+  active: Awaited<ReturnType<typeof findActiveJobs>>,
+  message: string,
+): Promise<number[]> {
+  if (!active.length) return [];
+  const ended = await endActiveJobs(deps.db, active, {
+    to: "cancelled",
+    code: "CANCELLED",
+    message,
+    actor: `github:${event.sender.login}`,
+    at: deps.clock.now(),
+  });
+  deps.log.info({ deliveryId: event.deliveryId, jobs: ended.map((j) => j.id) }, message);
+  deps.after.run("status comment", () => deps.syncComment(commentTarget(event)));
+  return ended.map((job) => job.id);
+}

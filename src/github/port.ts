@@ -1,0 +1,42 @@
+/** A repository as labelrun addresses it through an installation. */
+export interface RepoRef {
+  installationId: number;
+  owner: string;
+  repo: string;
+}
+
+export interface IssueRef extends RepoRef {
+  number: number;
+}
+
+export interface TargetState {
+  state: "open" | "closed";
+  title: string;
+  url: string;
+}
+
+export interface LabelSpec {
+  name: string;
+  color: string;
+  description: string;
+}
+
+/**
+ * What labelrun asks of GitHub, as plain values. The real implementation is
+ * Octokit from Probot (`octokit-port.ts`); tests drive it through nock.
+ */
+export interface GitHubPort {
+  /** The parsed `.github/labelrun.yml` (with `_extends` and the org `.github` repository), or null. */
+  getRepoConfig(ref: RepoRef): Promise<unknown>;
+  getTarget(ref: IssueRef): Promise<TargetState>;
+  createComment(ref: IssueRef, body: string): Promise<{ id: number }>;
+  updateComment(ref: RepoRef, commentId: number, body: string): Promise<void>;
+  removeLabel(ref: IssueRef, label: string): Promise<void>;
+  /** Creates a label; one that already exists is fine. */
+  ensureLabel(ref: RepoRef, label: LabelSpec): Promise<void>;
+}
+
+export function splitFullName(fullName: string): { owner: string; repo: string } {
+  const [owner = "", repo = ""] = fullName.split("/");
+  return { owner, repo };
+}

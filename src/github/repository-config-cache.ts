@@ -1,0 +1,73 @@
+import { eq } from "drizzle-orm";
+import type { JobTypes } from "../config/job-types.js";
+import { type RepoConfig, type RepoConfigResult, validateRepoConfig } from "../config/repo-config.js";
+import { describeYamlError } from "../config/yaml-problems.js";
+import type { Database } from "../db/client.js";
+import { type RepositoryConfigRow, repositoryConfigs } from "../db/schema.js";
+import type { GitHubPort, RepoRef } from "./port.js";
+
+/**
+ * Reads `.github/labelrun.yml` from GitHub, validates it and remembers the
+ * result, so the webhook handler can tell trigger labels from the database
+ * alone. A file that does not parse is a validation problem (with line and
+ * column), not an error; GitHub errors are thrown to the caller.
+ */
+export async function refreshRepositoryConfig(
+  deps: { db: Database; github: GitHubPort; jobTypes: JobTypes },
+  ref: RepoRef & { repositoryId: number; repositoryFullName: string },
+  at: Date,
+): Promise<RepoConfigResult> {
+  let result: RepoConfigResult;
+  let rawTriggers: Record<string, string> | null = null;
+  try {
+    const raw = await deps.github.getRepoConfig(ref);
+    result = validateRepoConfig(raw, deps.jobTypes);
+    rawTriggers = readTriggers(raw);
+  } catch (error) {
+    const problem = yamlProblem(error);
+    if (!problem) throw error;
+    result = { ok: false, problems: [problem] };
+  }
+  const config: RepoConfig | null = result.ok ? result.config : null;
+  const row = {
+    repositoryId: ref.repositoryId,
+    repositoryFullName: ref.repositoryFullName,
+    // An invalid file still says which labels it meant as triggers, so those
+    // labels record a job that fails with the problem, instead of silence.
+    triggers: config?.triggers ?? rawTriggers ?? deps.jobTypes.defaultTriggers,
+    enabled: config?.enabled ?? true,
+    removeLabelWhenDone: config?.removeLabelWhenDone ?? true,
+    allowBots: [...(config?.allowBots ?? [])],
+    problems: result.ok ? null : result.problems,
+    fetchedAt: at,
+  };
+  await deps.db
+    .insert(repositoryConfigs)
+    .values(row)
+    .onConflictDoUpdate({ target: repositoryConfigs.repositoryId, set: row });
+  return result;
+}
+
+export async function getCachedRepositoryConfig(
+  db: Database,
+  repositoryId: number,
+): Promise<RepositoryConfigRow | undefined> {
+  const [row] = await db.select().from(repositoryConfigs).where(eq(repositoryConfigs.repositoryId, repositoryId));
+  return row;
+}
+
+function readTriggers(raw: unknown): Record<string, string> | null {
+  const triggers = (raw as { triggers?: unknown } | null)?.triggers;
+  if (!triggers || typeof triggers !== "object") return null;
+  const entries = Object.entries(triggers).filter((entry): entry is [string, string] => typeof entry[1] === "string");
+  return entries.length ? Object.fromEntries(entries) : null;
+}
+
+/** Probot's config plugin wraps YAML errors ("could not be parsed … (invalid YAML)") with the parser's error as cause. */
+function yamlProblem(error: unknown): string | null {
+  const e = error as { message?: string; cause?: unknown };
+  if (!e?.message?.includes("could not be parsed")) return null;
+  const cause = e.cause as Parameters<typeof describeYamlError>[0] | undefined;
+  const detail = cause?.linePos ? describeYamlError(cause) : e.message.replace(/^\[[^\]]+\] /, "");
+  return `.github/labelrun.yml does not parse: ${detail}`;
+}

@@ -1,0 +1,168 @@
+import type { JobRow } from "../../db/schema.js";
+import type { JobState } from "../../jobs/states.js";
+import { ACTIVE_STATES } from "../../jobs/states.js";
+
+/**
+ * Hidden in every status comment. It only marks the comment for people
+ * reading the source; labelrun finds its comment by the id it stored, never
+ * by scanning text a user could also write.
+ */
+export const STATUS_COMMENT_MARKER = "<!-- labelrun:status-comment -->";
+
+export const STATE_SYMBOLS: Readonly<Record<JobState, string>> = {
+  pending: "⏳",
+  queued: "🕒",
+  running: "⚙️",
+  deferred: "⏸️",
+  completed: "✅",
+  failed: "❌",
+  abandoned: "⛔",
+  cancelled: "🚫",
+};
+
+export interface RenderOptions {
+  /** Every job on the issue/PR (any order). */
+  jobs: readonly JobRow[];
+  /** Base URL for links to job pages, when set. */
+  publicUrl?: string;
+}
+
+/**
+ * The status comment's body: per job type, the current job in full and the
+ * earlier ones folded into a `<details>` block. Pure and deterministic (no
+ * clock), so an unchanged job renders to the same text and the edit is skipped.
+ */
+export function renderStatusComment(options: RenderOptions): string {
+  const byType = new Map<string, JobRow[]>();
+  for (const job of [...options.jobs].sort((a, b) => b.id - a.id)) {
+    const list = byType.get(job.jobType) ?? [];
+    list.push(job);
+    byType.set(job.jobType, list);
+  }
+  const sections = [...byType.keys()].sort().map((jobType) => renderJobType(byType.get(jobType) ?? [], options));
+  return [STATUS_COMMENT_MARKER, "## labelrun", ...sections].join("\n\n").concat("\n");
+}
+
+function renderJobType(jobs: JobRow[], options: RenderOptions): string {
+  const current = jobs.find((job) => ACTIVE_STATES.includes(job.status)) ?? jobs[0];
+  if (!current) return "";
+  const earlier = jobs.filter((job) => job !== current);
+  const lines: string[] = [];
+  lines.push(`### ${STATE_SYMBOLS[current.status]} \`${current.jobType}\` — ${current.status}${holdText(current)}`);
+  lines.push(renderDetails(current, options));
+  const ignored = earlier.filter((job) => job.duplicateOf === current.id);
+  if (ignored.length) {
+    lines.push(
+      `> [!NOTE]\n> The label was added again while job #${current.id} is still ${current.status}; ${ignored.length === 1 ? "that trigger was" : `${ignored.length} triggers were`} ignored.`,
+    );
+  }
+  lines.push(howTo(current));
+  if (earlier.length) {
+    const rows = earlier.map(
+      (job) =>
+        `| #${job.id} | ${STATE_SYMBOLS[job.status]} ${job.status} | ${time(job.createdAt)} | ${duration(job) ?? "—"} | ${outcome(job)} |`,
+    );
+    lines.push(
+      `<details><summary>Earlier attempts (${earlier.length})</summary>\n\n| job | state | triggered | duration | outcome |\n|---|---|---|---|---|\n${rows.join("\n")}\n\n</details>`,
+    );
+  }
+  return lines.join("\n\n");
+}
+
+function renderDetails(job: JobRow, options: RenderOptions): string {
+  const rows: Array<[string, string]> = [];
+  const jobLink = options.publicUrl
+    ? `[#${job.id}](${options.publicUrl.replace(/\/$/, "")}/jobs/${job.id})`
+    : `#${job.id}`;
+  rows.push(["Job", `${jobLink}${job.attempt > 1 ? ` (run ${job.attempt} of ${job.maxAttempts})` : ""}`]);
+  const who = job.triggeredBy ? `@${job.triggeredBy}` : "someone";
+  rows.push(["Triggered", `${who}${job.triggerLabel ? ` with \`${job.triggerLabel}\`` : ""}, ${time(job.createdAt)}`]);
+  const waiting = waitingReason(job);
+  if (waiting) rows.push(["Waiting", waiting]);
+  if (job.startedAt) rows.push(["Started", time(job.startedAt)]);
+  if (job.finishedAt) rows.push(["Finished", time(job.finishedAt)]);
+  const took = duration(job);
+  if (took && job.finishedAt) rows.push(["Duration", took]);
+  if (job.status === "running" && job.progress !== null) {
+    // Never 100 % until the job is really done.
+    const shown = Math.min(job.progress, 99);
+    rows.push([
+      "Progress",
+      `${bar(shown)} ${shown} %${job.progressMessage ? ` — ${escapeCell(job.progressMessage)}` : ""}`,
+    ]);
+  }
+  if (job.costUsd !== null || job.inputTokens !== null || job.outputTokens !== null) {
+    const cost = job.costUsd !== null ? `$${job.costUsd.toFixed(2)}` : "—";
+    const tokens =
+      job.inputTokens !== null || job.outputTokens !== null
+        ? ` · ${formatCount(job.inputTokens ?? 0)} in / ${formatCount(job.outputTokens ?? 0)} out tokens`
+        : "";
+    rows.push(["Cost", `${cost}${tokens}`]);
+  }
+  if (job.resultUrl) rows.push(["Result", job.resultUrl]);
+  if (job.resultSummary) rows.push(["Summary", escapeCell(job.resultSummary)]);
+  if (job.failureCode && job.status !== "deferred") {
+    rows.push(["Reason", `\`${job.failureCode}\`${job.failureMessage ? ` ${escapeCell(job.failureMessage)}` : ""}`]);
+  }
+  return `| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join("\n")}`;
+}
+
+function waitingReason(job: JobRow): string | null {
+  if (job.hold === "awaiting_approval") return "for approval: someone with write access comments `/labelrun approve`";
+  if (job.hold === "awaiting_input") return "for an answer to the agent's question (reply in a comment)";
+  if (job.hold === "blocked_by") return `for job #${job.blockedBy ?? "?"} to complete`;
+  if (job.hold === "paused") return "paused: comment `/labelrun resume` to continue";
+  if (job.status === "pending") return "being checked (repository config, issue state)";
+  if (job.status === "queued") return "for a free worker slot";
+  if (job.status === "deferred") {
+    const until = job.runAfter ? `until ${time(job.runAfter)}` : "to be retried";
+    const why = job.failureCode
+      ? ` (\`${job.failureCode}\`${job.failureMessage ? ` ${escapeCell(job.failureMessage)}` : ""})`
+      : "";
+    return `${until}${why}`;
+  }
+  return null;
+}
+
+function howTo(job: JobRow): string {
+  const label = job.triggerLabel ? `\`${job.triggerLabel}\`` : "the trigger";
+  if (ACTIVE_STATES.includes(job.status)) return `To cancel, remove the ${label} label.`;
+  return `To run it again, add the ${label} label again (remove it first if it is still there).`;
+}
+
+function holdText(job: JobRow): string {
+  return job.hold ? ` (${job.hold.replace(/_/g, " ")})` : "";
+}
+
+function outcome(job: JobRow): string {
+  if (job.resultUrl) return job.resultUrl;
+  if (job.failureCode) return `\`${job.failureCode}\`${job.failureMessage ? ` ${escapeCell(job.failureMessage)}` : ""}`;
+  return "—";
+}
+
+function duration(job: JobRow): string | null {
+  if (!job.startedAt || !job.finishedAt) return null;
+  const seconds = Math.max(0, Math.round((job.finishedAt.getTime() - job.startedAt.getTime()) / 1000));
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h ? `${h}h ${m}m` : m ? `${m}m ${s}s` : `${s}s`;
+}
+
+function time(at: Date): string {
+  return `${at.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+function bar(percent: number): string {
+  const filled = Math.round(percent / 10);
+  return `\`${"█".repeat(filled)}${"░".repeat(10 - filled)}\``;
+}
+
+function formatCount(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+/** Keeps agent text from breaking the table or injecting markup. */
+function escapeCell(text: string): string {
+  return text.replace(/\r?\n/g, " ").replace(/\|/g, "\\|").replace(/</g, "&lt;").slice(0, 500);
+}

@@ -1,0 +1,141 @@
+import { describe, expect, it } from "vitest";
+import type { JobRow } from "../../src/db/schema.js";
+import { renderStatusComment } from "../../src/github/status-comment/render-status-comment.js";
+
+const base: JobRow = {
+  id: 12,
+  installationId: 2,
+  repositoryId: 100,
+  repositoryFullName: "octo-org/widgets",
+  targetNumber: 7,
+  targetKind: "issue",
+  targetTitle: "Make the widgets spin",
+  targetUrl: "https://github.com/octo-org/widgets/issues/7",
+  jobType: "implement",
+  triggerLabel: "agent:implement",
+  triggeredBy: "octocat",
+  deliveryId: "d",
+  status: "pending",
+  hold: null,
+  failureCode: null,
+  failureMessage: null,
+  attempt: 0,
+  maxAttempts: 3,
+  retryOf: null,
+  retryNumber: 0,
+  duplicateOf: null,
+  blockedBy: null,
+  runAfter: null,
+  timeoutSeconds: 2700,
+  workerId: null,
+  leaseExpiresAt: null,
+  heartbeatAt: null,
+  deadlineAt: null,
+  progress: null,
+  progressMessage: null,
+  costUsd: null,
+  inputTokens: null,
+  outputTokens: null,
+  resultUrl: null,
+  resultSummary: null,
+  createdAt: new Date("2026-03-01T12:00:00Z"),
+  updatedAt: new Date("2026-03-01T12:00:00Z"),
+  queuedAt: null,
+  startedAt: null,
+  finishedAt: null,
+};
+const job = (overrides: Partial<JobRow>): JobRow => ({ ...base, ...overrides });
+const started = new Date("2026-03-01T12:01:00Z");
+const finished = new Date("2026-03-01T12:04:12Z");
+
+describe("renderStatusComment", () => {
+  it.each([
+    ["pending", job({})],
+    ["queued", job({ status: "queued", queuedAt: started })],
+    [
+      "running with progress (never shown as 100 % before the end)",
+      job({ status: "running", attempt: 2, startedAt: started, progress: 100, progressMessage: "writing | tests" }),
+    ],
+    [
+      "deferred by a rate limit",
+      job({
+        status: "deferred",
+        runAfter: finished,
+        failureCode: "RATE_LIMITED",
+        failureMessage: "GitHub answered 403",
+      }),
+    ],
+    [
+      "completed with cost, tokens and link",
+      job({
+        status: "completed",
+        startedAt: started,
+        finishedAt: finished,
+        progress: 100,
+        costUsd: 0.4213,
+        inputTokens: 12345,
+        outputTokens: 2345,
+        resultUrl: "https://github.com/octo-org/widgets/pull/8",
+        resultSummary: "Opened a PR that makes the widgets spin.",
+      }),
+    ],
+    [
+      "failed",
+      job({
+        status: "failed",
+        startedAt: started,
+        finishedAt: finished,
+        failureCode: "TIMEOUT",
+        failureMessage: "ran past 45 minutes",
+      }),
+    ],
+    [
+      "abandoned",
+      job({
+        status: "abandoned",
+        finishedAt: finished,
+        failureCode: "ACCESS_REVOKED",
+        failureMessage: "access revoked",
+      }),
+    ],
+    [
+      "cancelled",
+      job({
+        status: "cancelled",
+        finishedAt: finished,
+        failureCode: "CANCELLED",
+        failureMessage: "the label was removed",
+      }),
+    ],
+    ["held for approval", job({ hold: "awaiting_approval" })],
+  ])("%s", (_name, current) => {
+    expect(renderStatusComment({ jobs: [current], publicUrl: "https://labelrun.example.com/" })).toMatchSnapshot();
+  });
+
+  it("shows the current job of each job type and folds earlier attempts and duplicates away", () => {
+    const body = renderStatusComment({
+      jobs: [
+        job({
+          id: 10,
+          status: "failed",
+          startedAt: started,
+          finishedAt: finished,
+          failureCode: "NO_OUTPUT",
+          failureMessage: "no result",
+        }),
+        job({ id: 12, status: "running", retryOf: 10, startedAt: started }),
+        job({ id: 13, status: "cancelled", duplicateOf: 12, failureCode: "DUPLICATE", finishedAt: finished }),
+        job({ id: 14, jobType: "review", triggerLabel: "agent:review", status: "queued" }),
+      ],
+    });
+    expect(body).toMatchSnapshot();
+    expect(body.indexOf("`implement` — running")).toBeLessThan(body.indexOf("`review` — queued"));
+    expect(body).toContain("Earlier attempts (2)");
+    expect(body).toContain("job #12 is still running; that trigger was ignored");
+  });
+
+  it("renders the same jobs to the same text, so an unchanged comment is not edited", () => {
+    const jobs = [job({ status: "queued" })];
+    expect(renderStatusComment({ jobs })).toBe(renderStatusComment({ jobs: [...jobs] }));
+  });
+});
