@@ -34,6 +34,12 @@ export const envSchema = z.object({
   WEBHOOK_SECRET: z.string().optional(),
   /** GitHub Enterprise Server host name, when not github.com. */
   GHE_HOST: z.string().optional(),
+  /** GitHub's REST API base URL (default: api.github.com, or GHE_HOST's /api/v3). */
+  GITHUB_API_URL: z.string().url().optional(),
+  /** Where repositories are cloned from: `{base}/{owner}/{repo}.git` (default: https://github.com or GHE_HOST). */
+  CLONE_BASE_URL: z.string().url().optional(),
+  /** Folder for job workspaces (one fresh folder per run, removed afterwards). */
+  WORKSPACE_ROOT: z.string().optional(),
   /** Log level: trace, debug, info, warn, error, fatal, silent. */
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   /** `pretty` for humans, `json` for log shippers (default: json). */
@@ -123,7 +129,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env, readFile = readKey
           appId: raw.APP_ID,
           privateKey,
           webhookSecret: raw.WEBHOOK_SECRET,
-          baseUrl: raw.GHE_HOST ? `https://${raw.GHE_HOST}/api/v3` : "https://api.github.com",
+          baseUrl: raw.GITHUB_API_URL ?? (raw.GHE_HOST ? `https://${raw.GHE_HOST}/api/v3` : "https://api.github.com"),
         }
       : null;
   return Object.freeze({ ...raw, github, githubMissing });

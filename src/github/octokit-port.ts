@@ -1,12 +1,40 @@
 import type { ProbotOctokit } from "probot";
 import { REPO_CONFIG_PATH } from "../config/repo-config.js";
-import type { GitHubPort } from "./port.js";
+import type { GitHubPort, WorkerGitHubPort } from "./port.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
-/** The GitHub port over Probot's Octokit, authenticated per installation (`probot.auth(id)`). */
-export function octokitPort(authenticate: (installationId: number) => Promise<Octokit>): GitHubPort {
+/**
+ * The GitHub port over Probot's Octokit, authenticated per installation
+ * (`probot.auth(id)`), and as the app itself (`probot.auth()`) for tokens.
+ */
+export function octokitPort(
+  authenticate: (installationId?: number) => Promise<Octokit>,
+): GitHubPort & WorkerGitHubPort {
   return {
+    async createScopedToken(installationId, repositoryIds) {
+      const app = await authenticate();
+      const { data } = await app.rest.apps.createInstallationAccessToken({
+        installation_id: installationId,
+        repository_ids: repositoryIds,
+      });
+      return { token: data.token, expiresAt: new Date(data.expires_at) };
+    },
+    async getTargetDetails({ installationId, owner, repo, number }, kind) {
+      const octokit = await authenticate(installationId);
+      const { data } = await octokit.rest.issues.get({ owner, repo, issue_number: number });
+      const details = {
+        title: data.title,
+        body: data.body ?? "",
+        url: data.html_url,
+        state: data.state === "closed" ? ("closed" as const) : ("open" as const),
+        labels: data.labels.map((label) => (typeof label === "string" ? label : (label.name ?? ""))).filter(Boolean),
+        author: data.user?.login ?? null,
+      };
+      if (kind !== "pull_request") return details;
+      const { data: pull } = await octokit.rest.pulls.get({ owner, repo, pull_number: number });
+      return { ...details, head: { ref: pull.head.ref, sha: pull.head.sha } };
+    },
     async getRepoConfig({ installationId, owner, repo }) {
       const octokit = await authenticate(installationId);
       const { config, files } = await octokit.config.get({ owner, repo, path: REPO_CONFIG_PATH });

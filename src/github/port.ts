@@ -40,3 +40,28 @@ export function splitFullName(fullName: string): { owner: string; repo: string }
   const [owner = "", repo = ""] = fullName.split("/");
   return { owner, repo };
 }
+
+/** What an agent gets to read about its issue/PR (the context file). */
+export interface TargetDetails {
+  title: string;
+  body: string;
+  url: string;
+  state: "open" | "closed";
+  labels: string[];
+  author: string | null;
+  /** For a pull request: the head branch and commit. */
+  head?: { ref: string; sha: string };
+}
+
+/** An installation token limited to some repositories. */
+export interface ScopedToken {
+  token: string;
+  expiresAt: Date;
+}
+
+/** What the worker asks of GitHub, beside the port above. */
+export interface WorkerGitHubPort {
+  /** A token for exactly these repositories of the installation (`repository_ids` on the token request). */
+  createScopedToken(installationId: number, repositoryIds: number[]): Promise<ScopedToken>;
+  getTargetDetails(ref: IssueRef, kind: "issue" | "pull_request"): Promise<TargetDetails>;
+}

@@ -1,0 +1,78 @@
+import { z } from "zod";
+import { FAILURE_CODES, type FailureCode } from "../jobs/states.js";
+
+/**
+ * What the agent writes to `LABELRUN_RESULT`: one JSON object.
+ * - `{"status":"completed","result_url":…,"summary":…,"cost_usd":…,"input_tokens":…,"output_tokens":…}`
+ * - `{"status":"failed","code":"BUDGET_EXCEEDED","message":…}`
+ * - `{"status":"deferred","retry_after_seconds":600,"message":…}`
+ */
+export const agentResultSchema = z.discriminatedUnion("status", [
+  z.object({
+    status: z.literal("completed"),
+    result_url: z.string().url().optional(),
+    summary: z.string().max(10_000).optional(),
+    cost_usd: z.number().nonnegative().optional(),
+    input_tokens: z.number().int().nonnegative().optional(),
+    output_tokens: z.number().int().nonnegative().optional(),
+  }),
+  z.object({
+    status: z.literal("failed"),
+    code: z.string().optional(),
+    message: z.string().max(10_000).optional(),
+    cost_usd: z.number().nonnegative().optional(),
+    input_tokens: z.number().int().nonnegative().optional(),
+    output_tokens: z.number().int().nonnegative().optional(),
+  }),
+  z.object({
+    status: z.literal("deferred"),
+    retry_after_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3600)
+      .optional(),
+    message: z.string().max(10_000).optional(),
+  }),
+]);
+export type AgentResult = z.infer<typeof agentResultSchema>;
+
+export type ParsedResult =
+  | { kind: "none" }
+  | { kind: "invalid"; problem: string }
+  | { kind: "ok"; result: AgentResult };
+
+/** Reads the result file's text (null: the agent wrote none). Garbage is a problem, never a crash. */
+export function parseAgentResult(text: string | null): ParsedResult {
+  if (text === null || text.trim() === "") return { kind: "none" };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { kind: "invalid", problem: `the result file is not JSON (${(error as Error).message})` };
+  }
+  const parsed = agentResultSchema.safeParse(value);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+    return { kind: "invalid", problem: `the result file does not follow the protocol: ${issues}` };
+  }
+  return { kind: "ok", result: parsed.data };
+}
+
+/** Failure codes an agent may report; anything else becomes AGENT_ERROR. */
+const AGENT_CODES: readonly FailureCode[] = FAILURE_CODES.filter(
+  (code) => !["DUPLICATE", "CANCELLED", "ACCESS_REVOKED", "WORKER_LOST", "MAX_ATTEMPTS", "RATE_LIMITED"].includes(code),
+);
+
+export function agentFailureCode(code: string | undefined): FailureCode {
+  return code && (AGENT_CODES as readonly string[]).includes(code) ? (code as FailureCode) : "AGENT_ERROR";
+}
+
+/** `::progress::<0-100> <message>`; anything else is not progress. */
+export function parseProgressLine(line: string): { percent: number; message: string | null } | null {
+  const match = /^::progress::(\d{1,3})(?:\s+(.*))?$/.exec(line.trim());
+  if (!match) return null;
+  const percent = Number(match[1]);
+  if (percent > 100) return null;
+  return { percent, message: match[2]?.trim() || null };
+}

@@ -1,0 +1,98 @@
+import type { FailureCode } from "../jobs/states.js";
+import type { JobPatch } from "../jobs/transition-job.js";
+import { agentFailureCode, type ParsedResult } from "./agent-result.js";
+import type { ProcessOutcome } from "./run-process.js";
+
+/** How a run ends, before the max-attempts rule turns a deferral into abandonment. */
+export type RunOutcome =
+  | { to: "completed"; patch: JobPatch }
+  | { to: "failed"; code: FailureCode; message: string; patch?: JobPatch }
+  | { to: "deferred"; code: FailureCode; message: string; retryAfterMs: number | null }
+  /** The job was taken from this worker (cancelled, timed out by the sweep): leave it as it is. */
+  | { to: null; message: string };
+
+/** EX_TEMPFAIL from sysexits.h: "try again later". */
+export const EXIT_TEMPFAIL = 75;
+
+/**
+ * The agent protocol's decision table: the result file first, then the exit
+ * status. `lastLines` is the tail of the log, quoted in failure messages.
+ */
+export function decideRunOutcome(params: {
+  process: ProcessOutcome;
+  result: ParsedResult;
+  timeoutMinutes: number;
+  lostClaim: boolean;
+  shuttingDown: boolean;
+  lastLines: readonly string[];
+}): RunOutcome {
+  const { process, result } = params;
+  if (params.lostClaim) return { to: null, message: "the job was taken from this worker (cancelled or timed out)" };
+  if (process.stoppedBy === "timeout") {
+    return {
+      to: "failed",
+      code: "TIMEOUT",
+      message: `ran past its time limit of ${params.timeoutMinutes} minutes; its process group was stopped`,
+    };
+  }
+  if (process.stoppedBy === "abort" && params.shuttingDown) {
+    return {
+      to: "deferred",
+      code: "WORKER_LOST",
+      message: "the worker shut down before the agent finished; the job will run again",
+      retryAfterMs: 5_000,
+    };
+  }
+  if (process.spawnError) {
+    return { to: "failed", code: "AGENT_ERROR", message: `the command could not start: ${process.spawnError.message}` };
+  }
+  const usage = (r: { cost_usd?: number; input_tokens?: number; output_tokens?: number }): JobPatch => ({
+    costUsd: r.cost_usd ?? null,
+    inputTokens: r.input_tokens ?? null,
+    outputTokens: r.output_tokens ?? null,
+  });
+  if (result.kind === "ok") {
+    const r = result.result;
+    if (r.status === "completed") {
+      return {
+        to: "completed",
+        patch: { ...usage(r), resultUrl: r.result_url ?? null, resultSummary: r.summary ?? null },
+      };
+    }
+    if (r.status === "failed") {
+      const code = agentFailureCode(r.code);
+      const named =
+        r.code && code === "AGENT_ERROR" && r.code !== "AGENT_ERROR" ? ` (the agent said \`${r.code}\`)` : "";
+      return { to: "failed", code, message: `${r.message ?? "the agent reported a failure"}${named}`, patch: usage(r) };
+    }
+    return {
+      to: "deferred",
+      code: "AGENT_ERROR",
+      message: r.message ?? "the agent asked to run again later",
+      retryAfterMs: r.retry_after_seconds !== undefined ? r.retry_after_seconds * 1000 : null,
+    };
+  }
+  if (result.kind === "invalid") return { to: "failed", code: "NO_OUTPUT", message: result.problem };
+  const status = process.exitCode ?? process.signal ?? "unknown";
+  if (process.exitCode === 0) {
+    return {
+      to: "failed",
+      code: "NO_OUTPUT",
+      message: "the agent exited 0 without writing a result to LABELRUN_RESULT",
+    };
+  }
+  if (process.exitCode === EXIT_TEMPFAIL) {
+    return {
+      to: "deferred",
+      code: "AGENT_ERROR",
+      message: "the agent exited 75 (try again later)",
+      retryAfterMs: null,
+    };
+  }
+  const tail = params.lastLines.length ? `; last lines:\n${params.lastLines.join("\n")}` : "";
+  return {
+    to: "failed",
+    code: "AGENT_ERROR",
+    message: `the agent exited with status ${status} without a result${tail}`,
+  };
+}

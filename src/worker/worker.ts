@@ -1,0 +1,129 @@
+import type { Logger } from "pino";
+import type { DatabaseHandle } from "../db/client.js";
+import type { JobRow } from "../db/schema.js";
+import { claimNextJob } from "../jobs/claim-next-job.js";
+import { JOB_CHANNEL, parseJobNotice } from "../jobs/notify.js";
+import { isTerminal } from "../jobs/states.js";
+import { type RunJobDeps, runJob } from "./run-job.js";
+
+export interface WorkerOptions {
+  /** Jobs this process runs at once. */
+  slots: number;
+  installationLimit: number;
+  /** Idle workers poll this often when no notification arrives (a lost NOTIFY only delays). */
+  pollIntervalMs: number;
+  /** On stop, how long running agents may finish before they are stopped and handed back. */
+  shutdownGraceMs: number;
+}
+
+/**
+ * The claim loop: keeps up to `slots` jobs running, wakes on NOTIFY when a
+ * job is queued (or polls), stops an agent whose job was cancelled, and on
+ * `stop()` stops claiming, waits a grace period, then stops the agents and
+ * hands their jobs back (`deferred`, `WORKER_LOST`).
+ */
+export class Worker {
+  private readonly running = new Map<number, { cancel: AbortController; done: Promise<unknown> }>();
+  private readonly shutdown = new AbortController();
+  private wake: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  private unlisten: (() => Promise<void>) | null = null;
+
+  constructor(
+    private readonly deps: RunJobDeps & { handle: DatabaseHandle },
+    private readonly options: WorkerOptions,
+  ) {}
+
+  get log(): Logger {
+    return this.deps.log;
+  }
+
+  async start(): Promise<void> {
+    this.unlisten = await this.deps.handle.listen(JOB_CHANNEL, (payload) => {
+      const notice = parseJobNotice(payload);
+      if (!notice) return;
+      if (notice.status === "queued") this.wake?.();
+      // Cancelled (or ended by the sweep) while our agent runs: stop it now.
+      if (isTerminal(notice.status) || notice.status === "deferred") this.running.get(notice.id)?.cancel.abort();
+    });
+    this.loop = this.claimLoop();
+    this.log.info({ workerId: this.deps.settings.workerId, slots: this.options.slots }, "worker started");
+  }
+
+  /** Jobs running on this worker now. */
+  get runningJobIds(): number[] {
+    return [...this.running.keys()];
+  }
+
+  async stop(): Promise<void> {
+    if (this.shutdown.signal.aborted) return;
+    this.log.info({ running: this.runningJobIds }, "worker stopping: no more claims");
+    const graceOver = new Promise<void>((resolve) => setTimeout(resolve, this.options.shutdownGraceMs).unref());
+    const allDone = Promise.all([...this.running.values()].map((r) => r.done));
+    this.wake?.();
+    const stopClaiming = this.stopClaiming();
+    await Promise.race([allDone, graceOver]);
+    // Agents still running past the grace period are stopped; their jobs go back (WORKER_LOST).
+    this.shutdown.abort();
+    await Promise.all([...this.running.values()].map((r) => r.done));
+    await stopClaiming;
+    await this.unlisten?.();
+  }
+
+  private stopping = false;
+  private async stopClaiming(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async claimLoop(): Promise<void> {
+    while (!this.stopping) {
+      let claimed: JobRow | null = null;
+      if (this.running.size < this.options.slots) {
+        try {
+          claimed = await claimNextJob(this.deps.db, {
+            workerId: this.deps.settings.workerId,
+            at: this.deps.clock.now(),
+            leaseSeconds: this.deps.settings.leaseSeconds,
+            installationLimit: this.options.installationLimit,
+            jobTypeLimits: this.jobTypeLimits(),
+            jobTypes: [...this.deps.jobTypes.byName.keys()],
+          });
+        } catch (error) {
+          // The database is away: wait and try again; nothing was claimed.
+          this.log.warn({ err: error }, "claim failed; retrying after the poll interval");
+        }
+      }
+      if (claimed) {
+        this.startJob(claimed);
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.pollIntervalMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = null;
+    }
+  }
+
+  private startJob(job: JobRow): void {
+    const cancel = new AbortController();
+    const done = runJob(this.deps, job, { shutdown: this.shutdown.signal, cancelled: cancel.signal })
+      .catch((error: unknown) => this.log.error({ err: error, jobId: job.id }, "running the job failed unexpectedly"))
+      .finally(() => {
+        this.running.delete(job.id);
+        this.wake?.();
+      });
+    this.running.set(job.id, { cancel, done });
+  }
+
+  private jobTypeLimits(): Record<string, number> {
+    const limits: Record<string, number> = {};
+    for (const [name, config] of this.deps.jobTypes.byName) if (config.concurrency) limits[name] = config.concurrency;
+    return limits;
+  }
+}

@@ -1,0 +1,77 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  body: Record<string, unknown> | null;
+}
+
+/**
+ * A tiny stand-in for GitHub's REST API on loopback, for tests that run
+ * labelrun in separate processes (nock cannot reach into them). It answers
+ * what labelrun asks and records every request.
+ */
+export async function startFakeGitHub(options: { issueState?: "open" | "closed" } = {}) {
+  const requests: RecordedRequest[] = [];
+  let nextComment = 1000;
+  const server: Server = createServer(async (req, res) => {
+    const body = await readBody(req);
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    requests.push({ method: req.method ?? "GET", path, body });
+    const send = (status: number, data: unknown) => {
+      res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
+      res.end(JSON.stringify(data));
+    };
+    let m: RegExpExecArray | null;
+    if (req.method === "POST" && /^\/app\/installations\/\d+\/access_tokens$/.test(path)) {
+      return send(201, {
+        token: `ghs_fake_${Math.random().toString(36).slice(2)}`,
+        expires_at: "2099-01-01T00:00:00Z",
+      });
+    }
+    if (req.method === "GET" && path.includes("/contents/")) return send(404, { message: "Not Found" });
+    if (req.method === "GET" && (m = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)$/.exec(path))) {
+      return send(200, {
+        number: Number(m[3]),
+        state: options.issueState ?? "open",
+        title: "Spelling error in the README file",
+        body: "It says Helo.",
+        html_url: `https://github.com/${m[1]}/${m[2]}/issues/${m[3]}`,
+        labels: [{ name: "agent:implement" }],
+        user: { login: "octocat" },
+      });
+    }
+    if (req.method === "GET" && (m = /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/.exec(path))) {
+      return send(200, { number: Number(m[1]), head: { ref: "feature", sha: "abc123" } });
+    }
+    if (req.method === "POST" && /\/issues\/\d+\/comments$/.test(path)) return send(201, { id: nextComment++ });
+    if (req.method === "PATCH" && /\/issues\/comments\/\d+$/.test(path)) return send(200, {});
+    if (req.method === "DELETE" && /\/labels\//.test(path)) return send(200, []);
+    if (req.method === "POST" && /\/labels$/.test(path)) return send(201, {});
+    send(404, { message: `fake GitHub does not know ${req.method} ${path}` });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown> | null> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (!text) return null;
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return { raw: text };
+  }
+}

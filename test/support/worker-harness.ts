@@ -1,0 +1,106 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pino from "pino";
+import { Probot } from "probot";
+import { systemClock } from "../../src/clock.js";
+import { type JobTypes, parseJobTypes } from "../../src/config/job-types.js";
+import type { Database } from "../../src/db/client.js";
+import type { JobRow } from "../../src/db/schema.js";
+import { octokitPort } from "../../src/github/octokit-port.js";
+import { claimNextJob } from "../../src/jobs/claim-next-job.js";
+import { transitionJob } from "../../src/jobs/transition-job.js";
+import { type RunJobDeps, runJob } from "../../src/worker/run-job.js";
+import { runProcess } from "../../src/worker/run-process.js";
+import { makeJob, seedInstallation } from "./factories.js";
+import { TEST_PRIVATE_KEY, TestOctokit } from "./github-harness.js";
+
+export const AGENT = fileURLToPath(new URL("../fixtures/agents/agent.mjs", import.meta.url));
+
+/** Job types whose `implement` command is the test agent in the given mode (plus any other fields). */
+export function agentJobTypes(args: string[], fields: Record<string, unknown> = {}): JobTypes {
+  const implement = {
+    command: [process.execPath, AGENT, ...args],
+    label: "agent:implement",
+    max_attempts: 2,
+    ...fields,
+  };
+  return parseJobTypes(JSON.stringify({ job_types: { implement } }));
+}
+
+export interface WorkerHarnessOptions {
+  db: Database;
+  githubUrl: string;
+  cloneBaseUrl: string;
+  jobTypes: JobTypes;
+  serverEnv?: NodeJS.ProcessEnv;
+  workerId?: string;
+  heartbeatMs?: number;
+  killGraceMs?: number;
+  logCapBytes?: number;
+}
+
+export function makeRunJobDeps(options: WorkerHarnessOptions) {
+  const changed: JobRow[] = [];
+  const log = pino({ level: "silent" });
+  const probot = new Probot({
+    appId: 1,
+    privateKey: TEST_PRIVATE_KEY,
+    secret: "s",
+    Octokit: TestOctokit,
+    log,
+    baseUrl: options.githubUrl,
+  });
+  const deps: RunJobDeps = {
+    db: options.db,
+    clock: systemClock,
+    log,
+    github: octokitPort((id) => probot.auth(id) as never),
+    jobTypes: options.jobTypes,
+    runProcess,
+    serverEnv: options.serverEnv ?? { PATH: process.env.PATH, HOME: process.env.HOME, LANG: "C.UTF-8" },
+    settings: {
+      workerId: options.workerId ?? "test-worker",
+      leaseSeconds: 60,
+      heartbeatMs: options.heartbeatMs ?? 200,
+      killGraceMs: options.killGraceMs ?? 300,
+      workspaceRoot: join(tmpdir(), "labelrun-workspaces"),
+      keepFailedWorkspaces: false,
+      logCapBytes: options.logCapBytes ?? 1024 * 1024,
+      cloneUrl: (job) => `${options.cloneBaseUrl}/${job.repositoryFullName}.git`,
+    },
+    onJobChanged: async (job) => {
+      changed.push(job);
+    },
+  };
+  return { deps, changed };
+}
+
+/** Records a queued job on issue 1 of Codertocat/Hello-World and claims it as the harness's worker. */
+export async function queueAndClaim(db: Database, deps: RunJobDeps, overrides: Parameters<typeof makeJob>[1] = {}) {
+  await seedInstallation(db, 2);
+  const job = await makeJob(db, {
+    installationId: 2,
+    repositoryId: 186853002,
+    repositoryFullName: "Codertocat/Hello-World",
+    targetNumber: 1,
+    maxAttempts: 2,
+    at: systemClock.now(),
+    ...overrides,
+  });
+  await transitionJob(db, { jobId: job.id, from: "pending", to: "queued", at: systemClock.now(), actor: "test" });
+  const claimed = await claimNextJob(db, {
+    workerId: deps.settings.workerId,
+    at: systemClock.now(),
+    leaseSeconds: 60,
+    installationLimit: 10,
+  });
+  if (!claimed) throw new Error("nothing claimed");
+  return claimed;
+}
+
+export function neverAborted() {
+  return { shutdown: new AbortController().signal, cancelled: new AbortController().signal };
+}
+
+export { runJob };

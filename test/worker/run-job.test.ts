@@ -1,0 +1,327 @@
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { asc, eq } from "drizzle-orm";
+import nock from "nock";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { jobLogs } from "../../src/db/schema.js";
+import { claimNextJob } from "../../src/jobs/claim-next-job.js";
+import { listJobEvents } from "../../src/jobs/find-jobs.js";
+import { transitionJob } from "../../src/jobs/transition-job.js";
+import { openTestDatabase, type TestDatabase, testDrivers } from "../support/databases.js";
+import { makeBareRepository } from "../support/git-fixtures.js";
+import { api } from "../support/github-harness.js";
+import { agentJobTypes, makeRunJobDeps, neverAborted, queueAndClaim, runJob } from "../support/worker-harness.js";
+
+const driver = testDrivers[0] ?? "pglite";
+
+describe(`running a claimed job (${driver})`, () => {
+  let database: TestDatabase;
+  const github = {
+    url: "https://api.github.com",
+    requests: [] as Array<{ path: string; body: Record<string, unknown> | null }>,
+  };
+  const repos = makeBareRepository("Codertocat/Hello-World");
+  beforeAll(async () => {
+    database = await openTestDatabase(driver);
+  });
+  afterAll(async () => {
+    await database.close();
+  });
+  beforeEach(async () => {
+    await database.reset();
+    github.requests.length = 0;
+    // Every run asks for a token and reads its issue/PR; persisted because runs ask again.
+    api()
+      .persist()
+      .post(
+        "/app/installations/2/access_tokens",
+        (body) => github.requests.push({ path: "/app/installations/2/access_tokens", body }) > 0,
+      )
+      .reply(201, () => ({
+        token: `ghs_test_${Math.random().toString(36).slice(2)}`,
+        expires_at: "2099-01-01T00:00:00Z",
+      }))
+      .get("/repos/Codertocat/Hello-World/issues/1")
+      .reply(200, {
+        number: 1,
+        state: "open",
+        title: "Spelling error in the README file",
+        body: "It says Helo.",
+        html_url: "https://github.com/Codertocat/Hello-World/issues/1",
+        labels: [{ name: "agent:implement" }],
+        user: { login: "octocat" },
+      })
+      .get("/repos/Codertocat/Hello-World/pulls/1")
+      .reply(200, { number: 1, head: { ref: "feature", sha: "abc123" } });
+  });
+  afterEach(() => {
+    expect(github.requests.length).toBeGreaterThan(0);
+    nock.cleanAll();
+  });
+
+  const run = async (
+    args: string[],
+    options: {
+      fields?: Record<string, unknown>;
+      serverEnv?: NodeJS.ProcessEnv;
+      logCapBytes?: number;
+      cloneBaseUrl?: string;
+      kind?: "issue" | "pull_request";
+    } = {},
+  ) => {
+    const { deps, changed } = makeRunJobDeps({
+      db: database.db,
+      githubUrl: github.url,
+      cloneBaseUrl: options.cloneBaseUrl ?? repos.baseUrl,
+      jobTypes: agentJobTypes(args, options.fields),
+      serverEnv: options.serverEnv,
+      logCapBytes: options.logCapBytes,
+    });
+    const claimed = await queueAndClaim(database.db, deps, { targetKind: options.kind ?? "issue" });
+    const final = await runJob(deps, claimed, neverAborted());
+    const logs = await database.db
+      .select()
+      .from(jobLogs)
+      .where(eq(jobLogs.jobId, claimed.id))
+      .orderBy(asc(jobLogs.seq));
+    return { final, logs, changed, claimed };
+  };
+
+  it("completes with the agent's result, cost and tokens, after a clone with a token for this repository only", async () => {
+    const { final, logs, changed } = await run(["complete"]);
+    expect(final).toMatchObject({
+      status: "completed",
+      progress: 100,
+      resultUrl: "https://github.com/Codertocat/Hello-World/pull/2",
+      resultSummary: "Spelling error in the README file / cloned",
+      costUsd: 0.42,
+      inputTokens: 1200,
+      outputTokens: 340,
+    });
+    const scoped = github.requests.find(
+      (r) => r.path === "/app/installations/2/access_tokens" && r.body?.repository_ids,
+    );
+    expect(scoped?.body).toEqual({ repository_ids: [186853002] });
+    expect(logs.map((l) => [l.stream, l.line])).toContainEqual(["stderr", "a line on stderr"]);
+    expect(logs.map((l) => l.line)).toContain("::progress::abc not a number");
+    expect(changed.at(-1)).toMatchObject({ status: "completed" });
+  });
+
+  it("checks out the pull request's head for a PR job", async () => {
+    const { final } = await run(["pr-head"], { kind: "pull_request" });
+    expect(final).toMatchObject({ status: "completed", resultSummary: "the pull request's change" });
+  });
+
+  it("gives the agent only the allow-listed environment, and masks the token in its log", async () => {
+    const serverEnv = {
+      PATH: process.env.PATH,
+      HOME: "/home/labelrun",
+      LANG: "C.UTF-8",
+      PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----secret",
+      WEBHOOK_SECRET: "webhook-secret-value",
+      DATABASE_URL: "postgres://user:pw@db/labelrun",
+      ADMIN_TOKEN: "admin-token-value-123",
+      ANTHROPIC_API_KEY: "sk-ant-declared-key",
+      OTHER_KEY: "not-declared",
+    };
+    const { final, logs } = await run(["dump-env"], { serverEnv });
+    const env = JSON.parse(final?.resultSummary ?? "{}") as Record<string, string>;
+    expect(Object.keys(env).sort()).toEqual(
+      [
+        "GITHUB_TOKEN",
+        "HOME",
+        "LANG",
+        "LABELRUN_ATTEMPT",
+        "LABELRUN_CONTEXT",
+        "LABELRUN_JOB_ID",
+        "LABELRUN_JOB_TYPE",
+        "LABELRUN_KIND",
+        "LABELRUN_NUMBER",
+        "LABELRUN_REPOSITORY",
+        "LABELRUN_RESULT",
+        "LABELRUN_WORKSPACE",
+        "PATH",
+      ].sort(),
+    );
+    expect(env.GITHUB_TOKEN).toBe("***"); // masked in what the agent wrote back, too
+    expect(logs.map((l) => l.line)).toContain("token is ***");
+  });
+
+  it("passes the variables a job type declares, and masks their values", async () => {
+    const { final } = await run(["dump-env"], {
+      fields: { env: ["ANTHROPIC_API_KEY"] },
+      serverEnv: { PATH: process.env.PATH, ANTHROPIC_API_KEY: "sk-ant-declared-key" },
+    });
+    const env = JSON.parse(final?.resultSummary ?? "{}") as Record<string, string>;
+    expect(env.ANTHROPIC_API_KEY).toBe("***");
+    expect(env.HOME).toBeUndefined();
+  });
+
+  it.each([
+    [["exit", "0"], "failed", "NO_OUTPUT", /exited 0 without writing a result/],
+    [["exit", "3"], "failed", "AGENT_ERROR", /exited with status 3 without a result; last lines:\nabout to exit/],
+    [["garbage"], "failed", "NO_OUTPUT", /not JSON/],
+    [["wrong-shape"], "failed", "NO_OUTPUT", /does not follow the protocol/],
+    [["fail", "BUDGET_EXCEEDED"], "failed", "BUDGET_EXCEEDED", /spent the budget/],
+    [["fail", "MADE_UP"], "failed", "AGENT_ERROR", /the agent said `MADE_UP`/],
+  ])("agent %j ends %s with %s", async (args, status, code, message) => {
+    const { final } = await run(args);
+    expect(final).toMatchObject({ status, failureCode: code });
+    expect(final?.failureMessage).toMatch(message);
+  });
+
+  it("a command that cannot start fails with AGENT_ERROR and says why", async () => {
+    const { final } = await run([], { fields: { command: ["/no/such/agent"] } });
+    expect(final).toMatchObject({ status: "failed", failureCode: "AGENT_ERROR" });
+    expect(final?.failureMessage).toMatch(/could not start: .*ENOENT/);
+  });
+
+  it("a clone failure fails with GIT_CLONE_FAILED and git's message, the token masked", async () => {
+    const { final } = await run(["complete"], { cloneBaseUrl: "file:///no/such/place" });
+    expect(final).toMatchObject({ status: "failed", failureCode: "GIT_CLONE_FAILED" });
+    expect(final?.failureMessage).toMatch(
+      /git could not clone Codertocat\/Hello-World: .*does not appear to be a git repository|not found/i,
+    );
+    expect(final?.failureMessage).not.toMatch(/ghs_test/);
+  });
+
+  it("exit 75 defers the job with a backoff; on the last attempt it is abandoned", async () => {
+    const { final, claimed } = await run(["exit", "75"]);
+    expect(final).toMatchObject({ status: "deferred", failureCode: "AGENT_ERROR" });
+    const wait = (final?.runAfter?.getTime() ?? 0) - (final?.updatedAt.getTime() ?? 0);
+    expect(wait).toBeGreaterThanOrEqual(24_000);
+    expect(wait).toBeLessThanOrEqual(36_000);
+    expect(claimed.attempt).toBe(1);
+  });
+
+  it("an agent that asks to run later is deferred by what it asked, and abandoned when its attempts are spent", async () => {
+    const { final } = await run(["defer"]);
+    expect(final).toMatchObject({ status: "deferred" });
+    expect((final?.runAfter?.getTime() ?? 0) - (final?.updatedAt.getTime() ?? 0)).toBe(120_000);
+    // The second (last) attempt asks again: gave up.
+    const { deps } = makeRunJobDeps({
+      db: database.db,
+      githubUrl: github.url,
+      cloneBaseUrl: repos.baseUrl,
+      jobTypes: agentJobTypes(["defer"]),
+    });
+    await transitionJob(database.db, {
+      jobId: final?.id ?? 0,
+      from: "deferred",
+      to: "queued",
+      at: new Date(),
+      actor: "test",
+    });
+    const again = await claimNextJob(database.db, {
+      workerId: "test-worker",
+      at: new Date(Date.now() + 200_000),
+      leaseSeconds: 60,
+      installationLimit: 5,
+    });
+    expect(again?.attempt).toBe(2);
+    const last = await runJob(deps, again as NonNullable<typeof again>, neverAborted());
+    expect(last).toMatchObject({ status: "abandoned", failureCode: "MAX_ATTEMPTS" });
+    expect(last?.failureMessage).toMatch(/^gave up after 2 attempts/);
+  });
+
+  it("at the time limit the whole process group is stopped (a child the agent forked too) and the job fails TIMEOUT", async () => {
+    const pids = join(mkdtempSync(join(tmpdir(), "labelrun-pids-")), "pids.json");
+    const { final, logs } = await run(["hang", pids], { fields: { timeout_minutes: 0.03 } });
+    expect(final).toMatchObject({ status: "failed", failureCode: "TIMEOUT" });
+    expect(final?.failureMessage).toMatch(/time limit of 0.03 minutes/);
+    const { agent, child } = JSON.parse(readFileSync(pids, "utf8")) as { agent: number; child: number };
+    expect(isAlive(agent)).toBe(false);
+    expect(isAlive(child)).toBe(false);
+    expect(logs.at(-1)?.line).toMatch(/stopped after 0.03 minutes/);
+  });
+
+  it("cancelling a running job stops its agent, and the worker leaves the cancellation as it is", async () => {
+    const pids = join(mkdtempSync(join(tmpdir(), "labelrun-pids-")), "pids.json");
+    const { deps } = makeRunJobDeps({
+      db: database.db,
+      githubUrl: github.url,
+      cloneBaseUrl: repos.baseUrl,
+      jobTypes: agentJobTypes(["hang", pids]),
+    });
+    const claimed = await queueAndClaim(database.db, deps);
+    const cancelled = new AbortController();
+    const running = runJob(deps, claimed, { shutdown: new AbortController().signal, cancelled: cancelled.signal });
+    while (!existsSync(pids)) await new Promise((r) => setTimeout(r, 50));
+    await transitionJob(database.db, {
+      jobId: claimed.id,
+      from: "running",
+      to: "cancelled",
+      at: new Date(),
+      actor: "test",
+      code: "CANCELLED",
+    });
+    cancelled.abort();
+    const final = await running;
+    expect(final).toMatchObject({ status: "cancelled", failureCode: "CANCELLED" });
+    const { agent, child } = JSON.parse(readFileSync(pids, "utf8")) as { agent: number; child: number };
+    expect(isAlive(agent)).toBe(false);
+    expect(isAlive(child)).toBe(false);
+  });
+
+  it("without a notification, the heartbeat finds out the job was taken and stops the agent", async () => {
+    const pids = join(mkdtempSync(join(tmpdir(), "labelrun-pids-")), "pids.json");
+    const { deps } = makeRunJobDeps({
+      db: database.db,
+      githubUrl: github.url,
+      cloneBaseUrl: repos.baseUrl,
+      jobTypes: agentJobTypes(["hang", pids]),
+    });
+    const claimed = await queueAndClaim(database.db, deps);
+    const running = runJob(deps, claimed, neverAborted());
+    while (!existsSync(pids)) await new Promise((r) => setTimeout(r, 50));
+    await transitionJob(database.db, {
+      jobId: claimed.id,
+      from: "running",
+      to: "failed",
+      at: new Date(),
+      actor: "maintenance",
+      code: "TIMEOUT",
+    });
+    const final = await running;
+    expect(final).toMatchObject({ status: "failed", failureCode: "TIMEOUT" });
+    expect((await listJobEvents(database.db, claimed.id)).filter((e) => e.fromStatus === "running")).toHaveLength(1);
+  });
+
+  it("a chatty agent's log is capped: head and tail kept, the middle counted", async () => {
+    const { final, logs } = await run(["chatty"], { logCapBytes: 64 * 1024 });
+    expect(final).toMatchObject({ status: "completed" });
+    const bytes = logs.reduce((sum, l) => sum + Buffer.byteLength(l.line) + 1, 0);
+    expect(bytes).toBeLessThanOrEqual(64 * 1024 + 200);
+    expect(logs[0]?.line).toMatch(/^line 0 /);
+    expect(logs.at(-1)?.line).toMatch(/^line 19999 /);
+    expect(logs.find((l) => l.stream === "system")?.line).toMatch(/lines \(\d+ bytes\) left out/);
+    expect(logs.map((l) => l.seq)).toEqual(logs.map((_, i) => i));
+  });
+
+  it("a shutdown hands the job back as deferred WORKER_LOST, to run again soon", async () => {
+    const { deps } = makeRunJobDeps({
+      db: database.db,
+      githubUrl: github.url,
+      cloneBaseUrl: repos.baseUrl,
+      jobTypes: agentJobTypes(["slow", "60000"]),
+    });
+    const claimed = await queueAndClaim(database.db, deps);
+    const shutdown = new AbortController();
+    const running = runJob(deps, claimed, { shutdown: shutdown.signal, cancelled: new AbortController().signal });
+    await new Promise((r) => setTimeout(r, 500));
+    shutdown.abort();
+    const final = await running;
+    expect(final).toMatchObject({ status: "deferred", failureCode: "WORKER_LOST" });
+    expect((final?.runAfter?.getTime() ?? 0) - (final?.updatedAt.getTime() ?? 0)).toBe(5_000);
+  });
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
