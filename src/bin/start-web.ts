@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { createNodeMiddleware, Probot } from "probot";
+import { createNodeMiddleware } from "probot";
 import { createApp } from "../app.js";
 import { systemClock } from "../clock.js";
 import type { Env } from "../config/env.js";
@@ -11,6 +11,7 @@ import { octokitPort } from "../github/octokit-port.js";
 import { closeServer, createHttpServer, listen } from "../web/http-server.js";
 import { webHandlers } from "../web/web-handlers.js";
 import { WEBHOOK_PATH } from "../web/webhook-route.js";
+import { makeProbot } from "./make-probot.js";
 
 /** Builds the Probot app (when credentials exist) and starts the HTTP server. Returns its stop. */
 export async function startWeb(params: {
@@ -24,13 +25,7 @@ export async function startWeb(params: {
   const after = new AfterResponseTasks(log);
   let webhookMiddleware = null;
   if (env.github) {
-    const probot = new Probot({
-      appId: env.github.appId,
-      privateKey: env.github.privateKey,
-      secret: env.github.webhookSecret,
-      baseUrl: env.github.baseUrl,
-      log: log.child({ name: "probot" }),
-    });
+    const probot = makeProbot(env.github, log);
     const deps = buildIntakeDeps({
       db: database.db,
       github: octokitPort((id) => probot.auth(id)),

@@ -3,12 +3,16 @@
 // Only wiring here.
 import { boot, defaultWorkerId, loadJobTypesOrExit, onShutdown, openDatabase } from "./boot.js";
 import { startWeb } from "./start-web.js";
+import { startWorker } from "./start-worker.js";
 
 const { env, log } = boot("start");
 const database = await openDatabase(env, log, { migrate: true });
 const jobTypes = loadJobTypesOrExit(env, log);
-const stopWeb = await startWeb({ env, log, database, jobTypes, workerId: defaultWorkerId(env) });
+const workerId = defaultWorkerId(env);
+const stopWeb = await startWeb({ env, log, database, jobTypes, workerId });
+const stopWorker = await startWorker({ env, log, database, jobTypes, workerId });
 onShutdown(log, async () => {
   await stopWeb();
+  await stopWorker();
   await database.close();
 });

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
 import YAML from "yaml";
 import { z } from "zod";
 import { describeYamlError, locateIssue } from "./yaml-problems.js";
@@ -55,9 +56,14 @@ export class JobTypesFileError extends Error {
   }
 }
 
-/** Parses the job-types file text; every problem is listed with its line and column. */
-export function parseJobTypes(text: string, path = "labelrun.config.yml"): JobTypes {
-  const document = YAML.parseDocument(text, { prettyErrors: false });
+/**
+ * Parses the job-types file text; every problem is listed with its line and
+ * column. With `baseDir`, command arguments that are relative paths to files
+ * there (`examples/agents/demo-agent.mjs`) become absolute, since agents run
+ * inside their checkout.
+ */
+export function parseJobTypes(text: string, path = "labelrun.config.yml", baseDir?: string): JobTypes {
+  const document = YAML.parseDocument(text);
   if (document.errors.length) throw new JobTypesFileError(path, document.errors.map(describeYamlError));
   const parsed = jobTypesFileSchema.safeParse(document.toJS());
   if (!parsed.success) {
@@ -70,7 +76,8 @@ export function parseJobTypes(text: string, path = "labelrun.config.yml"): JobTy
   const defaultTriggers: Record<string, string> = {};
   for (const [name, config] of Object.entries(parsed.data.job_types)) {
     const label = config.label ?? `agent:${name}`;
-    byName.set(name, Object.freeze({ ...config, name, label }));
+    const command = baseDir ? config.command.map((arg) => resolveArgument(arg, baseDir)) : config.command;
+    byName.set(name, Object.freeze({ ...config, command, name, label }));
     defaultTriggers[label] = name;
   }
   return Object.freeze({ byName, defaultTriggers: Object.freeze(defaultTriggers) });
@@ -85,5 +92,11 @@ export function loadJobTypes(path: string, read = (p: string) => readFileSync(p,
       `cannot read it (${(error as Error).message}); set LABELRUN_CONFIG to its path`,
     ]);
   }
-  return parseJobTypes(text, path);
+  return parseJobTypes(text, path, dirname(resolve(path)));
+}
+
+function resolveArgument(arg: string, baseDir: string): string {
+  if (isAbsolute(arg) || !arg.includes("/")) return arg;
+  const candidate = resolve(baseDir, arg);
+  return existsSync(candidate) ? candidate : arg;
 }

@@ -22,13 +22,15 @@ export function afterJobChange(deps: {
   syncComment(target: CommentTarget): Promise<unknown>;
 }): (job: JobRow) => Promise<void> {
   return async (job) => {
+    // Access is gone: there is no comment to write and no label to remove.
+    if (job.failureCode === "ACCESS_REVOKED") return;
     await deps.syncComment({
       installationId: job.installationId,
       repositoryId: job.repositoryId,
       repositoryFullName: job.repositoryFullName,
       targetNumber: job.targetNumber,
     });
-    if (!job.triggerLabel || !LABEL_REMOVED_WHEN.has(job.status) || job.failureCode === "ACCESS_REVOKED") return;
+    if (!job.triggerLabel || !LABEL_REMOVED_WHEN.has(job.status)) return;
     const cached = await getCachedRepositoryConfig(deps.db, job.repositoryId);
     if (cached && !cached.removeLabelWhenDone) return;
     const { owner, repo } = splitFullName(job.repositoryFullName);

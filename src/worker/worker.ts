@@ -42,7 +42,8 @@ export class Worker {
     this.unlisten = await this.deps.handle.listen(JOB_CHANNEL, (payload) => {
       const notice = parseJobNotice(payload);
       if (!notice) return;
-      if (notice.status === "queued") this.wake?.();
+      // A job queued, or a running one ended somewhere (a slot of its installation is free): look now.
+      if (notice.status === "queued" || isTerminal(notice.status) || notice.status === "deferred") this.wake?.();
       // Cancelled (or ended by the sweep) while our agent runs: stop it now.
       if (isTerminal(notice.status) || notice.status === "deferred") this.running.get(notice.id)?.cancel.abort();
     });

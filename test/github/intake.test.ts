@@ -168,6 +168,8 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
     const bodies: string[] = [];
     const scope = mockConfig(mockToken(api()), "triggers:\n  agent:implement: implement\n   bad: [indent\n");
     scope.post(COMMENTS, (b) => bodies.push(b.body) > 0).reply(201, { id: 555 });
+    // The job ended: its trigger label is removed so adding it again retries.
+    scope.delete("/repos/Codertocat/Hello-World/issues/1/labels/agent%3Aimplement").reply(200, []);
     await harness.deliver(labeled({ label: "agent:implement" }));
     await harness.settle();
     expect(scope.isDone()).toBe(true);

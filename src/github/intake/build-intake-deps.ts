@@ -3,6 +3,7 @@ import type { Clock } from "../../clock.js";
 import type { JobTypes } from "../../config/job-types.js";
 import type { Database } from "../../db/client.js";
 import { getJob } from "../../jobs/find-jobs.js";
+import { afterJobChange } from "../after-job-change.js";
 import { dispatchJob } from "../dispatch-job.js";
 import type { GitHubPort } from "../port.js";
 import type { CommentTarget } from "../status-comment/status-comment-store.js";
@@ -28,6 +29,7 @@ export function buildIntakeDeps(c: IntakeCollaborators): IntakeDeps {
       { db: c.db, github: c.github, clock: c.clock, log: c.log, writerId: c.writerId, publicUrl: c.publicUrl },
       target,
     );
+  const changed = afterJobChange({ db: c.db, github: c.github, log: c.log, syncComment });
   return {
     db: c.db,
     clock: c.clock,
@@ -39,14 +41,7 @@ export function buildIntakeDeps(c: IntakeCollaborators): IntakeDeps {
     async dispatch(jobId) {
       const outcome = await dispatchJob(c, jobId);
       const job = await getJob(c.db, jobId);
-      // Access gone: there is no comment to write.
-      if (!job || job.failureCode === "ACCESS_REVOKED") return outcome;
-      await syncComment({
-        installationId: job.installationId,
-        repositoryId: job.repositoryId,
-        repositoryFullName: job.repositoryFullName,
-        targetNumber: job.targetNumber,
-      });
+      if (job) await changed(job);
       return outcome;
     },
   };

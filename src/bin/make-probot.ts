@@ -1,0 +1,14 @@
+import type { Logger } from "pino";
+import { Probot } from "probot";
+import type { GitHubAppCredentials } from "../config/env.js";
+
+/** The one place a Probot instance is built from the App's credentials. */
+export function makeProbot(github: GitHubAppCredentials, log: Logger): Probot {
+  return new Probot({
+    appId: github.appId,
+    privateKey: github.privateKey,
+    secret: github.webhookSecret,
+    baseUrl: github.baseUrl,
+    log: log.child({ name: "probot" }),
+  });
+}

@@ -1,0 +1,69 @@
+import { createHmac } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { labeled } from "../fixtures/webhooks.js";
+import { startFakeGitHub } from "../support/fake-github.js";
+import { makeBareRepository } from "../support/git-fixtures.js";
+import { TEST_PRIVATE_KEY } from "../support/github-harness.js";
+import { httpRequest } from "../support/http.js";
+import { spawnBin } from "../support/spawn-app.js";
+
+const SECRET = "end-to-end-secret";
+
+describe("npm start end to end, with the shipped job types and demo agent", () => {
+  let github: Awaited<ReturnType<typeof startFakeGitHub>>;
+  const repos = makeBareRepository("Codertocat/Hello-World");
+  beforeAll(async () => {
+    github = await startFakeGitHub();
+  });
+  afterAll(async () => {
+    await github.close();
+  });
+
+  it("a labelled issue gets one comment that follows the demo agent's job to completed, then the label is removed", async () => {
+    const app = spawnBin("start", {
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LABELRUN_DATA_DIR: mkdtempSync(join(tmpdir(), "labelrun-e2e-")),
+      APP_ID: "1",
+      PRIVATE_KEY: TEST_PRIVATE_KEY,
+      WEBHOOK_SECRET: SECRET,
+      GITHUB_API_URL: github.url,
+      CLONE_BASE_URL: repos.baseUrl,
+      POLL_INTERVAL_SECONDS: "1",
+    });
+    try {
+      const listening = await app.waitForLine((l) => typeof l.port === "number" && l.port > 0);
+      const body = JSON.stringify(labeled({ label: "agent:implement" }).payload);
+      const response = await httpRequest(`http://127.0.0.1:${listening.port}/api/github/webhooks`, {
+        method: "POST",
+        body,
+        headers: {
+          "content-type": "application/json",
+          "x-github-event": "issues",
+          "x-github-delivery": "e2e-1",
+          "x-hub-signature-256": `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`,
+        },
+      });
+      expect(response.status).toBe(200);
+      const removal = "/repos/Codertocat/Hello-World/issues/1/labels/agent%3Aimplement";
+      for (const started = Date.now(); !github.requests.some((r) => r.method === "DELETE" && r.path === removal); ) {
+        if (Date.now() - started > 30_000) throw new Error(`the job did not end:\n${app.output()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const creates = github.requests.filter((r) => r.method === "POST" && r.path.endsWith("/issues/1/comments"));
+      const edits = github.requests.filter((r) => r.method === "PATCH" && r.path.includes("/issues/comments/"));
+      expect(creates).toHaveLength(1);
+      expect(edits.length).toBeGreaterThan(0);
+      const last = String(edits.at(-1)?.body?.body);
+      expect(last).toContain("✅ `implement` — completed");
+      expect(last).toContain("Demo run of");
+      // The token for the job was scoped to its one repository.
+      expect(github.requests.some((r) => Array.isArray(r.body?.repository_ids))).toBe(true);
+    } finally {
+      expect(await app.stop()).toBe(0);
+    }
+  }, 60_000);
+});

@@ -1,0 +1,131 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sql } from "drizzle-orm";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { queryRows } from "../../src/db/client.js";
+import { getJob } from "../../src/jobs/find-jobs.js";
+import { transitionJob } from "../../src/jobs/transition-job.js";
+import { openTestDatabase, postgresAvailable, type TestDatabase } from "../support/databases.js";
+import { makeJob, seedInstallation } from "../support/factories.js";
+import { startFakeGitHub } from "../support/fake-github.js";
+import { makeBareRepository } from "../support/git-fixtures.js";
+import { TEST_PRIVATE_KEY } from "../support/github-harness.js";
+import { type RunningProcess, spawnBin } from "../support/spawn-app.js";
+import { AGENT } from "../support/worker-harness.js";
+
+describe.runIf(postgresAvailable)("worker processes on the real server", () => {
+  let database: TestDatabase;
+  let github: Awaited<ReturnType<typeof startFakeGitHub>>;
+  const repos = makeBareRepository("Codertocat/Hello-World");
+  const workers: RunningProcess[] = [];
+  beforeAll(async () => {
+    database = await openTestDatabase("postgres", { max: 5 });
+    github = await startFakeGitHub();
+  });
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.stop("SIGKILL")));
+    await github.close();
+    await database.close();
+  });
+  beforeEach(async () => {
+    await database.reset();
+  });
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.stop("SIGKILL")));
+  });
+
+  function workerEnv(id: string, agentArgs: string[], extra: Record<string, string> = {}) {
+    const dir = mkdtempSync(join(tmpdir(), "labelrun-worker-"));
+    const config = join(dir, "labelrun.config.yml");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        job_types: { implement: { command: [process.execPath, AGENT, ...agentArgs], label: "agent:implement" } },
+      }),
+    );
+    return {
+      DATABASE_URL: database.url as string,
+      APP_ID: "1",
+      PRIVATE_KEY: TEST_PRIVATE_KEY,
+      WEBHOOK_SECRET: "s",
+      GITHUB_API_URL: github.url,
+      CLONE_BASE_URL: repos.baseUrl,
+      LABELRUN_CONFIG: config,
+      WORKSPACE_ROOT: join(dir, "workspaces"),
+      WORKER_ID: id,
+      WORKER_CONCURRENCY: "3",
+      INSTALLATION_CONCURRENCY: "2",
+      POLL_INTERVAL_SECONDS: "1",
+      HEARTBEAT_SECONDS: "1",
+      LOG_LEVEL: "info",
+      ...extra,
+    };
+  }
+
+  async function queueJobs(count: number, installations: number[]) {
+    for (const id of installations) await seedInstallation(database.db, id);
+    const ids: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const installationId = installations[i % installations.length] ?? 2;
+      const job = await makeJob(database.db, {
+        installationId,
+        repositoryId: 1000 + installationId,
+        repositoryFullName: "Codertocat/Hello-World",
+        targetNumber: i + 1,
+        at: new Date(),
+      });
+      await transitionJob(database.db, { jobId: job.id, from: "pending", to: "queued", at: new Date(), actor: "test" });
+      ids.push(job.id);
+    }
+    return ids;
+  }
+
+  it("3 worker processes over 60 queued jobs run each exactly once and never exceed 2 running per installation", async () => {
+    await queueJobs(60, [2, 3]);
+    for (let i = 0; i < 3; i++) workers.push(spawnBin("worker", workerEnv(`w${i}`, ["slow", "150"])));
+    let maxRunning = 0;
+    for (const started = Date.now(); ; ) {
+      const rows = await queryRows<{ installation_id: string; running: string }>(
+        database.db,
+        sql`select installation_id, count(*) as running from jobs where status = 'running' group by installation_id`,
+      );
+      for (const row of rows) maxRunning = Math.max(maxRunning, Number(row.running));
+      const [done] = await queryRows<{ n: string }>(
+        database.db,
+        sql`select count(*) as n from jobs where status = 'completed'`,
+      );
+      if (Number(done?.n) === 60) break;
+      if (Date.now() - started > 90_000)
+        throw new Error(`only ${done?.n} of 60 completed:\n${workers.map((w) => w.output()).join("\n")}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(maxRunning).toBeGreaterThan(0);
+    expect(maxRunning).toBeLessThanOrEqual(2);
+    const claims = await queryRows<{ job_id: string; claims: string }>(
+      database.db,
+      sql`select job_id, count(*) as claims from job_events where code = 'CLAIMED' group by job_id`,
+    );
+    expect(claims).toHaveLength(60);
+    expect(claims.every((c) => c.claims === "1")).toBe(true);
+    const byWorker = await queryRows<{ worker_id: string }>(database.db, sql`select distinct worker_id from jobs`);
+    expect(byWorker.length).toBeGreaterThan(1);
+    expect(await Promise.all(workers.splice(0).map((w) => w.stop()))).toEqual([0, 0, 0]);
+    // Each job told its own issue: one comment created per issue, never two.
+    const creates = github.requests.filter((r) => r.method === "POST" && r.path.endsWith("/comments"));
+    expect(new Set(creates.map((r) => r.path)).size).toBe(creates.length);
+    expect(creates.length).toBe(60);
+  }, 120_000);
+
+  it("SIGTERM stops claiming, waits the grace period, then hands the running job back as deferred WORKER_LOST", async () => {
+    const [jobId] = await queueJobs(1, [2]);
+    const worker = spawnBin("worker", workerEnv("sigterm", ["slow", "60000"], { SHUTDOWN_GRACE_SECONDS: "0.5" }));
+    workers.push(worker);
+    for (const started = Date.now(); (await getJob(database.db, jobId ?? 0))?.status !== "running"; ) {
+      if (Date.now() - started > 20_000) throw new Error(worker.output());
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await worker.stop("SIGTERM")).toBe(0);
+    expect(await getJob(database.db, jobId ?? 0)).toMatchObject({ status: "deferred", failureCode: "WORKER_LOST" });
+  }, 60_000);
+});
