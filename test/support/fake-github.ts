@@ -22,7 +22,6 @@ export async function startFakeGitHub(options: { issueState?: "open" | "closed" 
       res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
       res.end(JSON.stringify(data));
     };
-    let m: RegExpExecArray | null;
     if (req.method === "POST" && /^\/app\/installations\/\d+\/access_tokens$/.test(path)) {
       return send(201, {
         token: `ghs_fake_${Math.random().toString(36).slice(2)}`,
@@ -30,7 +29,9 @@ export async function startFakeGitHub(options: { issueState?: "open" | "closed" 
       });
     }
     if (req.method === "GET" && path.includes("/contents/")) return send(404, { message: "Not Found" });
-    if (req.method === "GET" && (m = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)$/.exec(path))) {
+    const issue = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)$/.exec(path);
+    if (req.method === "GET" && issue) {
+      const m = issue;
       return send(200, {
         number: Number(m[3]),
         state: options.issueState ?? "open",
@@ -41,8 +42,9 @@ export async function startFakeGitHub(options: { issueState?: "open" | "closed" 
         user: { login: "octocat" },
       });
     }
-    if (req.method === "GET" && (m = /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/.exec(path))) {
-      return send(200, { number: Number(m[1]), head: { ref: "feature", sha: "abc123" } });
+    const pull = /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/.exec(path);
+    if (req.method === "GET" && pull) {
+      return send(200, { number: Number(pull[1]), head: { ref: "feature", sha: "abc123" } });
     }
     if (req.method === "POST" && /\/issues\/\d+\/comments$/.test(path)) return send(201, { id: nextComment++ });
     if (req.method === "PATCH" && /\/issues\/comments\/\d+$/.test(path)) return send(200, {});
