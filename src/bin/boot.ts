@@ -73,7 +73,7 @@ async function connect(env: Env, log: Logger, options: { migrate: boolean }): Pr
 /** Loads the operator's job-types file, or ends the process listing its problems. */
 export function loadJobTypesOrExit(env: Env, log: Logger): JobTypes {
   try {
-    const jobTypes = loadJobTypes(env.LABELRUN_CONFIG);
+    const jobTypes = loadJobTypes(env.LABELRUN_CONFIG, { defaultTimeoutMinutes: env.DEFAULT_TIMEOUT_MINUTES });
     log.info({ jobTypes: [...jobTypes.byName.keys()], file: env.LABELRUN_CONFIG }, "job types loaded");
     return jobTypes;
   } catch (error) {

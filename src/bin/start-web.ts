@@ -6,12 +6,10 @@ import type { Env } from "../config/env.js";
 import type { JobTypes } from "../config/job-types.js";
 import type { DatabaseHandle } from "../db/client.js";
 import { AfterResponseTasks } from "../github/intake/after-response.js";
-import { buildIntakeDeps } from "../github/intake/build-intake-deps.js";
-import { octokitPort } from "../github/octokit-port.js";
 import { closeServer, createHttpServer, listen } from "../web/http-server.js";
 import { webHandlers } from "../web/web-handlers.js";
 import { WEBHOOK_PATH } from "../web/webhook-route.js";
-import { makeProbot } from "./make-probot.js";
+import type { GitHubServices } from "./github-services.js";
 
 /** Builds the Probot app (when credentials exist) and starts the HTTP server. Returns its stop. */
 export async function startWeb(params: {
@@ -20,22 +18,23 @@ export async function startWeb(params: {
   database: DatabaseHandle;
   jobTypes: JobTypes;
   workerId: string;
+  gh: GitHubServices | null;
 }): Promise<() => Promise<void>> {
   const { env, log, database } = params;
   const after = new AfterResponseTasks(log);
   let webhookMiddleware = null;
-  if (env.github) {
-    const probot = makeProbot(env.github, log);
-    const deps = buildIntakeDeps({
+  if (params.gh) {
+    const { probot, github, services } = params.gh;
+    const deps = {
       db: database.db,
-      github: octokitPort((id) => probot.auth(id)),
-      jobTypes: params.jobTypes,
       clock: systemClock,
       log,
+      jobTypes: params.jobTypes,
+      github,
       after,
-      writerId: params.workerId,
-      publicUrl: env.PUBLIC_URL,
-    });
+      syncComment: services.syncComment,
+      dispatch: services.dispatch,
+    };
     webhookMiddleware = await createNodeMiddleware(createApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
   } else {
     log.warn(

@@ -5,13 +5,12 @@ import { systemClock } from "../clock.js";
 import type { Env } from "../config/env.js";
 import type { JobTypes } from "../config/job-types.js";
 import type { DatabaseHandle } from "../db/client.js";
-import { afterJobChange } from "../github/after-job-change.js";
-import { octokitPort } from "../github/octokit-port.js";
-import { syncStatusComment } from "../github/status-comment/sync-status-comment.js";
+import { recoverWorkerJobs } from "../maintenance/sweeps/sweep-running-jobs.js";
 import { githubCloneUrl } from "../worker/clone-repository.js";
 import { runProcess } from "../worker/run-process.js";
 import { Worker } from "../worker/worker.js";
-import { makeProbot } from "./make-probot.js";
+import type { GitHubServices } from "./github-services.js";
+import { sweepDepsFrom } from "./start-maintenance.js";
 
 /** Builds and starts the claim loop; returns its stop (graceful: hands unfinished jobs back). */
 export async function startWorker(params: {
@@ -20,19 +19,18 @@ export async function startWorker(params: {
   database: DatabaseHandle;
   jobTypes: JobTypes;
   workerId: string;
+  gh: GitHubServices | null;
 }): Promise<() => Promise<void>> {
-  const { env, log, database, jobTypes, workerId } = params;
-  if (!env.github) {
+  const { env, log, database, jobTypes, workerId, gh } = params;
+  if (!gh) {
     log.warn("no GitHub App configured: the worker claims nothing (it could not get tokens to clone)");
     return async () => {};
   }
-  const probot = makeProbot(env.github, log);
-  const github = octokitPort((id) => probot.auth(id));
-  const syncComment = (target: Parameters<typeof syncStatusComment>[1]) =>
-    syncStatusComment(
-      { db: database.db, github, clock: systemClock, log, writerId: workerId, publicUrl: env.PUBLIC_URL },
-      target,
-    );
+  if (env.WORKER_ID) {
+    // A stable id: jobs this worker held before a crash are handed back now, not after their lease.
+    const recovered = await recoverWorkerJobs(sweepDepsFrom(env, log, database, gh), workerId);
+    if (recovered) log.info({ recovered, workerId }, "handed back the jobs of this worker's previous run");
+  }
   const cloneBase = env.CLONE_BASE_URL ?? `https://${env.GHE_HOST ?? "github.com"}`;
   const worker = new Worker(
     {
@@ -40,7 +38,7 @@ export async function startWorker(params: {
       db: database.db,
       clock: systemClock,
       log: log.child({ workerId }),
-      github,
+      github: gh.github,
       jobTypes,
       runProcess,
       serverEnv: process.env,
@@ -57,7 +55,7 @@ export async function startWorker(params: {
             ? githubCloneUrl(new URL(cloneBase).host, job.repositoryFullName, token)
             : `${cloneBase}/${job.repositoryFullName}.git`,
       },
-      onJobChanged: afterJobChange({ db: database.db, github, log, syncComment }),
+      onJobChanged: gh.services.onJobChanged,
     },
     {
       slots: env.WORKER_CONCURRENCY,

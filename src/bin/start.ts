@@ -1,7 +1,10 @@
 // `npm start`: web, worker and maintenance in one process. With no DATABASE_URL
 // it uses the embedded PGlite database in LABELRUN_DATA_DIR and migrates it.
 // Only wiring here.
+
 import { boot, defaultWorkerId, loadJobTypesOrExit, onShutdown, openDatabase } from "./boot.js";
+import { buildGitHubServices } from "./github-services.js";
+import { startMaintenance } from "./start-maintenance.js";
 import { startWeb } from "./start-web.js";
 import { startWorker } from "./start-worker.js";
 
@@ -9,9 +12,12 @@ const { env, log } = boot("start");
 const database = await openDatabase(env, log, { migrate: true });
 const jobTypes = loadJobTypesOrExit(env, log);
 const workerId = defaultWorkerId(env);
-const stopWeb = await startWeb({ env, log, database, jobTypes, workerId });
-const stopWorker = await startWorker({ env, log, database, jobTypes, workerId });
+const gh = buildGitHubServices({ env, log, db: database.db, jobTypes, writerId: workerId });
+const stopWeb = await startWeb({ env, log, database, jobTypes, workerId, gh });
+const stopWorker = await startWorker({ env, log, database, jobTypes, workerId, gh });
+const stopMaintenance = startMaintenance({ env, log, database, gh });
 onShutdown(log, async () => {
+  await stopMaintenance();
   await stopWeb();
   await stopWorker();
   await database.close();

@@ -1,12 +1,19 @@
 // The Procfile's web process: webhooks, dashboard, API and health. Only wiring here.
+
 import { boot, defaultWorkerId, loadJobTypesOrExit, onShutdown, openDatabase } from "./boot.js";
+import { buildGitHubServices } from "./github-services.js";
+import { startMaintenance } from "./start-maintenance.js";
 import { startWeb } from "./start-web.js";
 
 const { env, log } = boot("web");
 const database = await openDatabase(env, log, { migrate: false });
 const jobTypes = loadJobTypesOrExit(env, log);
-const stopWeb = await startWeb({ env, log, database, jobTypes, workerId: defaultWorkerId(env) });
+const workerId = defaultWorkerId(env);
+const gh = buildGitHubServices({ env, log, db: database.db, jobTypes, writerId: workerId });
+const stopWeb = await startWeb({ env, log, database, jobTypes, workerId, gh });
+const stopMaintenance = startMaintenance({ env, log, database, gh });
 onShutdown(log, async () => {
+  await stopMaintenance();
   await stopWeb();
   await database.close();
 });

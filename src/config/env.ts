@@ -68,6 +68,23 @@ export const envSchema = z.object({
   KEEP_FAILED_WORKSPACES: flag,
   /** Interval of the maintenance loop. */
   MAINTENANCE_INTERVAL_SECONDS: seconds.default(30),
+  /** Time limit of a job type that sets no `timeout_minutes`. */
+  DEFAULT_TIMEOUT_MINUTES: z.coerce.number().positive().default(45),
+  /** A running job past its time limit plus this grace is failed with TIMEOUT by the sweep. */
+  TIMEOUT_GRACE_SECONDS: seconds.default(60),
+  /** Rows each sweep moves per tick at most. */
+  SWEEP_BATCH_SIZE: positiveInt.default(100),
+  /** A pending job older than this was left behind by its dispatcher and is dispatched again. */
+  STALE_PENDING_SECONDS: seconds.default(15),
+  /** A held job (approval, answer, paused, blocked) waiting longer than this is abandoned. */
+  MAX_HOLD_DAYS: z.coerce.number().positive().default(14),
+  /** Logs and events of jobs finished longer ago than this are deleted (job rows are kept). */
+  LOG_RETENTION_DAYS: z.coerce.number().positive().default(30),
+  /** Ask GitHub to redeliver webhook deliveries that failed (needs App credentials). */
+  REDELIVER_FAILED_DELIVERIES: z
+    .enum(["true", "false", "1", "0"])
+    .default("true")
+    .transform((v) => v === "true" || v === "1"),
   /** Metrics without the admin token. */
   METRICS_PUBLIC: flag,
 });

@@ -38,7 +38,18 @@ export const jobTypesFileSchema = z
   .strict()
   .refine((file) => Object.keys(file.job_types).length > 0, { message: "declare at least one job type" });
 
-export type JobTypeConfig = z.infer<typeof jobTypeSchema> & { name: string; label: string };
+export type JobTypeConfig = Omit<z.infer<typeof jobTypeSchema>, "timeout_minutes"> & {
+  name: string;
+  label: string;
+  timeout_minutes: number;
+};
+
+export interface JobTypesOptions {
+  /** Base for relative command paths (the config file's folder). */
+  baseDir?: string;
+  /** Time limit for job types that set none (DEFAULT_TIMEOUT_MINUTES). */
+  defaultTimeoutMinutes?: number;
+}
 
 export interface JobTypes {
   /** Every job type by name. */
@@ -62,7 +73,8 @@ export class JobTypesFileError extends Error {
  * there (`examples/agents/demo-agent.mjs`) become absolute, since agents run
  * inside their checkout.
  */
-export function parseJobTypes(text: string, path = "labelrun.config.yml", baseDir?: string): JobTypes {
+export function parseJobTypes(text: string, path = "labelrun.config.yml", options: JobTypesOptions = {}): JobTypes {
+  const { baseDir, defaultTimeoutMinutes = 45 } = options;
   const document = YAML.parseDocument(text);
   if (document.errors.length) throw new JobTypesFileError(path, document.errors.map(describeYamlError));
   const parsed = jobTypesFileSchema.safeParse(document.toJS());
@@ -77,13 +89,18 @@ export function parseJobTypes(text: string, path = "labelrun.config.yml", baseDi
   for (const [name, config] of Object.entries(parsed.data.job_types)) {
     const label = config.label ?? `agent:${name}`;
     const command = baseDir ? config.command.map((arg) => resolveArgument(arg, baseDir)) : config.command;
-    byName.set(name, Object.freeze({ ...config, command, name, label }));
+    const timeout_minutes = config.timeout_minutes ?? defaultTimeoutMinutes;
+    byName.set(name, Object.freeze({ ...config, command, name, label, timeout_minutes }));
     defaultTriggers[label] = name;
   }
   return Object.freeze({ byName, defaultTriggers: Object.freeze(defaultTriggers) });
 }
 
-export function loadJobTypes(path: string, read = (p: string) => readFileSync(p, "utf8")): JobTypes {
+export function loadJobTypes(
+  path: string,
+  options: { defaultTimeoutMinutes?: number } = {},
+  read = (p: string) => readFileSync(p, "utf8"),
+): JobTypes {
   let text: string;
   try {
     text = read(path);
@@ -92,7 +109,7 @@ export function loadJobTypes(path: string, read = (p: string) => readFileSync(p,
       `cannot read it (${(error as Error).message}); set LABELRUN_CONFIG to its path`,
     ]);
   }
-  return parseJobTypes(text, path, dirname(resolve(path)));
+  return parseJobTypes(text, path, { ...options, baseDir: dirname(resolve(path)) });
 }
 
 function resolveArgument(arg: string, baseDir: string): string {

@@ -87,6 +87,8 @@ export const jobs = pgTable(
     queuedAt: at("queued_at"),
     startedAt: at("started_at"),
     finishedAt: at("finished_at"),
+    /** When the retention sweep removed this job's logs and events (the row itself is kept). */
+    prunedAt: at("pruned_at"),
   },
   (t) => [
     // Settles the duplicate-trigger race: at most one active job per target and job type.
@@ -109,8 +111,8 @@ export const jobs = pgTable(
     index("jobs_held_since").on(t.updatedAt).where(sql`hold is not null`),
     // Sweep: pending jobs the dispatcher left behind.
     index("jobs_pending_since").on(t.createdAt).where(sql`status = 'pending' and hold is null`),
-    // Retention sweep: finished jobs by age.
-    index("jobs_finished_at").on(t.finishedAt).where(sql`finished_at is not null`),
+    // Retention sweep: finished jobs by age whose logs are still there.
+    index("jobs_finished_unpruned").on(t.finishedAt).where(sql`finished_at is not null and pruned_at is null`),
   ],
 );
 
@@ -189,6 +191,25 @@ export const repositoryConfigs = pgTable("repository_configs", {
   /** What is wrong with the file, when it is invalid. */
   problems: jsonb("problems").$type<string[]>(),
   fetchedAt: at("fetched_at").notNull(),
+});
+
+/** Small named values the maintenance loop keeps between ticks (e.g. the redelivery cursor). */
+export const maintenanceState = pgTable("maintenance_state", {
+  key: text("key").primaryKey(),
+  value: jsonb("value").notNull(),
+  updatedAt: at("updated_at").notNull(),
+});
+
+/** Failed webhook deliveries labelrun asked GitHub to redeliver: each is asked once. */
+export const redeliveries = pgTable("redeliveries", {
+  /** GitHub's hook delivery id. */
+  deliveryId: bigint("delivery_id", { mode: "number" }).primaryKey(),
+  guid: text("guid").notNull(),
+  event: text("event").notNull(),
+  statusCode: integer("status_code").notNull(),
+  askedAt: at("asked_at").notNull(),
+  /** What GitHub answered to the redelivery request, when it was not accepted. */
+  error: text("error"),
 });
 
 export type InstallationRow = typeof installations.$inferSelect;

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, lt, lte, or } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull, lt, lte, or } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { type JobRow, jobs } from "../db/schema.js";
 
@@ -53,4 +53,36 @@ export async function findStalePending(db: Database, query: SweepQuery & { older
     .where(and(eq(jobs.status, "pending"), isNull(jobs.hold), lt(jobs.createdAt, query.olderThan)))
     .orderBy(asc(jobs.createdAt))
     .limit(query.limit);
+}
+
+/** Held jobs whose hold is older than `olderThan` (index `jobs_held_since`). */
+export async function findLongHeld(db: Database, query: SweepQuery & { olderThan: Date }): Promise<JobRow[]> {
+  return db
+    .select()
+    .from(jobs)
+    .where(and(isNotNull(jobs.hold), lt(jobs.updatedAt, query.olderThan)))
+    .orderBy(asc(jobs.updatedAt))
+    .limit(query.limit);
+}
+
+/** Finished jobs older than `finishedBefore` whose logs are still kept (index `jobs_finished_unpruned`). */
+export async function findUnprunedFinished(
+  db: Database,
+  query: SweepQuery & { finishedBefore: Date },
+): Promise<number[]> {
+  const rows = await db
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(and(isNull(jobs.prunedAt), lt(jobs.finishedAt, query.finishedBefore)))
+    .orderBy(asc(jobs.finishedAt))
+    .limit(query.limit);
+  return rows.map((row) => row.id);
+}
+
+/** The `running` jobs a worker id holds (start-up recovery of a restarted worker). */
+export async function findRunningOfWorker(db: Database, workerId: string): Promise<JobRow[]> {
+  return db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.status, "running"), eq(jobs.workerId, workerId)));
 }

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { countMigrations } from "../../src/db/migrate.js";
 import { httpRequest } from "../support/http.js";
 import { spawnBin } from "../support/spawn-app.js";
 
@@ -13,7 +14,10 @@ describe("npm start (src/bin/start.ts)", () => {
       const listening = await app.waitForLine((l) => typeof l.port === "number" && l.port > 0);
       const base = `http://127.0.0.1:${listening.port}`;
       expect(await httpRequest(`${base}/healthz`)).toMatchObject({ status: 200, body: '{"status":"ok"}' });
-      expect(JSON.parse((await httpRequest(`${base}/readyz`)).body)).toEqual({ status: "ready", migrations: 1 });
+      expect(JSON.parse((await httpRequest(`${base}/readyz`)).body)).toEqual({
+        status: "ready",
+        migrations: countMigrations(),
+      });
       const setup = await httpRequest(`${base}/`);
       expect(setup.status).toBe(200);
       expect(setup.body).toContain("setup mode");

@@ -9,7 +9,16 @@ import { openPostgres } from "../../src/db/open-postgres.js";
 import { postgresAvailable } from "../support/databases.js";
 import { withDatabase } from "../support/global-setup.js";
 
-const TABLES = ["installations", "job_events", "job_logs", "jobs", "repository_configs", "status_comments"];
+const TABLES = [
+  "installations",
+  "job_events",
+  "job_logs",
+  "jobs",
+  "maintenance_state",
+  "redeliveries",
+  "repository_configs",
+  "status_comments",
+];
 
 async function describeSchema(handle: Awaited<ReturnType<typeof openPGlite>>) {
   const tables = await queryRows<{ table_name: string }>(

@@ -43,6 +43,7 @@ const base: JobRow = {
   queuedAt: null,
   startedAt: null,
   finishedAt: null,
+  prunedAt: null,
 };
 const job = (overrides: Partial<JobRow>): JobRow => ({ ...base, ...overrides });
 const started = new Date("2026-03-01T12:01:00Z");

@@ -59,6 +59,7 @@ describe.runIf(postgresAvailable)("worker processes on the real server", () => {
       POLL_INTERVAL_SECONDS: "1",
       HEARTBEAT_SECONDS: "1",
       LOG_LEVEL: "info",
+      REDELIVER_FAILED_DELIVERIES: "false",
       ...extra,
     };
   }
@@ -127,5 +128,37 @@ describe.runIf(postgresAvailable)("worker processes on the real server", () => {
     }
     expect(await worker.stop("SIGTERM")).toBe(0);
     expect(await getJob(database.db, jobId ?? 0)).toMatchObject({ status: "deferred", failureCode: "WORKER_LOST" });
+  }, 60_000);
+
+  it("a worker killed with SIGKILL mid-job: the sweep hands the job back (WORKER_LOST) and another worker completes it", async () => {
+    const [jobId] = await queueJobs(1, [2]);
+    const fast = { LEASE_SECONDS: "2", HEARTBEAT_SECONDS: "0.5", MAINTENANCE_INTERVAL_SECONDS: "1" };
+    const doomed = spawnBin("worker", workerEnv("doomed", ["slow", "3000"], fast));
+    workers.push(doomed);
+    for (const started = Date.now(); (await getJob(database.db, jobId ?? 0))?.status !== "running"; ) {
+      if (Date.now() - started > 20_000) throw new Error(doomed.output());
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await doomed.stop("SIGKILL");
+    const rescuer = spawnBin("worker", workerEnv("rescuer", ["slow", "300"], fast));
+    workers.push(rescuer);
+    for (const started = Date.now(); (await getJob(database.db, jobId ?? 0))?.status !== "completed"; ) {
+      if (Date.now() - started > 30_000) throw new Error(rescuer.output());
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const events = await queryRows<{ code: string | null; to_status: string; actor: string }>(
+      database.db,
+      sql`select code, to_status, actor from job_events where job_id = ${jobId ?? 0} order by id`,
+    );
+    expect(events.map((e) => `${e.to_status}:${e.code ?? ""}:${e.actor}`)).toEqual([
+      "pending:CREATED:test",
+      "queued::test",
+      "running:CLAIMED:worker:doomed",
+      "deferred:WORKER_LOST:maintenance",
+      "queued::maintenance",
+      "running:CLAIMED:worker:rescuer",
+      "completed::worker:rescuer",
+    ]);
+    expect(await getJob(database.db, jobId ?? 0)).toMatchObject({ attempt: 2, workerId: "rescuer" });
   }, 60_000);
 });

@@ -1,0 +1,44 @@
+import type { Logger } from "pino";
+import type { Probot } from "probot";
+import { systemClock } from "../clock.js";
+import type { Env } from "../config/env.js";
+import type { JobTypes } from "../config/job-types.js";
+import type { Database } from "../db/client.js";
+import { octokitDeliveriesPort } from "../github/deliveries-port.js";
+import { buildJobServices, type JobServices } from "../github/job-services.js";
+import { octokitPort } from "../github/octokit-port.js";
+import type { GitHubPort, WorkerGitHubPort } from "../github/port.js";
+import type { DeliveriesPort } from "../maintenance/sweeps/redeliver-failed-deliveries.js";
+import { makeProbot } from "./make-probot.js";
+
+export interface GitHubServices {
+  probot: Probot;
+  github: GitHubPort & WorkerGitHubPort;
+  deliveries: DeliveriesPort | null;
+  services: JobServices;
+}
+
+/** Builds this process's Probot and what hangs off it, or null in setup mode (no App credentials). */
+export function buildGitHubServices(params: {
+  env: Env;
+  log: Logger;
+  db: Database;
+  jobTypes: JobTypes;
+  writerId: string;
+}): GitHubServices | null {
+  const { env, log } = params;
+  if (!env.github) return null;
+  const probot = makeProbot(env.github, log);
+  const github = octokitPort((id) => (id === undefined ? probot.auth() : probot.auth(id)));
+  const services = buildJobServices({
+    db: params.db,
+    github,
+    jobTypes: params.jobTypes,
+    clock: systemClock,
+    log,
+    writerId: params.writerId,
+    publicUrl: env.PUBLIC_URL,
+  });
+  const deliveries = env.REDELIVER_FAILED_DELIVERIES ? octokitDeliveriesPort(() => probot.auth()) : null;
+  return { probot, github, deliveries, services };
+}

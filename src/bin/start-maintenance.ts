@@ -1,0 +1,46 @@
+import type { Logger } from "pino";
+import { systemClock } from "../clock.js";
+import type { Env } from "../config/env.js";
+import type { DatabaseHandle } from "../db/client.js";
+import { MaintenanceLoop } from "../maintenance/maintenance-loop.js";
+import type { SweepDeps } from "../maintenance/sweep-deps.js";
+import type { GitHubServices } from "./github-services.js";
+
+export function sweepDepsFrom(env: Env, log: Logger, database: DatabaseHandle, gh: GitHubServices): SweepDeps {
+  return {
+    db: database.db,
+    clock: systemClock,
+    log: log.child({ loop: "maintenance" }),
+    settings: {
+      batchSize: env.SWEEP_BATCH_SIZE,
+      timeoutGraceSeconds: env.TIMEOUT_GRACE_SECONDS,
+      stalePendingSeconds: env.STALE_PENDING_SECONDS,
+      maxHoldDays: env.MAX_HOLD_DAYS,
+      retentionDays: env.LOG_RETENTION_DAYS,
+    },
+    dispatch: gh.services.dispatch,
+    syncComment: gh.services.syncComment,
+    onJobChanged: gh.services.onJobChanged,
+    deliveries: gh.deliveries,
+  };
+}
+
+/** Starts the maintenance loop (every process runs it; the advisory lock picks the sweeper). */
+export function startMaintenance(params: {
+  env: Env;
+  log: Logger;
+  database: DatabaseHandle;
+  gh: GitHubServices | null;
+}): () => Promise<void> {
+  const { env, log, database, gh } = params;
+  if (!gh) {
+    log.warn("no GitHub App configured: the maintenance loop is off (there is nothing to sweep without webhooks)");
+    return async () => {};
+  }
+  const loop = new MaintenanceLoop(
+    { ...sweepDepsFrom(env, log, database, gh), handle: database },
+    env.MAINTENANCE_INTERVAL_SECONDS * 1000,
+  );
+  loop.start();
+  return () => loop.stop();
+}

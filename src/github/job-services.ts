@@ -1,0 +1,49 @@
+import type { Logger } from "pino";
+import type { Clock } from "../clock.js";
+import type { JobTypes } from "../config/job-types.js";
+import type { Database } from "../db/client.js";
+import type { JobRow } from "../db/schema.js";
+import { getJob } from "../jobs/find-jobs.js";
+import { afterJobChange } from "./after-job-change.js";
+import { dispatchJob } from "./dispatch-job.js";
+import type { GitHubPort } from "./port.js";
+import type { CommentTarget } from "./status-comment/status-comment-store.js";
+import { type SyncOutcome, syncStatusComment } from "./status-comment/sync-status-comment.js";
+
+export interface JobServicesDeps {
+  db: Database;
+  github: GitHubPort;
+  jobTypes: JobTypes;
+  clock: Clock;
+  log: Logger;
+  /** This process's name when it writes status comments. */
+  writerId: string;
+  publicUrl?: string;
+}
+
+/** What every process does after a job changes: the same code for intake, worker and maintenance. */
+export interface JobServices {
+  syncComment(target: CommentTarget): Promise<SyncOutcome>;
+  /** Dispatches a job, then updates its comment (and removes the label if it ended). */
+  dispatch(jobId: number): Promise<unknown>;
+  onJobChanged(job: JobRow): Promise<void>;
+}
+
+export function buildJobServices(c: JobServicesDeps): JobServices {
+  const syncComment = (target: CommentTarget) =>
+    syncStatusComment(
+      { db: c.db, github: c.github, clock: c.clock, log: c.log, writerId: c.writerId, publicUrl: c.publicUrl },
+      target,
+    );
+  const onJobChanged = afterJobChange({ db: c.db, github: c.github, log: c.log, syncComment });
+  return {
+    syncComment,
+    onJobChanged,
+    async dispatch(jobId) {
+      const outcome = await dispatchJob(c, jobId);
+      const job = await getJob(c.db, jobId);
+      if (job) await onJobChanged(job);
+      return outcome;
+    },
+  };
+}

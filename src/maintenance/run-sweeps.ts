@@ -1,0 +1,43 @@
+import type { SweepDeps } from "./sweep-deps.js";
+import { sweepFailedDeliveries } from "./sweeps/redeliver-failed-deliveries.js";
+import { sweepRetention, sweepStatusComments } from "./sweeps/sweep-housekeeping.js";
+import { sweepLostWorkers, sweepTimeouts } from "./sweeps/sweep-running-jobs.js";
+import { sweepDeferred, sweepLongHeld, sweepStalePending } from "./sweeps/sweep-waiting-jobs.js";
+
+/** The sweeps in the order a tick runs them: timeouts before lost leases, so a job both late and silent is a TIMEOUT. */
+export const SWEEPS = [
+  ["timeouts", sweepTimeouts],
+  ["lost_workers", sweepLostWorkers],
+  ["long_held", sweepLongHeld],
+  ["deferred", sweepDeferred],
+  ["stale_pending", sweepStalePending],
+  ["status_comments", sweepStatusComments],
+  ["failed_deliveries", sweepFailedDeliveries],
+  ["retention", sweepRetention],
+] as const;
+
+export type SweepName = (typeof SWEEPS)[number][0];
+
+export interface SweepReport {
+  name: SweepName;
+  moved: number;
+  ms: number;
+  error?: string;
+}
+
+/** Runs every sweep once. One failing sweep is logged and does not stop the others. */
+export async function runSweeps(deps: SweepDeps, only?: readonly SweepName[]): Promise<SweepReport[]> {
+  const reports: SweepReport[] = [];
+  for (const [name, sweep] of SWEEPS) {
+    if (only && !only.includes(name)) continue;
+    const started = performance.now();
+    try {
+      const moved = await sweep(deps);
+      reports.push({ name, moved, ms: performance.now() - started });
+    } catch (error) {
+      deps.log.error({ err: error, sweep: name }, "sweep failed; the next tick tries again");
+      reports.push({ name, moved: 0, ms: performance.now() - started, error: (error as Error).message });
+    }
+  }
+  return reports;
+}

@@ -1,0 +1,33 @@
+import type { Logger } from "pino";
+import type { Clock } from "../clock.js";
+import type { Database } from "../db/client.js";
+import type { JobRow } from "../db/schema.js";
+import type { CommentTarget } from "../github/status-comment/status-comment-store.js";
+import type { SyncOutcome } from "../github/status-comment/sync-status-comment.js";
+import type { DeliveriesPort } from "./sweeps/redeliver-failed-deliveries.js";
+
+export interface SweepSettings {
+  /** Rows each sweep moves per tick at most. */
+  batchSize: number;
+  timeoutGraceSeconds: number;
+  stalePendingSeconds: number;
+  maxHoldDays: number;
+  retentionDays: number;
+}
+
+/** What every sweep may touch. The actor of every change is `maintenance`. */
+export interface SweepDeps {
+  db: Database;
+  clock: Clock;
+  log: Logger;
+  settings: SweepSettings;
+  /** Dispatches a pending (or never-dispatched deferred) job, then updates its comment. */
+  dispatch(jobId: number): Promise<unknown>;
+  syncComment(target: CommentTarget): Promise<SyncOutcome>;
+  /** After a sweep moved a job: status comment and trigger label. */
+  onJobChanged(job: JobRow): Promise<void>;
+  /** GitHub's hook deliveries, or null when the app has no credentials (sweep off). */
+  deliveries: DeliveriesPort | null;
+}
+
+export const MAINTENANCE_ACTOR = "maintenance";

@@ -1,0 +1,37 @@
+import { findDirtyComments } from "../../github/status-comment/status-comment-store.js";
+import { pruneJobHistory } from "../../jobs/prune-job-history.js";
+import { findUnprunedFinished } from "../../jobs/sweep-queries.js";
+import type { SweepDeps } from "../sweep-deps.js";
+
+/** A comment marked dirty this long ago was not written by its writer (failure, crash): write it now. */
+const COMMENT_SETTLE_MS = 10_000;
+/** Comment edits per tick at most: they spend the installation's rate limit. */
+const COMMENTS_PER_TICK = 20;
+
+/** Status comments behind their jobs (a failed or interrupted write) are written again. */
+export async function sweepStatusComments(deps: SweepDeps): Promise<number> {
+  const now = deps.clock.now();
+  const rows = await findDirtyComments(
+    deps.db,
+    new Date(now.getTime() - COMMENT_SETTLE_MS),
+    Math.min(COMMENTS_PER_TICK, deps.settings.batchSize),
+  );
+  let written = 0;
+  for (const row of rows) {
+    const outcome = await deps.syncComment(row);
+    if (outcome === "written" || outcome === "unchanged") written++;
+  }
+  return written;
+}
+
+/** Retention: logs and events of jobs finished before the retention period are deleted in batches. */
+export async function sweepRetention(deps: SweepDeps): Promise<number> {
+  const now = deps.clock.now();
+  const ids = await findUnprunedFinished(deps.db, {
+    now,
+    finishedBefore: new Date(now.getTime() - deps.settings.retentionDays * 24 * 3600_000),
+    limit: deps.settings.batchSize,
+  });
+  await pruneJobHistory(deps.db, ids, now);
+  return ids.length;
+}

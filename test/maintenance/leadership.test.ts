@@ -1,0 +1,94 @@
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { queryRows } from "../../src/db/client.js";
+import { openPostgres } from "../../src/db/open-postgres.js";
+import { jobs } from "../../src/db/schema.js";
+import { MAINTENANCE_LOCK_KEY, withLeadership } from "../../src/maintenance/leadership.js";
+import { MaintenanceLoop } from "../../src/maintenance/maintenance-loop.js";
+import { openTestDatabase, postgresAvailable, type TestDatabase } from "../support/databases.js";
+import { makeJob, seedInstallation, T0 } from "../support/factories.js";
+import { makeSweepDeps } from "../support/sweep-harness.js";
+
+describe.runIf(postgresAvailable)("one maintenance leader at a time (real server)", () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await openTestDatabase("postgres");
+  });
+  afterAll(async () => {
+    await database.close();
+  });
+  beforeEach(async () => {
+    await database.reset();
+    await seedInstallation(database.db, 1);
+  });
+
+  it("3 processes ticking at once for many ticks sweep each job exactly once per condition", async () => {
+    for (let i = 0; i < 30; i++) {
+      const job = await makeJob(database.db, { status: i % 2 ? "deferred" : "running" });
+      await database.db.execute(sql`update jobs set run_after = ${new Date(T0.getTime() - 1000).toISOString()}::timestamptz,
+        queued_at = created_at, lease_expires_at = ${new Date(T0.getTime() - 1000).toISOString()}::timestamptz,
+        deadline_at = ${new Date(T0.getTime() + 60_000).toISOString()}::timestamptz, worker_id = 'gone', attempt = 1
+        where id = ${job.id}`);
+    }
+    const handles = Array.from({ length: 3 }, () => openPostgres({ url: database.url as string, max: 3 }));
+    try {
+      const loops = handles.map((handle) => new MaintenanceLoop({ ...makeSweepDeps(handle.db).deps, handle }, 1000));
+      let led = 0;
+      for (let tick = 0; tick < 10; tick++) {
+        const results = await Promise.all(loops.map((loop) => loop.tick()));
+        led += results.filter((r) => r !== null).length;
+      }
+      expect(led).toBeGreaterThanOrEqual(10);
+      const perJob = await queryRows<{ job_id: string; n: string }>(
+        database.db,
+        sql`select job_id, count(*) as n from job_events where actor = 'maintenance' and code in ('WORKER_LOST') group by job_id`,
+      );
+      // 15 lost (running) jobs handed back once each; the 15 deferred ones requeued once each.
+      expect(perJob).toHaveLength(15);
+      expect(perJob.every((row) => row.n === "1")).toBe(true);
+      const requeued = await queryRows<{ n: string }>(
+        database.db,
+        sql`select count(*) as n from job_events where actor = 'maintenance' and from_status = 'deferred' and to_status = 'queued'`,
+      );
+      // Handed-back jobs become due at once and are requeued too: 15 + 15, each once.
+      expect(requeued[0]?.n).toBe("30");
+      expect((await database.db.select().from(jobs)).every((j) => j.status === "queued")).toBe(true);
+    } finally {
+      await Promise.all(handles.map((h) => h.close()));
+    }
+  });
+
+  it("while one process leads the others skip, and killing the leader's connection hands leadership over", async () => {
+    const a = openPostgres({ url: database.url as string, max: 2 });
+    const b = openPostgres({ url: database.url as string, max: 2 });
+    try {
+      let release = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const leading = withLeadership(a, () => gate).catch((error: unknown) => error);
+      // Wait until A holds the lock.
+      for (;;) {
+        const [row] = await queryRows<{ n: string }>(
+          database.db,
+          sql`select count(*) as n from pg_locks where locktype = 'advisory' and granted`,
+        );
+        if (row?.n === "1") break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(await withLeadership(b, async () => "b swept")).toEqual({ led: false });
+      const key = MAINTENANCE_LOCK_KEY;
+      const killed = await queryRows<{ ok: boolean }>(
+        database.db,
+        sql`select pg_terminate_backend(pid) as ok from pg_locks
+            where locktype = 'advisory' and granted and ((classid::bigint << 32) | objid::bigint) = ${key.toString()}::bigint`,
+      );
+      expect(killed).toEqual([{ ok: true }]);
+      release();
+      expect(await leading).toBeInstanceOf(Error);
+      expect(await withLeadership(b, async () => "b swept")).toEqual({ led: true, result: "b swept" });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
