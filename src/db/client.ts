@@ -11,6 +11,8 @@ export type DriverName = "postgres" | "pglite";
 export interface DatabaseHandle {
   db: Database;
   driver: DriverName;
+  /** The postgres.js client underneath (postgres driver only), for raw `unsafe` queries. */
+  client?: import("postgres").Sql;
   /** Subscribe to a NOTIFY channel; returns the unsubscribe function. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;

@@ -10,6 +10,8 @@ export interface OpenPostgresOptions {
   /** Seconds to wait for a connection before failing (never hang on a dead server). */
   connectTimeoutSeconds?: number;
   log?: Logger;
+  /** Sees every query drizzle sends (query-plan tests, benchmarks). */
+  onQuery?: (query: string, params: unknown[]) => void;
 }
 
 /** Opens a pool on a real PostgreSQL server. */
@@ -22,10 +24,15 @@ export function openPostgres(options: OpenPostgresOptions): DatabaseHandle {
     onnotice: () => {},
     connection: { application_name: "labelrun" },
   });
-  const db = drizzle(client, { schema }) as unknown as Database;
+  const onQuery = options.onQuery;
+  const db = drizzle(client, {
+    schema,
+    ...(onQuery ? { logger: { logQuery: (query: string, params: unknown[]) => onQuery(query, params) } } : {}),
+  }) as unknown as Database;
   return {
     db,
     driver: "postgres",
+    client,
     async listen(channel, onPayload) {
       const { unlisten } = await client.listen(channel, onPayload);
       return unlisten;

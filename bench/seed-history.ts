@@ -1,0 +1,49 @@
+import type { Sql } from "postgres";
+
+/**
+ * Seeds `finished` terminal jobs (one event each) and `active` jobs in every
+ * waiting or running shape the sweeps look for, with set-based SQL.
+ * Times are around `now` (ms) so the sweeps find work.
+ */
+export async function seedHistory(sql: Sql, options: { finished: number; active: number; now: Date }): Promise<void> {
+  const now = options.now.toISOString();
+  await sql`insert into installations (id, account_login, account_type, created_at, updated_at)
+            values (1, 'bench', 'Organization', ${now}, ${now}) on conflict do nothing`;
+  const batch = 200_000;
+  for (let start = 0; start < options.finished; start += batch) {
+    const end = Math.min(options.finished, start + batch);
+    await sql`
+      insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
+                        status, failure_code, attempt, created_at, updated_at, queued_at, started_at, finished_at, worker_id)
+      select 1, 1000 + (g % 500), 'bench/repo-' || (g % 500), g, 'issue', case when g % 3 = 0 then 'review' else 'implement' end,
+             (array['completed','failed','cancelled','abandoned'])[1 + g % 4]::job_status,
+             case when g % 4 = 1 then 'AGENT_ERROR'::failure_code end, 1,
+             ${now}::timestamptz - (g || ' minutes')::interval, ${now}::timestamptz - (g || ' minutes')::interval,
+             ${now}::timestamptz - (g || ' minutes')::interval, ${now}::timestamptz - (g || ' minutes')::interval,
+             ${now}::timestamptz - (g || ' minutes')::interval + interval '3 minutes', 'old-worker'
+      from generate_series(${start + 1}::int, ${end}::int) g`;
+  }
+  await sql`insert into job_events (job_id, from_status, to_status, actor, at)
+            select id, 'running', status, 'seed', finished_at from jobs where finished_at is not null`;
+  // Active jobs: a fifth in each shape the sweeps look for.
+  await sql`
+    insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type, status,
+                      attempt, max_attempts, created_at, updated_at, queued_at, run_after, lease_expires_at, deadline_at, worker_id)
+    select 1, 5000 + g, 'bench/active-' || g, 1, 'issue', 'implement',
+           (array['pending','queued','running','running','deferred'])[1 + g % 5]::job_status, 1, 3,
+           ${now}::timestamptz - interval '1 minute', ${now}::timestamptz, ${now}::timestamptz - interval '1 minute',
+           case when g % 5 = 4 then ${now}::timestamptz - interval '1 second' end,
+           case when g % 5 = 2 then ${now}::timestamptz - interval '1 second' when g % 5 = 3 then ${now}::timestamptz + interval '1 minute' end,
+           case when g % 5 = 3 then ${now}::timestamptz - interval '10 minutes' when g % 5 = 2 then ${now}::timestamptz + interval '1 hour' end,
+           'w'
+    from generate_series(1, ${options.active}::int) g`;
+  // One status comment per finished target, a few of them behind their jobs.
+  await sql`
+    insert into status_comments (installation_id, repository_id, repository_full_name, target_number, comment_id,
+                                 rendered_body, dirty_since, updated_at)
+    select 1, repository_id, repository_full_name, target_number, id, 'body',
+           case when id % 1000 = 0 then ${now}::timestamptz - interval '1 minute' end, ${now}
+    from jobs where finished_at is not null
+    on conflict do nothing`;
+  await sql`analyze`;
+}
