@@ -51,7 +51,7 @@ describe.runIf(postgresAvailable)("the sweeps and the job list use their indexes
     expect(selects.length).toBeGreaterThan(8);
     for (const { query, params } of selects) {
       const [row] = await client.unsafe(`explain (format json) ${query}`, params as never[]);
-      const plan = (row as { "QUERY PLAN": Array<{ Plan: PlanNode }> })["QUERY PLAN"][0]?.Plan;
+      const plan = (row as unknown as { "QUERY PLAN": Array<{ Plan: PlanNode }> })["QUERY PLAN"][0]?.Plan;
       for (const node of plan ? flatten(plan) : []) {
         if (node["Index Name"]) indexes.add(node["Index Name"]);
         if (node["Node Type"] === "Seq Scan" && HISTORY_TABLES.has(node["Relation Name"] ?? "")) {
