@@ -10,6 +10,7 @@ import { handleAccessRevoked, handleRepositoriesAdded, handleSuspension } from "
 import { handleLabeled } from "./github/intake/handle-labeled.js";
 import { handleClosed, handleUnlabeled } from "./github/intake/handle-unlabeled-or-closed.js";
 import type { IntakeDeps } from "./github/intake/intake-deps.js";
+import { metrics } from "./metrics.js";
 
 type Payload = Record<string, unknown>;
 

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
-import { Probot } from "probot";
+import { Probot, ProbotOctokit } from "probot";
 import type { GitHubAppCredentials } from "../config/env.js";
+import { githubMetricsPlugin } from "../github/octokit-metrics-plugin.js";
 
 /** The one place a Probot instance is built from the App's credentials. */
 export function makeProbot(github: GitHubAppCredentials, log: Logger): Probot {
@@ -10,5 +11,6 @@ export function makeProbot(github: GitHubAppCredentials, log: Logger): Probot {
     secret: github.webhookSecret,
     baseUrl: github.baseUrl,
     log: log.child({ name: "probot" }),
+    Octokit: ProbotOctokit.plugin(githubMetricsPlugin as never),
   });
 }

@@ -6,7 +6,9 @@ import type { Env } from "../config/env.js";
 import type { JobTypes } from "../config/job-types.js";
 import type { DatabaseHandle } from "../db/client.js";
 import { AfterResponseTasks } from "../github/intake/after-response.js";
+import { AdminAuth } from "../web/auth.js";
 import { closeServer, createHttpServer, listen } from "../web/http-server.js";
+import { JobStream } from "../web/job-stream.js";
 import { webHandlers } from "../web/web-handlers.js";
 import { WEBHOOK_PATH } from "../web/webhook-route.js";
 import type { GitHubServices } from "./github-services.js";
@@ -42,13 +44,23 @@ export async function startWeb(params: {
       `no GitHub App configured (missing ${env.githubMissing.join(", ")}): webhooks are off. Open http://localhost:${env.PORT}/ to register the app, or see README.md "Register and install the app".`,
     );
   }
+  const stream = new JobStream();
+  await stream.start(database);
+  const auth = new AdminAuth({
+    adminToken: env.ADMIN_TOKEN,
+    clock: systemClock,
+    secureCookies: env.PUBLIC_URL?.startsWith("https://") ?? false,
+  });
+  if (!env.ADMIN_TOKEN) log.warn("ADMIN_TOKEN is unset: the dashboard, API and metrics answer on loopback only");
+  const admin = { db: database.db, clock: systemClock, auth, stream, services: params.gh?.services ?? null, after };
   const server = createHttpServer({
     log,
-    handlers: webHandlers({ env, db: database.db, webhookMiddleware, port: env.PORT }),
+    handlers: webHandlers({ env, webhookMiddleware, port: env.PORT, admin }),
   });
   const port = await listen(server, env.PORT, env.HOST);
   log.info({ port, host: env.HOST }, `listening on http://${env.HOST}:${port} (webhooks at ${WEBHOOK_PATH})`);
   return async () => {
+    await stream.stop();
     await closeServer(server);
     await after.idle();
   };

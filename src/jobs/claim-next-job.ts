@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { type Database, queryRows } from "../db/client.js";
 import { type JobRow, jobs } from "../db/schema.js";
 import { bigintArrayParam, timestampParam } from "../db/sql-values.js";
+import { metrics } from "../metrics.js";
 import { notifyJobChange } from "./notify.js";
 import { recordEvent } from "./record-event.js";
 import { assertTransition } from "./states.js";
@@ -108,7 +109,14 @@ export async function claimNextJob(db: Database, request: ClaimRequest): Promise
       await notifyJobChange(tx, { id: claimed.id, status: "running", installationId });
       return { done: true as const, job: claimed };
     });
-    if (outcome.done) return outcome.job;
+    if (outcome.done) {
+      if (outcome.job) {
+        metrics.transitions.inc({ from: "queued", to: "running" });
+        if (outcome.job.queuedAt)
+          metrics.queueWait.observe((request.at.getTime() - outcome.job.queuedAt.getTime()) / 1000);
+      }
+      return outcome.job;
+    }
     tried.push(outcome.installationId);
   }
   return null;

@@ -1,6 +1,6 @@
-import { and, asc, desc, eq, inArray } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray } from "drizzle-orm";
 import type { Database } from "../db/client.js";
-import { type JobEventRow, type JobRow, jobEvents, jobs } from "../db/schema.js";
+import { type JobEventRow, type JobLogRow, type JobRow, jobEvents, jobLogs, jobs } from "../db/schema.js";
 import { ACTIVE_STATES } from "./states.js";
 
 export async function getJob(db: Database, id: number): Promise<JobRow | undefined> {
@@ -56,4 +56,14 @@ export async function findActiveJobsOfInstallation(
     .from(jobs)
     .where(and(...conditions))
     .orderBy(asc(jobs.id));
+}
+
+/** A job's log lines after `afterSeq` (for live tailing), in order. */
+export async function listJobLogs(db: Database, jobId: number, afterId = 0, limit = 1000): Promise<JobLogRow[]> {
+  return db
+    .select()
+    .from(jobLogs)
+    .where(and(eq(jobLogs.jobId, jobId), gt(jobLogs.id, afterId)))
+    .orderBy(asc(jobLogs.id))
+    .limit(limit);
 }

@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { type JobRow, jobs, type NewJobRow } from "../db/schema.js";
+import { metrics } from "../metrics.js";
 import { notifyJobChange } from "./notify.js";
 import { recordEvent } from "./record-event.js";
 import { assertTransition, type FailureCode, isTerminal, type JobState } from "./states.js";
@@ -65,51 +66,61 @@ const OUTCOME_STATES: readonly JobState[] = ["deferred", "failed", "abandoned", 
 export async function transitionJob(db: Database, request: TransitionRequest): Promise<TransitionResult> {
   const { jobId, from, to, at } = request;
   assertTransition(from, to);
-  return db.transaction(async (tx) => {
-    const values: Partial<NewJobRow> = {
-      ...request.patch,
-      status: to,
-      updatedAt: at,
-    };
-    if (to === "queued") values.queuedAt = at;
-    if (to === "running") values.startedAt = at;
-    if (isTerminal(to)) values.finishedAt = at;
-    if (to === "completed") values.progress = 100;
-    if (OUTCOME_STATES.includes(to)) {
-      values.failureCode = request.code ?? null;
-      values.failureMessage = request.message ?? null;
-    } else {
-      values.failureCode = null;
-      values.failureMessage = null;
-    }
-    if (to !== "pending" && to !== "deferred") values.hold = null;
+  return db
+    .transaction(async (tx) => {
+      const values: Partial<NewJobRow> = {
+        ...request.patch,
+        status: to,
+        updatedAt: at,
+      };
+      if (to === "queued") values.queuedAt = at;
+      if (to === "running") values.startedAt = at;
+      if (isTerminal(to)) values.finishedAt = at;
+      if (to === "completed") values.progress = 100;
+      if (OUTCOME_STATES.includes(to)) {
+        values.failureCode = request.code ?? null;
+        values.failureMessage = request.message ?? null;
+      } else {
+        values.failureCode = null;
+        values.failureMessage = null;
+      }
+      if (to !== "pending" && to !== "deferred") values.hold = null;
 
-    const guards = [eq(jobs.id, jobId), eq(jobs.status, from)];
-    if (request.claim) {
-      guards.push(eq(jobs.workerId, request.claim.workerId), eq(jobs.attempt, request.claim.attempt));
-    }
-    const [updated] = await tx
-      .update(jobs)
-      .set(values)
-      .where(and(...guards))
-      .returning();
-    if (!updated) {
-      const [current] = await tx.select().from(jobs).where(eq(jobs.id, jobId));
-      return current
-        ? { ok: false as const, reason: "conflict" as const, job: current }
-        : { ok: false as const, reason: "not_found" as const, job: null };
-    }
-    await recordEvent(tx, {
-      jobId,
-      from,
-      to,
-      at,
-      actor: request.actor,
-      code: request.code ?? null,
-      message: request.message ?? null,
-      data: request.data ?? null,
+      const guards = [eq(jobs.id, jobId), eq(jobs.status, from)];
+      if (request.claim) {
+        guards.push(eq(jobs.workerId, request.claim.workerId), eq(jobs.attempt, request.claim.attempt));
+      }
+      const [updated] = await tx
+        .update(jobs)
+        .set(values)
+        .where(and(...guards))
+        .returning();
+      if (!updated) {
+        const [current] = await tx.select().from(jobs).where(eq(jobs.id, jobId));
+        return current
+          ? { ok: false as const, reason: "conflict" as const, job: current }
+          : { ok: false as const, reason: "not_found" as const, job: null };
+      }
+      await recordEvent(tx, {
+        jobId,
+        from,
+        to,
+        at,
+        actor: request.actor,
+        code: request.code ?? null,
+        message: request.message ?? null,
+        data: request.data ?? null,
+      });
+      await notifyJobChange(tx, { id: jobId, status: to, installationId: updated.installationId });
+      return { ok: true as const, job: updated, previous: from };
+    })
+    .then((result) => {
+      if (result.ok) {
+        metrics.transitions.inc({ from, to });
+        if (from === "running" && result.job.startedAt) {
+          metrics.runDuration.observe({ outcome: to }, (at.getTime() - result.job.startedAt.getTime()) / 1000);
+        }
+      }
+      return result;
     });
-    await notifyJobChange(tx, { id: jobId, status: to, installationId: updated.installationId });
-    return { ok: true as const, job: updated, previous: from };
-  });
 }

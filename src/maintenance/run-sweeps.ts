@@ -1,3 +1,4 @@
+import { metrics } from "../metrics.js";
 import type { SweepDeps } from "./sweep-deps.js";
 import { sweepFailedDeliveries } from "./sweeps/redeliver-failed-deliveries.js";
 import { sweepRetention, sweepStatusComments } from "./sweeps/sweep-housekeeping.js";
@@ -33,7 +34,9 @@ export async function runSweeps(deps: SweepDeps, only?: readonly SweepName[]): P
     const started = performance.now();
     try {
       const moved = await sweep(deps);
-      reports.push({ name, moved, ms: performance.now() - started });
+      const ms = performance.now() - started;
+      metrics.sweepDuration.observe({ sweep: name }, ms / 1000);
+      reports.push({ name, moved, ms });
     } catch (error) {
       deps.log.error({ err: error, sweep: name }, "sweep failed; the next tick tries again");
       reports.push({ name, moved: 0, ms: performance.now() - started, error: (error as Error).message });

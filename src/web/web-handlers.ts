@@ -1,9 +1,11 @@
 import { fileURLToPath } from "node:url";
 import type { Env } from "../config/env.js";
-import type { Database } from "../db/client.js";
 import { countMigrations } from "../db/migrate.js";
+import { type AdminDeps, jobsApi } from "./api/jobs-api.js";
+import { dashboardRoutes } from "./dashboard/dashboard-routes.js";
 import { healthz, readyz } from "./health.js";
-import type { Handler } from "./http-server.js";
+import { type Handler, pathOf } from "./http-server.js";
+import { metricsRoute } from "./metrics-route.js";
 import { setupPage } from "./setup-page.js";
 import { webhookRoute } from "./webhook-route.js";
 
@@ -11,25 +13,39 @@ export const MANIFEST_PATH = fileURLToPath(new URL("../../app.yml", import.meta.
 
 export interface WebHandlerOptions {
   env: Env;
-  db: Database;
   /** Probot's webhook middleware, or null in setup mode (no App credentials). */
   webhookMiddleware: Parameters<typeof webhookRoute>[0] | null;
   /** The port actually bound, for links in setup mode. */
   port: number;
+  admin: AdminDeps;
 }
 
 /** The routes of the web process, in the order they are tried. */
 export function webHandlers(options: WebHandlerOptions): Handler[] {
-  const handlers: Handler[] = [healthz, readyz({ db: options.db, expectedMigrations: countMigrations() })];
+  const { env, admin } = options;
+  const handlers: Handler[] = [
+    healthz,
+    readyz({ db: admin.db, expectedMigrations: countMigrations() }),
+    metricsRoute({ db: admin.db, auth: admin.auth, public: env.METRICS_PUBLIC }),
+    jobsApi(admin),
+    dashboardRoutes(admin),
+  ];
   if (options.webhookMiddleware) {
     handlers.push(webhookRoute(options.webhookMiddleware));
+    // The home page is the board once the app is set up.
+    handlers.push((req, res) => {
+      if (req.method !== "GET" || pathOf(req) !== "/") return false;
+      res.writeHead(302, { location: "/jobs" });
+      res.end();
+      return true;
+    });
   } else {
     handlers.push(
       setupPage({
-        missing: options.env.githubMissing,
-        baseUrl: options.env.PUBLIC_URL ?? `http://localhost:${options.port}`,
+        missing: env.githubMissing,
+        baseUrl: env.PUBLIC_URL ?? `http://localhost:${options.port}`,
         manifestPath: MANIFEST_PATH,
-        githubHost: options.env.GHE_HOST,
+        githubHost: env.GHE_HOST,
       }),
     );
   }

@@ -12,6 +12,7 @@ import { getJob } from "../jobs/find-jobs.js";
 import { renewLease } from "../jobs/renew-lease.js";
 import type { FailureCode } from "../jobs/states.js";
 import { type JobPatch, type TransitionResult, transitionJob } from "../jobs/transition-job.js";
+import { metrics } from "../metrics.js";
 import { buildAgentEnv } from "./agent-env.js";
 import { parseAgentResult, parseProgressLine } from "./agent-result.js";
 import { cloneRepository, GitCloneError } from "./clone-repository.js";
@@ -204,6 +205,9 @@ async function prepareAndRun(
     },
   });
   clearInterval(heartbeat);
+  metrics.agentExits.inc({
+    code: processOutcome.stoppedBy ?? String(processOutcome.exitCode ?? processOutcome.signal ?? "spawn_error"),
+  });
   signals.shutdown.removeEventListener("abort", onStop);
   if (processOutcome.stoppedBy === "timeout") {
     logs.write({

@@ -1,15 +1,18 @@
 import { createHmac } from "node:crypto";
-import type { Server } from "node:http";
 import pino from "pino";
 import { createNodeMiddleware } from "probot";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
 import { ManualClock } from "../../src/clock.js";
 import { loadEnv } from "../../src/config/env.js";
+import type { DatabaseHandle } from "../../src/db/client.js";
+import { AfterResponseTasks } from "../../src/github/intake/after-response.js";
 import { buildIntakeDeps } from "../../src/github/intake/build-intake-deps.js";
 import { octokitPort } from "../../src/github/octokit-port.js";
 import { findJobsForTarget } from "../../src/jobs/find-jobs.js";
+import { AdminAuth } from "../../src/web/auth.js";
 import { closeServer, createHttpServer, listen } from "../../src/web/http-server.js";
+import { JobStream } from "../../src/web/job-stream.js";
 import { webHandlers } from "../../src/web/web-handlers.js";
 import { WEBHOOK_PATH } from "../../src/web/webhook-route.js";
 import { labeled, REPO } from "../fixtures/webhooks.js";
@@ -17,12 +20,13 @@ import { openTestDatabase, type TestDatabase, testDrivers } from "../support/dat
 import { T0 } from "../support/factories.js";
 import { makeProbot, TEST_JOB_TYPES, WEBHOOK_SECRET } from "../support/github-harness.js";
 import { httpRequest } from "../support/http.js";
+import { startTestWeb } from "../support/web-harness.js";
 
 const driver = testDrivers[0] ?? "pglite";
 
 describe(`signed webhook deliveries over HTTP (${driver})`, () => {
   let database: TestDatabase;
-  let server: Server;
+  let web: Awaited<ReturnType<typeof startTestWeb>>;
   let base: string;
   beforeAll(async () => {
     database = await openTestDatabase(driver);
@@ -39,14 +43,11 @@ describe(`signed webhook deliveries over HTTP (${driver})`, () => {
       writerId: "http-test",
     });
     const middleware = await createNodeMiddleware(createApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
-    server = createHttpServer({
-      log,
-      handlers: webHandlers({ env: loadEnv({}), db: database.db, webhookMiddleware: middleware, port: 0 }),
-    });
-    base = `http://127.0.0.1:${await listen(server, 0, "127.0.0.1")}`;
+    web = await startTestWeb(database, { webhookMiddleware: middleware });
+    base = web.base;
   });
   afterAll(async () => {
-    await closeServer(server);
+    await web.close();
     await database.close();
   });
   beforeEach(async () => {
@@ -97,11 +98,10 @@ describe(`signed webhook deliveries over HTTP (${driver})`, () => {
       writerId: "http-test",
     });
     const middleware = await createNodeMiddleware(createApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
-    const broken = createHttpServer({
-      log,
-      handlers: webHandlers({ env: loadEnv({}), db: down.db, webhookMiddleware: middleware, port: 0 }),
-    });
-    const port = await listen(broken, 0, "127.0.0.1");
+    const broken = await startTestWeb(down, { webhookMiddleware: middleware }).catch(() => null);
+    // A database that is down cannot LISTEN either: serve the same handlers without the stream.
+    const server = broken ?? (await startWithoutStream(down, middleware));
+    const port = Number(new URL(server.base).port);
     try {
       const body = JSON.stringify(labeled({ label: "agent:implement" }).payload);
       const response = await httpRequest(`http://127.0.0.1:${port}${WEBHOOK_PATH}`, {
@@ -117,7 +117,7 @@ describe(`signed webhook deliveries over HTTP (${driver})`, () => {
       expect(response.status).toBeGreaterThanOrEqual(500);
       expect((await httpRequest(`http://127.0.0.1:${port}/readyz`)).status).toBe(503);
     } finally {
-      await closeServer(broken);
+      await server.close();
     }
   });
 
@@ -127,3 +127,29 @@ describe(`signed webhook deliveries over HTTP (${driver})`, () => {
     expect((await httpRequest(`${base}/healthz`)).status).toBe(200);
   });
 });
+
+async function startWithoutStream(
+  handle: DatabaseHandle,
+  middleware: Parameters<typeof webHandlers>[0]["webhookMiddleware"],
+) {
+  const log = pino({ level: "silent" });
+  const clock = new ManualClock(T0);
+  const server = createHttpServer({
+    log,
+    handlers: webHandlers({
+      env: loadEnv({}),
+      webhookMiddleware: middleware,
+      port: 0,
+      admin: {
+        db: handle.db,
+        clock,
+        auth: new AdminAuth({ clock, secureCookies: false }),
+        stream: new JobStream(),
+        services: null,
+        after: new AfterResponseTasks(log),
+      },
+    }),
+  });
+  const port = await listen(server, 0, "127.0.0.1");
+  return { base: `http://127.0.0.1:${port}`, close: () => closeServer(server) };
+}

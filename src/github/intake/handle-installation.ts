@@ -1,8 +1,8 @@
 import { markInstallationDeleted, recordInstallation, setInstallationSuspended } from "../../db/installations.js";
+import { endActiveJobs } from "../../jobs/end-active-jobs.js";
 import { findActiveJobsOfInstallation } from "../../jobs/find-jobs.js";
 import { splitFullName } from "../port.js";
 import { refreshRepositoryConfig } from "../repository-config-cache.js";
-import { endActiveJobs } from "./cancel-active-jobs.js";
 import type { InstallationInfo, Sender } from "./events.js";
 import type { IntakeDeps } from "./intake-deps.js";
 

@@ -1,6 +1,6 @@
+import { endActiveJobs } from "../../jobs/end-active-jobs.js";
 import { findActiveJobs } from "../../jobs/find-jobs.js";
 import { getCachedRepositoryConfig } from "../repository-config-cache.js";
-import { endActiveJobs } from "./cancel-active-jobs.js";
 import type { LabelEvent, TargetEvent } from "./events.js";
 import { commentTarget } from "./handle-labeled.js";
 import type { IntakeDeps } from "./intake-deps.js";

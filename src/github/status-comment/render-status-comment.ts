@@ -1,6 +1,7 @@
 import type { JobRow } from "../../db/schema.js";
 import type { JobState } from "../../jobs/states.js";
 import { ACTIVE_STATES } from "../../jobs/states.js";
+import { utcMinute, waitingReason } from "../../jobs/waiting-reason.js";
 
 /**
  * Hidden in every status comment. It only marks the comment for people
@@ -60,7 +61,7 @@ function renderJobType(jobs: JobRow[], options: RenderOptions): string {
   if (earlier.length) {
     const rows = earlier.map(
       (job) =>
-        `| #${job.id} | ${STATE_SYMBOLS[job.status]} ${job.status} | ${time(job.createdAt)} | ${duration(job) ?? "—"} | ${outcome(job)} |`,
+        `| #${job.id} | ${STATE_SYMBOLS[job.status]} ${job.status} | ${utcMinute(job.createdAt)} | ${duration(job) ?? "—"} | ${outcome(job)} |`,
     );
     lines.push(
       `<details><summary>Earlier attempts (${earlier.length})</summary>\n\n| job | state | triggered | duration | outcome |\n|---|---|---|---|---|\n${rows.join("\n")}\n\n</details>`,
@@ -76,11 +77,14 @@ function renderDetails(job: JobRow, options: RenderOptions): string {
     : `#${job.id}`;
   rows.push(["Job", `${jobLink}${job.attempt > 1 ? ` (run ${job.attempt} of ${job.maxAttempts})` : ""}`]);
   const who = job.triggeredBy ? `@${job.triggeredBy}` : "someone";
-  rows.push(["Triggered", `${who}${job.triggerLabel ? ` with \`${job.triggerLabel}\`` : ""}, ${time(job.createdAt)}`]);
-  const waiting = waitingReason(job);
+  rows.push([
+    "Triggered",
+    `${who}${job.triggerLabel ? ` with \`${job.triggerLabel}\`` : ""}, ${utcMinute(job.createdAt)}`,
+  ]);
+  const waiting = waitingReason(job, (text) => `\`${text}\``, escapeCell);
   if (waiting) rows.push(["Waiting", waiting]);
-  if (job.startedAt) rows.push(["Started", time(job.startedAt)]);
-  if (job.finishedAt) rows.push(["Finished", time(job.finishedAt)]);
+  if (job.startedAt) rows.push(["Started", utcMinute(job.startedAt)]);
+  if (job.finishedAt) rows.push(["Finished", utcMinute(job.finishedAt)]);
   const took = duration(job);
   if (took && job.finishedAt) rows.push(["Duration", took]);
   if (job.status === "running" && job.progress !== null) {
@@ -107,23 +111,6 @@ function renderDetails(job: JobRow, options: RenderOptions): string {
   return `| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join("\n")}`;
 }
 
-function waitingReason(job: JobRow): string | null {
-  if (job.hold === "awaiting_approval") return "for approval: someone with write access comments `/labelrun approve`";
-  if (job.hold === "awaiting_input") return "for an answer to the agent's question (reply in a comment)";
-  if (job.hold === "blocked_by") return `for job #${job.blockedBy ?? "?"} to complete`;
-  if (job.hold === "paused") return "paused: comment `/labelrun resume` to continue";
-  if (job.status === "pending") return "being checked (repository config, issue state)";
-  if (job.status === "queued") return "for a free worker slot";
-  if (job.status === "deferred") {
-    const until = job.runAfter ? `until ${time(job.runAfter)}` : "to be retried";
-    const why = job.failureCode
-      ? ` (\`${job.failureCode}\`${job.failureMessage ? ` ${escapeCell(job.failureMessage)}` : ""})`
-      : "";
-    return `${until}${why}`;
-  }
-  return null;
-}
-
 function howTo(job: JobRow): string {
   const label = job.triggerLabel ? `\`${job.triggerLabel}\`` : "the trigger";
   if (ACTIVE_STATES.includes(job.status)) return `To cancel, remove the ${label} label.`;
@@ -147,10 +134,6 @@ function duration(job: JobRow): string | null {
   const m = Math.floor((seconds % 3600) / 60);
   const s = seconds % 60;
   return h ? `${h}h ${m}m` : m ? `${m}m ${s}s` : `${s}s`;
-}
-
-function time(at: Date): string {
-  return `${at.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
 function bar(percent: number): string {

@@ -1,8 +1,8 @@
-import type { Database } from "../../db/client.js";
-import type { JobRow } from "../../db/schema.js";
-import { getJob } from "../../jobs/find-jobs.js";
-import { type FailureCode, isTerminal, type JobState } from "../../jobs/states.js";
-import { transitionJob } from "../../jobs/transition-job.js";
+import type { Database } from "../db/client.js";
+import type { JobRow } from "../db/schema.js";
+import { getJob } from "./find-jobs.js";
+import { type FailureCode, isTerminal, type JobState } from "./states.js";
+import { transitionJob } from "./transition-job.js";
 
 /**
  * Ends each job with `to` (cancelled or abandoned) from whatever active state

@@ -1,0 +1,139 @@
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Clock } from "../clock.js";
+
+export const SESSION_COOKIE = "labelrun_session";
+const SESSION_MS = 12 * 3600_000;
+const FAILURES_ALLOWED = 5;
+const FAILURE_WINDOW_MS = 5 * 60_000;
+
+export type Access =
+  | { ok: true; actor: string; via: "bearer" | "session" | "loopback"; csrf: string }
+  | { ok: false; status: 401 | 403; message: string };
+
+/**
+ * Who may use the dashboard, API and SSE stream. With ADMIN_TOKEN: a bearer
+ * token, or a session cookie got by entering the token once (HMAC-signed, so
+ * every web process can check it without shared state). Without: loopback
+ * requests only. Comparisons are constant-time.
+ */
+export class AdminAuth {
+  private readonly failures = new Map<string, number[]>();
+
+  constructor(private readonly options: { adminToken?: string; clock: Clock; secureCookies: boolean }) {}
+
+  get tokenConfigured(): boolean {
+    return Boolean(this.options.adminToken);
+  }
+
+  check(req: IncomingMessage): Access {
+    const token = this.options.adminToken;
+    if (!token) {
+      if (isLoopback(req)) return { ok: true, actor: "admin:local", via: "loopback", csrf: "loopback" };
+      return {
+        ok: false,
+        status: 403,
+        message: "no ADMIN_TOKEN is configured, so the dashboard and API answer only on loopback (127.0.0.1)",
+      };
+    }
+    const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
+    if (bearer !== undefined) {
+      return safeEqual(bearer, token)
+        ? { ok: true, actor: "admin:token", via: "bearer", csrf: "" }
+        : { ok: false, status: 401, message: "the bearer token is wrong" };
+    }
+    const session = readCookie(req, SESSION_COOKIE);
+    const nonce = session ? this.verifySession(session) : null;
+    if (nonce) return { ok: true, actor: "admin:session", via: "session", csrf: this.sign(`csrf.${nonce}`) };
+    return { ok: false, status: 401, message: "sign in with the admin token (Authorization: Bearer …, or /login)" };
+  }
+
+  /**
+   * A state-changing request must prove it comes from our own page: bearer
+   * requests are not sent by browsers on their own; cookie and loopback
+   * requests need the page's CSRF token in `x-csrf-token` (a custom header a
+   * cross-site form cannot send) and, when the browser says, our own Origin.
+   */
+  csrfOk(req: IncomingMessage, access: Access & { ok: true }): boolean {
+    if (access.via === "bearer") return true;
+    const origin = req.headers.origin;
+    if (origin && new URL(origin).host !== req.headers.host) return false;
+    const header = req.headers["x-csrf-token"];
+    return typeof header === "string" && safeEqual(header, access.csrf);
+  }
+
+  /** Checks a login attempt; returns the Set-Cookie value, or why not. */
+  login(
+    req: IncomingMessage,
+    submitted: string,
+  ): { ok: true; cookie: string } | { ok: false; status: 401 | 429 | 400 } {
+    const token = this.options.adminToken;
+    if (!token) return { ok: false, status: 400 };
+    const now = this.options.clock.now().getTime();
+    const key = req.socket.remoteAddress ?? "unknown";
+    const recent = (this.failures.get(key) ?? []).filter((t) => now - t < FAILURE_WINDOW_MS);
+    if (recent.length >= FAILURES_ALLOWED) return { ok: false, status: 429 };
+    if (!safeEqual(submitted, token)) {
+      recent.push(now);
+      this.failures.set(key, recent);
+      return { ok: false, status: 401 };
+    }
+    this.failures.delete(key);
+    const expires = now + SESSION_MS;
+    const nonce = randomBytes(16).toString("hex");
+    const value = `${expires}.${nonce}.${this.sign(`${expires}.${nonce}`)}`;
+    const secure = this.options.secureCookies ? "; Secure" : "";
+    return {
+      ok: true,
+      cookie: `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MS / 1000}${secure}`,
+    };
+  }
+
+  private verifySession(value: string): string | null {
+    const [expires, nonce, signature] = value.split(".");
+    if (!expires || !nonce || !signature) return null;
+    if (!safeEqual(signature, this.sign(`${expires}.${nonce}`))) return null;
+    if (Number(expires) < this.options.clock.now().getTime()) return null;
+    return nonce;
+  }
+
+  private sign(text: string): string {
+    return createHmac("sha256", this.options.adminToken ?? "")
+      .update(text)
+      .digest("base64url");
+  }
+}
+
+export function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  // Compare equal-length digests so the time does not depend on where they differ, nor on length.
+  const l = createHmac("sha256", "compare").update(left).digest();
+  const r = createHmac("sha256", "compare").update(right).digest();
+  return timingSafeEqual(l, r) && left.length === right.length;
+}
+
+function isLoopback(req: IncomingMessage): boolean {
+  const address = req.socket.remoteAddress ?? "";
+  return address === "127.0.0.1" || address === "::1" || address === "::ffff:127.0.0.1";
+}
+
+function readCookie(req: IncomingMessage, name: string): string | null {
+  for (const part of (req.headers.cookie ?? "").split(";")) {
+    const [key, ...rest] = part.trim().split("=");
+    if (key === name) return rest.join("=");
+  }
+  return null;
+}
+
+export function denied(res: ServerResponse, access: Access & { ok: false }, wantsHtml: boolean): void {
+  if (wantsHtml && access.status === 401) {
+    res.writeHead(303, { location: "/login" });
+    res.end();
+    return;
+  }
+  res.writeHead(access.status, { "content-type": "application/json; charset=utf-8" });
+  res.end(
+    JSON.stringify({ error: { code: access.status === 401 ? "unauthorized" : "forbidden", message: access.message } }),
+  );
+}

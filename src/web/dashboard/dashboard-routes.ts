@@ -1,0 +1,134 @@
+import { getJob, listJobEvents, listJobLogs } from "../../jobs/find-jobs.js";
+import { listJobs } from "../../jobs/list-jobs.js";
+import { BadRequestError, parseJobFilters } from "../api/job-filters.js";
+import type { AdminDeps } from "../api/jobs-api.js";
+import { denied } from "../auth.js";
+import { sendJson } from "../http-server.js";
+import { type RouteHandler, readBody, router } from "../router.js";
+import { BOARD_SCRIPT, boardFragment, filterForm } from "./board-page.js";
+import { Html, html } from "./html.js";
+import { jobCard } from "./job-card.js";
+import { jobPageBody } from "./job-page.js";
+import { page } from "./layout.js";
+
+/** A page handler: signed in (else to /login), bad filters shown as a 400 page. */
+function pageGuard(deps: AdminDeps, handler: (csrf: string) => RouteHandler): RouteHandler {
+  return async (req, res, params, url) => {
+    const access = deps.auth.check(req);
+    if (!access.ok) return denied(res, access, true);
+    try {
+      await handler(access.csrf)(req, res, params, url);
+    } catch (caught) {
+      if (!(caught instanceof BadRequestError)) throw caught;
+      page(res, {
+        title: "Bad filter",
+        csrf: access.csrf,
+        status: 400,
+        body: html`<p>${caught.message}</p><a href="/jobs">Back</a>`,
+      });
+    }
+  };
+}
+
+/** The board (`/jobs`), the history (`/jobs/history`), a job (`/jobs/:id`), and signing in. */
+export function dashboardRoutes(deps: AdminDeps) {
+  /** The board's columns; answered directly (and undefined returned) for the live refresh's `fragment=1`. */
+  const board = async (res: Parameters<RouteHandler>[1], url: URL): Promise<Html | undefined> => {
+    const filter = parseJobFilters(url.searchParams);
+    const fragment = await boardFragment({ db: deps.db, clock: deps.clock, filter });
+    if (url.searchParams.get("fragment")) {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+      res.end(fragment.value);
+      return undefined;
+    }
+    return fragment;
+  };
+  return router([
+    [
+      "GET",
+      "/jobs",
+      pageGuard(deps, (csrf) => async (_req, res, _params, url) => {
+        const fragment = await board(res, url);
+        if (!fragment) return;
+        page(res, {
+          title: "Board",
+          csrf,
+          body: html`${filterForm(parseJobFilters(url.searchParams), "/jobs")}<div id="board">${fragment}</div><script>${new Html(BOARD_SCRIPT)}</script>`,
+        });
+      }),
+    ],
+    [
+      "GET",
+      "/jobs/history",
+      pageGuard(deps, (csrf) => async (_req, res, _params, url) => {
+        const filter = parseJobFilters(url.searchParams);
+        const result = await listJobs(deps.db, { ...filter, limit: filter.limit ?? 50 });
+        const next = new URLSearchParams(url.searchParams);
+        if (result.nextCursor) next.set("before", String(result.nextCursor));
+        const now = deps.clock.now();
+        page(res, {
+          title: "History",
+          csrf,
+          body: html`${filterForm(filter, "/jobs/history")}
+<div class="board" style="grid-template-columns:1fr">${result.jobs.map((job) => jobCard(job, now))}</div>
+${result.nextCursor ? html`<p><a id="next-page" href="/jobs/history?${next.toString()}">Older jobs →</a></p>` : html`<p class="muted">No older jobs.</p>`}`,
+        });
+      }),
+    ],
+    [
+      "GET",
+      "/jobs/:id",
+      pageGuard(deps, (csrf) => async (_req, res, params) => {
+        const id = /^\d{1,15}$/.test(params.id ?? "") ? Number(params.id) : null;
+        const job = id ? await getJob(deps.db, id) : undefined;
+        if (!job) {
+          page(res, { title: "Not found", csrf, status: 404, body: html`<p>No job ${params.id ?? ""}.</p>` });
+          return;
+        }
+        const [events, logs] = await Promise.all([
+          listJobEvents(deps.db, job.id),
+          listJobLogs(deps.db, job.id, 0, 5000),
+        ]);
+        page(res, { title: `Job #${job.id}`, csrf, body: jobPageBody(job, events, logs) });
+      }),
+    ],
+    [
+      "GET",
+      "/login",
+      (_req, res) => {
+        page(res, {
+          title: "Sign in",
+          csrf: "",
+          body: deps.auth.tokenConfigured
+            ? html`<form method="post" action="/login" style="max-width:22rem"><p>Enter the admin token (ADMIN_TOKEN).</p>
+<input type="password" name="token" autocomplete="current-password" style="width:100%" autofocus><p><button type="submit">Sign in</button></p></form>`
+            : html`<p>No ADMIN_TOKEN is configured: the dashboard answers on loopback only, without signing in.</p>`,
+        });
+      },
+    ],
+    [
+      "POST",
+      "/login",
+      async (req, res) => {
+        const origin = req.headers.origin;
+        if (origin && new URL(origin).host !== req.headers.host)
+          return sendJson(res, 403, { error: { code: "csrf", message: "cross-site sign-in refused" } });
+        const token = new URLSearchParams(await readBody(req, 4096)).get("token") ?? "";
+        const result = deps.auth.login(req, token);
+        if (result.ok) {
+          res.writeHead(303, { location: "/jobs", "set-cookie": result.cookie });
+          res.end();
+          return;
+        }
+        const message =
+          result.status === 429 ? "Too many failed attempts: wait five minutes." : "That token is not right.";
+        page(res, {
+          title: "Sign in",
+          csrf: "",
+          status: result.status,
+          body: html`<p>${message}</p><a href="/login">Try again</a>`,
+        });
+      },
+    ],
+  ]);
+}

@@ -1,0 +1,29 @@
+import type { JobRow } from "../../db/schema.js";
+import { waitingReason } from "../../jobs/waiting-reason.js";
+import { type Html, html } from "./html.js";
+
+/** "3m 12s", "2h 5m", "40s". */
+export function span(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h ? `${h}h ${m}m` : m ? `${m}m ${s}s` : `${s}s`;
+}
+
+/** One job on the board: target, type, who, age or duration, progress, why it waits. */
+export function jobCard(job: JobRow, now: Date): Html {
+  const waiting = waitingReason(job, (text) => text);
+  const ended =
+    job.finishedAt && job.startedAt ? `took ${span(job.finishedAt.getTime() - job.startedAt.getTime())}` : null;
+  const age = `${span(now.getTime() - (job.startedAt ?? job.createdAt).getTime())} ${job.status === "running" ? "running" : "ago"}`;
+  const progress = job.status === "running" && job.progress !== null ? Math.min(job.progress, 99) : null;
+  return html`<div class="card s-${job.status}" data-job="${String(job.id)}" data-status="${job.status}">
+<small>${job.repositoryFullName} <a href="${job.targetUrl ?? "#"}">#${String(job.targetNumber)}</a> · ${job.jobType}</small>
+<a class="title" href="/jobs/${String(job.id)}">${job.targetTitle || `${job.targetKind === "pull_request" ? "PR" : "Issue"} #${job.targetNumber}`}</a>
+<small>job #${String(job.id)} · ${job.triggeredBy ? `@${job.triggeredBy}` : "—"} · ${ended ?? age}</small>
+${progress !== null ? html`<div class="bar" title="${String(progress)} %"><span style="width:${String(progress)}%"></span></div><small>${job.progressMessage ?? ""}</small>` : ""}
+${waiting ? html`<small>waiting ${waiting}</small>` : ""}
+${job.failureCode && job.status !== "deferred" ? html`<small class="badge">${job.failureCode}</small>` : ""}
+</div>`;
+}

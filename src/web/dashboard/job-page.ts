@@ -1,0 +1,100 @@
+import type { JobEventRow, JobLogRow, JobRow } from "../../db/schema.js";
+import { isTerminal } from "../../jobs/states.js";
+import { waitingReason } from "../../jobs/waiting-reason.js";
+import { type Html, html } from "./html.js";
+import { span } from "./job-card.js";
+
+const when = (at: Date | null) => (at ? at.toISOString().replace("T", " ").slice(0, 19) : "—");
+
+/** Every field of a job, its timeline, and its log with a live tail; Cancel/Retry where the state allows. */
+export function jobPageBody(job: JobRow, events: readonly JobEventRow[], logs: readonly JobLogRow[]): Html {
+  const rows: Array<[string, Html | string]> = [
+    ["State", html`<span class="badge" id="job-status">${job.status}</span>${job.hold ? ` (${job.hold})` : ""}`],
+    [
+      "Target",
+      html`${job.repositoryFullName} <a href="${job.targetUrl ?? "#"}">#${String(job.targetNumber)}</a> ${job.targetTitle ?? ""}`,
+    ],
+    ["Job type", job.jobType],
+    [
+      "Triggered",
+      `${job.triggeredBy ? `@${job.triggeredBy}` : "—"}${job.triggerLabel ? ` with ${job.triggerLabel}` : ""}`,
+    ],
+    ["Attempt", `${job.attempt} of ${job.maxAttempts}`],
+    ["Retry of", job.retryOf ? html`<a href="/jobs/${String(job.retryOf)}">#${String(job.retryOf)}</a>` : "—"],
+    [
+      "Duplicate of",
+      job.duplicateOf ? html`<a href="/jobs/${String(job.duplicateOf)}">#${String(job.duplicateOf)}</a>` : "—",
+    ],
+    ["Created", when(job.createdAt)],
+    ["Queued", when(job.queuedAt)],
+    ["Started", when(job.startedAt)],
+    ["Finished", when(job.finishedAt)],
+    ["Duration", job.startedAt && job.finishedAt ? span(job.finishedAt.getTime() - job.startedAt.getTime()) : "—"],
+    ["Waiting", waitingReason(job, (t) => t) ?? "—"],
+    ["Worker", job.workerId ?? "—"],
+    [
+      "Progress",
+      job.progress !== null
+        ? `${isTerminal(job.status) ? job.progress : Math.min(job.progress, 99)} % ${job.progressMessage ?? ""}`
+        : "—",
+    ],
+    ["Cost", job.costUsd !== null ? `$${job.costUsd.toFixed(4)}` : "—"],
+    [
+      "Tokens",
+      job.inputTokens !== null || job.outputTokens !== null
+        ? `${job.inputTokens ?? 0} in / ${job.outputTokens ?? 0} out`
+        : "—",
+    ],
+    ["Result", job.resultUrl ? html`<a href="${job.resultUrl}">${job.resultUrl}</a>` : "—"],
+    ["Summary", job.resultSummary ?? "—"],
+    ["Failure", job.failureCode ? `${job.failureCode}: ${job.failureMessage ?? ""}` : "—"],
+  ];
+  const active = !isTerminal(job.status);
+  return html`<h2>Job #${String(job.id)}</h2>
+<p>${active ? html`<button class="danger" id="cancel" data-action="cancel">Cancel</button>` : html`<button id="retry" data-action="retry">Retry</button>`}
+<span id="action-result" class="muted"></span></p>
+<div class="layout"><div><table>${rows.map(([k, v]) => html`<tr><th>${k}</th><td>${v}</td></tr>`)}</table></div>
+<div><h3>Timeline</h3><table id="events">${events.map(
+    (e) =>
+      html`<tr><td class="muted">${when(e.at)}</td><td>${e.fromStatus ?? "∅"} → <b>${e.toStatus}</b></td><td>${e.code ?? ""} ${e.message ?? ""}</td><td class="muted">${e.actor}</td></tr>`,
+  )}</table></div></div>
+<h3>Log</h3><pre class="log" id="log" data-after="${String(logs.at(-1)?.id ?? 0)}">${logs.map(
+    (l) => html`<span class="${l.stream}">${l.line}</span>\n`,
+  )}</pre>
+<script>
+const jobId = ${String(job.id)};
+const csrf = document.querySelector('meta[name="csrf-token"]').content;
+for (const button of document.querySelectorAll("button[data-action]")) {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    const res = await fetch("/api/jobs/" + jobId + "/" + button.dataset.action, { method: "POST", headers: { "x-csrf-token": csrf } });
+    const body = await res.json();
+    document.getElementById("action-result").textContent = res.ok ? "done" : body.error.message;
+    if (res.ok && button.dataset.action === "retry") location.href = "/jobs/" + body.job.id;
+    else if (res.ok) location.reload();
+    else button.disabled = false;
+  });
+}
+const log = document.getElementById("log");
+async function tail() {
+  const res = await fetch("/api/jobs/" + jobId + "/logs?after=" + log.dataset.after);
+  if (!res.ok) return;
+  const { logs } = await res.json();
+  for (const line of logs) {
+    const span = document.createElement("span");
+    span.className = line.stream;
+    span.textContent = line.line + "\\n";
+    log.appendChild(span);
+    log.dataset.after = line.id;
+  }
+}
+const stream = new EventSource("/api/stream");
+stream.addEventListener("job", async (event) => {
+  const notice = JSON.parse(event.data);
+  if (notice.id !== jobId) return;
+  await tail();
+  if (notice.status !== document.getElementById("job-status").textContent) location.reload();
+});
+setInterval(() => { if (!["completed","failed","abandoned","cancelled"].includes(document.getElementById("job-status").textContent)) tail(); }, 2000);
+</script>`;
+}

@@ -1,0 +1,45 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Handler } from "./http-server.js";
+import { pathOf } from "./http-server.js";
+
+export type RouteHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  params: Record<string, string>,
+  url: URL,
+) => void | Promise<void>;
+
+/** A small method + path router: `/api/jobs/:id` style patterns, first match wins. */
+export function router(routes: ReadonlyArray<[method: string, pattern: string, handler: RouteHandler]>): Handler {
+  const compiled = routes.map(([method, pattern, handler]) => {
+    const names: string[] = [];
+    const source = pattern.replace(/:(\w+)/g, (_, name: string) => {
+      names.push(name);
+      return "([^/]+)";
+    });
+    return { method, regex: new RegExp(`^${source}$`), names, handler };
+  });
+  return async (req, res) => {
+    const path = pathOf(req);
+    for (const route of compiled) {
+      if (route.method !== req.method) continue;
+      const match = route.regex.exec(path);
+      if (!match) continue;
+      const params = Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(match[i + 1] ?? "")]));
+      await route.handler(req, res, params, new URL(req.url ?? "/", "http://localhost"));
+      return true;
+    }
+    return false;
+  };
+}
+
+export async function readBody(req: IncomingMessage, limit = 64 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new Error("request body too large");
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}

@@ -1,0 +1,61 @@
+import type { Server } from "node:http";
+import pino from "pino";
+import { type ManualClock, systemClock } from "../../src/clock.js";
+import { loadEnv } from "../../src/config/env.js";
+import type { DatabaseHandle } from "../../src/db/client.js";
+import { AfterResponseTasks } from "../../src/github/intake/after-response.js";
+import type { JobServices } from "../../src/github/job-services.js";
+import type { AdminDeps } from "../../src/web/api/jobs-api.js";
+import { AdminAuth } from "../../src/web/auth.js";
+import { closeServer, createHttpServer, listen } from "../../src/web/http-server.js";
+import { JobStream } from "../../src/web/job-stream.js";
+import { webHandlers } from "../../src/web/web-handlers.js";
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789";
+
+/**
+ * The web process's handlers on a real HTTP server on loopback, over a test
+ * database. `webhookMiddleware` null means setup mode.
+ */
+export async function startTestWeb(
+  handle: DatabaseHandle,
+  options: {
+    adminToken?: string | null;
+    env?: Record<string, string>;
+    webhookMiddleware?: Parameters<typeof webHandlers>[0]["webhookMiddleware"];
+    services?: JobServices | null;
+    clock?: ManualClock;
+  } = {},
+) {
+  const log = pino({ level: "silent" });
+  const after = new AfterResponseTasks(log);
+  const stream = new JobStream();
+  await stream.start(handle);
+  const adminToken = options.adminToken === null ? undefined : (options.adminToken ?? ADMIN_TOKEN);
+  const clock = options.clock ?? systemClock;
+  const admin: AdminDeps = {
+    db: handle.db,
+    clock,
+    auth: new AdminAuth({ adminToken, clock, secureCookies: false }),
+    stream,
+    services: options.services ?? null,
+    after,
+  };
+  const env = loadEnv({ ...(adminToken ? { ADMIN_TOKEN: adminToken } : {}), ...options.env });
+  const server: Server = createHttpServer({
+    log,
+    handlers: webHandlers({ env, webhookMiddleware: options.webhookMiddleware ?? null, port: 0, admin }),
+  });
+  const port = await listen(server, 0, "127.0.0.1");
+  return {
+    base: `http://127.0.0.1:${port}`,
+    admin,
+    after,
+    stream,
+    async close() {
+      await stream.stop();
+      await closeServer(server);
+      await after.idle();
+    },
+  };
+}

@@ -1,0 +1,209 @@
+import { request } from "node:http";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { systemClock } from "../../src/clock.js";
+import { getJob, listJobEvents } from "../../src/jobs/find-jobs.js";
+import { transitionJob } from "../../src/jobs/transition-job.js";
+import { AdminAuth } from "../../src/web/auth.js";
+import { openTestDatabase, type TestDatabase, testDrivers } from "../support/databases.js";
+import { makeJob, seedInstallation } from "../support/factories.js";
+import { httpRequest } from "../support/http.js";
+import { ADMIN_TOKEN, startTestWeb } from "../support/web-harness.js";
+
+const driver = testDrivers[0] ?? "pglite";
+const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+describe(`the JSON API over HTTP (${driver})`, () => {
+  let database: TestDatabase;
+  let web: Awaited<ReturnType<typeof startTestWeb>>;
+  beforeAll(async () => {
+    database = await openTestDatabase(driver);
+    web = await startTestWeb(database);
+  });
+  afterAll(async () => {
+    await web.close();
+    await database.close();
+  });
+  beforeEach(async () => {
+    await database.reset();
+    await seedInstallation(database.db, 1);
+    await seedInstallation(database.db, 2);
+  });
+  const get = (path: string, headers: Record<string, string> = bearer) =>
+    httpRequest(`${web.base}${path}`, { headers });
+  const post = (path: string, headers: Record<string, string> = bearer) =>
+    httpRequest(`${web.base}${path}`, { method: "POST", headers });
+  const json = (body: string) => JSON.parse(body);
+
+  it("refuses requests without the token (401) or with a wrong one (401), JSON errors with a code", async () => {
+    expect(await get("/api/jobs", {})).toMatchObject({ status: 401 });
+    const wrong = await get("/api/jobs", { authorization: "Bearer nope" });
+    expect(wrong.status).toBe(401);
+    expect(json(wrong.body)).toEqual({ error: { code: "unauthorized", message: "the bearer token is wrong" } });
+    expect((await get("/metrics", {})).status).toBe(401);
+  });
+
+  it("lists jobs newest first with filters and keyset pages", async () => {
+    for (let i = 0; i < 7; i++)
+      await makeJob(database.db, { installationId: 1 + (i % 2), jobType: i < 5 ? "implement" : "review" });
+    const first = json((await get("/api/jobs?limit=3")).body);
+    expect(first.jobs.map((j: { id: number }) => j.id)).toEqual([7, 6, 5]);
+    const second = json((await get(`/api/jobs?limit=3&before=${first.nextCursor}`)).body);
+    expect(second.jobs.map((j: { id: number }) => j.id)).toEqual([4, 3, 2]);
+    const last = json((await get(`/api/jobs?limit=3&before=${second.nextCursor}`)).body);
+    expect(last).toMatchObject({ nextCursor: null });
+    expect(last.jobs.map((j: { id: number }) => j.id)).toEqual([1]);
+    const filtered = json((await get("/api/jobs?installation=2&job_type=implement&status=pending")).body);
+    expect(filtered.jobs.map((j: { id: number }) => j.id)).toEqual([4, 2]);
+  });
+
+  it.each([
+    ["/api/jobs?status=sleeping", /unknown status sleeping/],
+    ["/api/jobs?limit=0", /`limit` must be a positive whole number/],
+    ["/api/jobs?limit=9999", /at most 500/],
+    ["/api/jobs?repository=not-a-repo", /owner\/name/],
+    ["/api/jobs/abc", /is not a job id/],
+  ])("GET %s is a 400 that says what is wrong", async (path, message) => {
+    const response = await get(path);
+    expect(response.status).toBe(400);
+    expect(json(response.body).error).toMatchObject({ code: "bad_request", message: expect.stringMatching(message) });
+  });
+
+  it("answers 404 for unknown jobs, and serves a job, its events and its logs", async () => {
+    expect((await get("/api/jobs/999")).status).toBe(404);
+    expect((await get("/api/jobs/999/events")).status).toBe(404);
+    const job = await makeJob(database.db, {});
+    expect(json((await get(`/api/jobs/${job.id}`)).body).job).toMatchObject({ id: job.id, status: "pending" });
+    expect(json((await get(`/api/jobs/${job.id}/events`)).body).events).toMatchObject([{ toStatus: "pending" }]);
+    expect(json((await get(`/api/jobs/${job.id}/logs`)).body)).toEqual({ logs: [] });
+  });
+
+  it("cancels an active job as the admin (409 once it has ended), and retries a finished one like re-labelling", async () => {
+    const job = await makeJob(database.db, { status: "queued" });
+    const cancelled = await post(`/api/jobs/${job.id}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(await getJob(database.db, job.id)).toMatchObject({
+      status: "cancelled",
+      failureMessage: "cancelled by admin:token",
+    });
+    expect((await listJobEvents(database.db, job.id)).at(-1)).toMatchObject({
+      actor: "admin:token",
+      toStatus: "cancelled",
+    });
+    expect((await post(`/api/jobs/${job.id}/cancel`)).status).toBe(409);
+    const retried = await post(`/api/jobs/${job.id}/retry`);
+    expect(retried.status).toBe(201);
+    expect(json(retried.body).job).toMatchObject({
+      status: "pending",
+      retryOf: job.id,
+      retryNumber: 1,
+      triggeredBy: "admin:token",
+    });
+    expect((await post(`/api/jobs/${json(retried.body).job.id}/retry`)).status).toBe(409);
+    expect((await post("/api/jobs/999/retry")).status).toBe(404);
+  });
+
+  it("a signed-in browser session must send the page's CSRF token, from our own origin, to change anything", async () => {
+    const login = await httpRequest(`${web.base}/login`, {
+      method: "POST",
+      body: `token=${ADMIN_TOKEN}`,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    expect(login.status).toBe(303);
+    const cookie = String(login.headers["set-cookie"]).split(";")[0] ?? "";
+    expect(String(login.headers["set-cookie"])).toMatch(/HttpOnly; SameSite=Strict/);
+    const pageHtml = (await get("/jobs", { cookie })).body;
+    const csrf = /name="csrf-token" content="([^"]+)"/.exec(pageHtml)?.[1] ?? "";
+    expect(csrf).not.toBe("");
+    const job = await makeJob(database.db, { status: "queued" });
+    expect((await post(`/api/jobs/${job.id}/cancel`, { cookie })).status).toBe(403);
+    expect((await post(`/api/jobs/${job.id}/cancel`, { cookie, "x-csrf-token": "forged" })).status).toBe(403);
+    expect(
+      (await post(`/api/jobs/${job.id}/cancel`, { cookie, "x-csrf-token": csrf, origin: "https://evil.example" }))
+        .status,
+    ).toBe(403);
+    expect(await getJob(database.db, job.id)).toMatchObject({ status: "queued" });
+    expect((await post(`/api/jobs/${job.id}/cancel`, { cookie, "x-csrf-token": csrf })).status).toBe(200);
+  });
+
+  it("slows down guessing: after 5 wrong tokens, sign-in answers 429", async () => {
+    const attempt = (token: string) =>
+      httpRequest(`${web.base}/login`, {
+        method: "POST",
+        body: `token=${token}`,
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      });
+    for (let i = 0; i < 5; i++) expect((await attempt(`guess-${i}`)).status).toBe(401);
+    expect((await attempt(ADMIN_TOKEN)).status).toBe(429);
+  });
+
+  it("streams job changes from any process as Server-Sent Events", async () => {
+    const job = await makeJob(database.db, {});
+    const received = await new Promise<string>((resolve, reject) => {
+      const req = request(`${web.base}/api/stream`, { headers: bearer }, (res) => {
+        let buffer = "";
+        res.on("data", (chunk: Buffer) => {
+          buffer += chunk.toString("utf8");
+          if (buffer.includes("retry: 2000"))
+            void transitionJob(database.db, {
+              jobId: job.id,
+              from: "pending",
+              to: "queued",
+              at: systemClock.now(),
+              actor: "test",
+            });
+          const frame = /event: job\ndata: (.+)\n\n/.exec(buffer);
+          if (frame?.[1]) {
+            req.destroy();
+            resolve(frame[1]);
+          }
+        });
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(JSON.parse(received)).toEqual({ id: job.id, status: "queued", installationId: 1 });
+  });
+
+  it("exports Prometheus metrics: active jobs by state and type, and this process's transitions", async () => {
+    const job = await makeJob(database.db, { jobType: "review" });
+    await transitionJob(database.db, {
+      jobId: job.id,
+      from: "pending",
+      to: "queued",
+      at: systemClock.now(),
+      actor: "test",
+    });
+    const response = await get("/metrics");
+    expect(response.status).toBe(200);
+    expect(response.body).toContain('labelrun_jobs{state="queued",job_type="review"} 1');
+    expect(response.body).toMatch(/labelrun_job_transitions_total\{from="pending",to="queued"\} \d+/);
+    expect(response.body).toContain("labelrun_sweep_duration_seconds");
+  });
+});
+
+describe("without an ADMIN_TOKEN", () => {
+  it("the dashboard and API answer loopback requests only", () => {
+    const auth = new AdminAuth({ clock: systemClock, secureCookies: false });
+    const from = (remoteAddress: string) => ({ headers: {}, socket: { remoteAddress } }) as never;
+    expect(auth.check(from("127.0.0.1"))).toMatchObject({ ok: true, via: "loopback" });
+    expect(auth.check(from("::1"))).toMatchObject({ ok: true, via: "loopback" });
+    expect(auth.check(from("203.0.113.7"))).toMatchObject({
+      ok: false,
+      status: 403,
+      message: expect.stringMatching(/loopback/),
+    });
+  });
+
+  it("over HTTP on loopback, the board loads without signing in and says why in the log", async () => {
+    const database = await openTestDatabase(driver);
+    const web = await startTestWeb(database, { adminToken: null });
+    try {
+      expect((await httpRequest(`${web.base}/api/jobs`)).status).toBe(200);
+      const login = await httpRequest(`${web.base}/login`);
+      expect(login.body).toContain("answers on loopback only");
+    } finally {
+      await web.close();
+      await database.close();
+    }
+  });
+});
