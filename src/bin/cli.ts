@@ -1,0 +1,173 @@
+// The admin CLI: jobs, job, cancel, retry, migrate, sweep — against the database
+// directly (DATABASE_URL, or the embedded folder when no other process holds it).
+// Only wiring and printing here.
+import { existsSync } from "node:fs";
+import { userInfo } from "node:os";
+import { parseArgs } from "node:util";
+import pino from "pino";
+import { systemClock } from "../clock.js";
+import { EnvError, loadEnv } from "../config/env.js";
+import { loadJobTypes } from "../config/job-types.js";
+import { createLogger } from "../config/logger.js";
+import { migrate } from "../db/migrate.js";
+import { endActiveJobs } from "../jobs/end-active-jobs.js";
+import { getJob, listJobEvents } from "../jobs/find-jobs.js";
+import { listJobs } from "../jobs/list-jobs.js";
+import { retryJob } from "../jobs/retry-job.js";
+import { isTerminal } from "../jobs/states.js";
+import { runSweeps } from "../maintenance/run-sweeps.js";
+import { BadRequestError, parseJobFilters } from "../web/api/job-filters.js";
+import { defaultWorkerId, openDatabase } from "./boot.js";
+import { jobDetail, jobsTable, table } from "./cli-format.js";
+import { buildGitHubServices } from "./github-services.js";
+import { sweepDepsFrom } from "./start-maintenance.js";
+
+const USAGE = `usage: labelrun <command> [options]
+
+  jobs      list jobs, newest first   --status s[,s] --repository o/r --job-type t
+                                      --installation n --number n --limit n --before id
+  job <id>  one job and its timeline
+  cancel <id>   cancel an active job (recorded with you as the actor)
+  retry <id>    a new job like re-adding the label, after the job ended
+  migrate   apply the database migrations
+  sweep     run the maintenance sweeps once
+
+  --json    machine-readable output`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    json: { type: "boolean", default: false },
+    status: { type: "string" },
+    repository: { type: "string" },
+    "job-type": { type: "string" },
+    installation: { type: "string" },
+    number: { type: "string" },
+    limit: { type: "string" },
+    before: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+const [command, argument] = positionals;
+const out = (text: string) => process.stdout.write(`${text}\n`);
+const fail = (message: string, code = 1): never => {
+  process.stderr.write(`labelrun: ${message}\n`);
+  process.exit(code);
+};
+
+if (values.help || !command) {
+  out(USAGE);
+  process.exit(command || values.help ? 0 : 2);
+}
+if (existsSync(".env")) process.loadEnvFile(".env");
+let env: ReturnType<typeof loadEnv>;
+try {
+  env = loadEnv(process.env);
+} catch (error) {
+  fail(error instanceof EnvError ? error.message : String(error));
+  throw error;
+}
+// Logs go to stderr so stdout stays the command's answer.
+const log = createLogger({
+  level: env.LOG_LEVEL === "info" ? "warn" : env.LOG_LEVEL,
+  destination: pino.destination(2),
+});
+const database = await openDatabase(env, log, { migrate: false });
+const actor = `cli:${userInfo().username}`;
+const idArgument = () => (argument && /^\d+$/.test(argument) ? Number(argument) : fail(`${command} needs a job id`, 2));
+
+try {
+  switch (command) {
+    case "jobs": {
+      const params = new URLSearchParams();
+      for (const [flag, name] of [
+        ["status", "status"],
+        ["repository", "repository"],
+        ["job-type", "job_type"],
+        ["installation", "installation"],
+        ["number", "number"],
+        ["limit", "limit"],
+        ["before", "before"],
+      ] as const) {
+        const value = values[flag];
+        if (typeof value === "string") params.set(name, value);
+      }
+      const page = await listJobs(database.db, parseJobFilters(params));
+      out(
+        values.json
+          ? JSON.stringify(page)
+          : `${jobsTable(page.jobs)}${page.nextCursor ? `\n\nmore: --before ${page.nextCursor}` : ""}`,
+      );
+      break;
+    }
+    case "job": {
+      const id = idArgument();
+      const job = await getJob(database.db, id);
+      if (!job) fail(`no job ${id}`);
+      const events = await listJobEvents(database.db, id);
+      out(values.json ? JSON.stringify({ job, events }) : jobDetail(job as NonNullable<typeof job>, events));
+      break;
+    }
+    case "cancel": {
+      const id = idArgument();
+      const job = await getJob(database.db, id);
+      if (!job) fail(`no job ${id}`);
+      if (isTerminal((job as NonNullable<typeof job>).status)) fail(`job ${id} is already ${job?.status}`);
+      const [ended] = await endActiveJobs(database.db, [job as NonNullable<typeof job>], {
+        to: "cancelled",
+        code: "CANCELLED",
+        message: `cancelled by ${actor}`,
+        actor,
+        at: systemClock.now(),
+      });
+      if (!ended) fail(`job ${id} ended meanwhile`);
+      out(values.json ? JSON.stringify({ job: ended }) : `job ${id} cancelled`);
+      break;
+    }
+    case "retry": {
+      const id = idArgument();
+      const result = await retryJob(database.db, { jobId: id, actor, at: systemClock.now() });
+      if (result.outcome === "not_found") fail(`no job ${id}`);
+      if (result.outcome === "still_active") fail(`job ${id} is still ${result.job.status}: cancel it first`);
+      if (result.outcome === "duplicate")
+        fail(`job ${result.activeJob.id} is already active for this issue and job type`);
+      if (result.outcome === "created" || result.outcome === "already_recorded") {
+        out(
+          values.json
+            ? JSON.stringify({ job: result.job })
+            : `job ${result.job.id} created (retry of ${id}); the dispatcher picks it up`,
+        );
+      }
+      break;
+    }
+    case "migrate":
+      await migrate(database);
+      out(values.json ? JSON.stringify({ migrated: true }) : "migrations applied");
+      break;
+    case "sweep": {
+      const jobTypes = loadJobTypes(env.LABELRUN_CONFIG, { defaultTimeoutMinutes: env.DEFAULT_TIMEOUT_MINUTES });
+      const gh = buildGitHubServices({ env, log, db: database.db, jobTypes, writerId: defaultWorkerId(env) });
+      if (!gh) fail("the sweeps need the GitHub App's credentials (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET)");
+      const reports = await runSweeps(sweepDepsFrom(env, log, database, gh as NonNullable<typeof gh>));
+      out(
+        values.json
+          ? JSON.stringify({ sweeps: reports })
+          : table(
+              ["SWEEP", "MOVED", "MS", "ERROR"],
+              reports.map((r) => [r.name, String(r.moved), r.ms.toFixed(1), r.error ?? ""]),
+            ),
+      );
+      break;
+    }
+    default:
+      fail(`unknown command ${command}\n\n${USAGE}`, 2);
+  }
+} catch (error) {
+  await database.close();
+  if (error instanceof BadRequestError) fail(error.message, 2);
+  const cause = (error as { cause?: { code?: string } }).cause;
+  // 42P01 undefined_table: a database labelrun never migrated.
+  if (cause?.code === "42P01") fail("this database has no labelrun tables yet: run `labelrun migrate` first");
+  fail(`${(error as Error).message.split("\n")[0]}${cause ? ` (${(cause as Error).message})` : ""}`);
+}
+await database.close();

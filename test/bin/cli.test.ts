@@ -1,0 +1,98 @@
+import { execFile } from "node:child_process";
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { getJob, listJobEvents } from "../../src/jobs/find-jobs.js";
+import { openTestDatabase, postgresAvailable, type TestDatabase } from "../support/databases.js";
+import { makeJob, seedInstallation } from "../support/factories.js";
+import { startFakeGitHub } from "../support/fake-github.js";
+import { TEST_PRIVATE_KEY } from "../support/github-harness.js";
+
+function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["src/bin/labelrun.mjs", ...args],
+      { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe.runIf(postgresAvailable)("the admin CLI (real binary, real database)", () => {
+  let database: TestDatabase;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    database = await openTestDatabase("postgres", { max: 3 });
+    env = { DATABASE_URL: database.url as string };
+  });
+  afterAll(async () => {
+    await database.close();
+  });
+  beforeEach(async () => {
+    await database.reset();
+    await seedInstallation(database.db, 1);
+  });
+
+  it("lists jobs as a table and as JSON, with filters and a cursor", async () => {
+    await makeJob(database.db, { jobType: "implement" });
+    await makeJob(database.db, { jobType: "review", status: "queued" });
+    const text = await cli(["jobs"], env);
+    expect(text.code).toBe(0);
+    expect(text.stdout.split("\n")[0]).toMatch(/^ID\s+STATE\s+TYPE\s+TARGET/);
+    expect(text.stdout).toContain("octo-org/widgets#");
+    const json = await cli(["jobs", "--status", "queued", "--json"], env);
+    expect(JSON.parse(json.stdout).jobs.map((j: { jobType: string }) => j.jobType)).toEqual(["review"]);
+    const page = await cli(["jobs", "--limit", "1", "--json"], env);
+    expect(JSON.parse(page.stdout)).toMatchObject({ nextCursor: 2 });
+    const bad = await cli(["jobs", "--status", "sleeping"], env);
+    expect(bad).toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown status sleeping/) });
+  });
+
+  it("shows one job with its timeline, cancels it, and retries it", async () => {
+    const job = await makeJob(database.db, { status: "queued" });
+    const detail = await cli(["job", String(job.id)], env);
+    expect(detail.stdout).toMatch(/state\s+queued/);
+    expect(detail.stdout).toMatch(/AT\s+FROM\s+TO/);
+    const cancelled = await cli(["cancel", String(job.id)], env);
+    expect(cancelled).toMatchObject({ code: 0, stdout: `job ${job.id} cancelled\n` });
+    expect((await listJobEvents(database.db, job.id)).at(-1)?.actor).toMatch(/^cli:/);
+    expect(await cli(["cancel", String(job.id)], env)).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/already cancelled/),
+    });
+    const retried = await cli(["retry", String(job.id), "--json"], env);
+    const created = JSON.parse(retried.stdout).job;
+    expect(await getJob(database.db, created.id)).toMatchObject({ status: "pending", retryOf: job.id });
+    expect(await cli(["job", "999"], env)).toMatchObject({ code: 1, stderr: "labelrun: no job 999\n" });
+  });
+
+  it("migrate is a no-op on a migrated database; unknown commands print the usage", async () => {
+    expect(await cli(["migrate"], env)).toMatchObject({ code: 0, stdout: "migrations applied\n" });
+    expect(await cli(["frobnicate"], env)).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/unknown command frobnicate/),
+    });
+  });
+
+  it("sweep runs the maintenance sweeps once and reports each", async () => {
+    const job = await makeJob(database.db, { status: "deferred" });
+    await database.db.execute(
+      sql`update jobs set run_after = now() - interval '1 minute', queued_at = now() - interval '2 minutes', attempt = 1 where id = ${job.id}`,
+    );
+    const github = await startFakeGitHub();
+    const result = await cli(["sweep", "--json"], {
+      ...env,
+      APP_ID: "1",
+      PRIVATE_KEY: TEST_PRIVATE_KEY,
+      WEBHOOK_SECRET: "s",
+      REDELIVER_FAILED_DELIVERIES: "false",
+      GITHUB_API_URL: github.url,
+    }).finally(() => github.close());
+    expect(result.code).toBe(0);
+    // The requeued job's status comment was written through GitHub.
+    expect(github.requests.some((r) => r.method === "POST" && r.path.endsWith("/comments"))).toBe(true);
+    const sweeps = JSON.parse(result.stdout).sweeps as Array<{ name: string; moved: number }>;
+    expect(sweeps.find((s) => s.name === "deferred")?.moved).toBe(1);
+    expect(await getJob(database.db, job.id)).toMatchObject({ status: "queued" });
+  });
+});
