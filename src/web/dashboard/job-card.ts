@@ -2,9 +2,10 @@ import type { JobRow } from "../../db/schema.js";
 import { waitingReason } from "../../jobs/waiting-reason.js";
 import { type Html, html } from "./html.js";
 
-/** "3m 12s", "2h 5m", "40s". */
+/** "3m 12s", "2h 5m", "40s", "3d". */
 export function span(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds >= 48 * 3600) return `${Math.floor(seconds / 86400)}d`;
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);
   const s = seconds % 60;
