@@ -1,15 +1,16 @@
 import type { ApplicationFunction, Context } from "probot";
 import {
   MalformedPayloadError,
+  readCommentEvent,
   readInstallation,
   readLabelEvent,
   readSender,
   readTargetEvent,
 } from "./github/intake/events.js";
+import { type CommentIntakeDeps, handleComment } from "./github/intake/handle-comment.js";
 import { handleAccessRevoked, handleRepositoriesAdded, handleSuspension } from "./github/intake/handle-installation.js";
 import { handleLabeled } from "./github/intake/handle-labeled.js";
-import { handleClosed, handleUnlabeled } from "./github/intake/handle-unlabeled-or-closed.js";
-import type { IntakeDeps } from "./github/intake/intake-deps.js";
+import { followResultPullRequest, handleClosed, handleUnlabeled } from "./github/intake/handle-unlabeled-or-closed.js";
 import { metrics } from "./metrics.js";
 
 type Payload = Record<string, unknown>;
@@ -21,7 +22,7 @@ type Payload = Record<string, unknown>;
  * database down) propagates, so Probot answers 500 and GitHub records a
  * failed delivery that can be redelivered.
  */
-export function createApp(deps: IntakeDeps): ApplicationFunction {
+export function createApp(deps: CommentIntakeDeps): ApplicationFunction {
   return (app) => {
     const on = (events: string[], handle: (payload: Payload, context: Context) => Promise<unknown>) => {
       app.on(events as Parameters<typeof app.on>[0], async (context: Context) => {
@@ -47,9 +48,17 @@ export function createApp(deps: IntakeDeps): ApplicationFunction {
     on(["issues.unlabeled", "pull_request.unlabeled"], (payload, context) =>
       handleUnlabeled(deps, readLabelEvent(payload, context.id)),
     );
-    on(["issues.closed", "pull_request.closed"], (payload, context) =>
-      handleClosed(deps, readTargetEvent(payload, context.id)),
+    on(["issues.closed"], (payload, context) => handleClosed(deps, readTargetEvent(payload, context.id)));
+    on(["pull_request.closed"], async (payload, context) => {
+      const event = readTargetEvent(payload, context.id);
+      await handleClosed(deps, event);
+      const merged = (payload.pull_request as { merged?: unknown } | undefined)?.merged === true;
+      await followResultPullRequest(deps, event, merged ? "merged" : "closed");
+    });
+    on(["pull_request.reopened"], (payload, context) =>
+      followResultPullRequest(deps, readTargetEvent(payload, context.id), "open"),
     );
+    on(["issue_comment.created"], (payload, context) => handleComment(deps, readCommentEvent(payload, context.id)));
     on(["installation.created"], (payload) =>
       handleRepositoriesAdded(deps, readInstallation(payload), repositories(payload.repositories)),
     );

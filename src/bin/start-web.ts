@@ -6,6 +6,7 @@ import type { Env } from "../config/env.js";
 import type { JobTypes } from "../config/job-types.js";
 import type { DatabaseHandle } from "../db/client.js";
 import { AfterResponseTasks } from "../github/intake/after-response.js";
+import { buildIntakeDeps } from "../github/intake/build-intake-deps.js";
 import { AdminAuth } from "../web/auth.js";
 import { closeServer, createHttpServer, listen } from "../web/http-server.js";
 import { JobStream } from "../web/job-stream.js";
@@ -26,17 +27,17 @@ export async function startWeb(params: {
   const after = new AfterResponseTasks(log);
   let webhookMiddleware = null;
   if (params.gh) {
-    const { probot, github, services } = params.gh;
-    const deps = {
+    const { probot, github } = params.gh;
+    const deps = buildIntakeDeps({
       db: database.db,
+      github,
+      jobTypes: params.jobTypes,
       clock: systemClock,
       log,
-      jobTypes: params.jobTypes,
-      github,
       after,
-      syncComment: services.syncComment,
-      dispatch: services.dispatch,
-    };
+      writerId: params.workerId,
+      publicUrl: env.PUBLIC_URL,
+    });
     webhookMiddleware = await createNodeMiddleware(createApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
   } else {
     log.warn(

@@ -26,6 +26,12 @@ const jobTypeSchema = z
     clone: z.boolean().default(true),
     /** The label that triggers this job type when a repository has no config file. */
     label: z.string().min(1).optional(),
+    /** Every job of this type waits for `/labelrun approve` from someone with write access. */
+    require_approval: z.boolean().default(false),
+    /** When a job of this type completes with a pull request, a job of this type runs on that PR. */
+    follow_up: z.string().optional(),
+    /** Job types this one waits for on the same issue/PR: held `blocked_by` while one is active. */
+    after: z.array(z.string()).default([]),
   })
   .strict();
 
@@ -84,6 +90,13 @@ export function parseJobTypes(text: string, path = "labelrun.config.yml", option
       parsed.error.issues.map((issue) => locateIssue(text, issue)),
     );
   }
+  const names = Object.keys(parsed.data.job_types);
+  const problems = Object.entries(parsed.data.job_types).flatMap(([name, config]) =>
+    [...(config.follow_up ? [config.follow_up] : []), ...config.after]
+      .filter((other) => !names.includes(other))
+      .map((other) => `\`job_types.${name}\`: names an unknown job type \`${other}\` — known: ${names.join(", ")}`),
+  );
+  if (problems.length) throw new JobTypesFileError(path, problems);
   const byName = new Map<string, JobTypeConfig>();
   const defaultTriggers: Record<string, string> = {};
   for (const [name, config] of Object.entries(parsed.data.job_types)) {

@@ -13,6 +13,8 @@ export const repoConfigSchema = z
     triggers: z.record(z.string().min(1), z.string().min(1)).optional(),
     /** Remove the trigger label when a job ends, so adding it again is a one-step retry. */
     remove_label_when_done: z.boolean().default(true),
+    /** Jobs on issues/PRs opened by people without write access wait for `/labelrun approve`. */
+    require_approval_for_outsiders: z.boolean().default(false),
     /** Bot accounts whose labels may trigger jobs (by login, e.g. `renovate[bot]`). */
     allow_bots: z.array(z.string()).default([]),
     /** Set by the config plugin when the file extends another; ignored here. */
@@ -25,6 +27,7 @@ export interface RepoConfig {
   triggers: Readonly<Record<string, string>>;
   removeLabelWhenDone: boolean;
   allowBots: readonly string[];
+  requireApprovalForOutsiders: boolean;
 }
 
 export type RepoConfigResult = { ok: true; config: RepoConfig } | { ok: false; problems: string[] };
@@ -60,6 +63,7 @@ export function validateRepoConfig(raw: unknown, jobTypes: JobTypes): RepoConfig
       triggers: Object.freeze({ ...triggers }),
       removeLabelWhenDone: parsed.data.remove_label_when_done,
       allowBots: Object.freeze([...parsed.data.allow_bots]),
+      requireApprovalForOutsiders: parsed.data.require_approval_for_outsiders,
     }),
   };
 }

@@ -87,6 +87,20 @@ export const jobs = pgTable(
     queuedAt: at("queued_at"),
     startedAt: at("started_at"),
     finishedAt: at("finished_at"),
+    /** `pause` on a running job: if this run does not complete, the job is held instead of retried. */
+    pauseRequested: boolean("pause_requested").notNull().default(false),
+    /** The agent's open question (needs_input), the comment that asked it, and when. */
+    question: text("question"),
+    questionCommentId: bigint("question_comment_id", { mode: "number" }),
+    questionAskedAt: at("question_asked_at"),
+    /** Answers given to the agent's questions, oldest first: { by, body, at }. */
+    answers: jsonb("answers").$type<Array<{ by: string; body: string; at: string }>>(),
+    /** Who approved the job through the approval gate (`/labelrun approve`). */
+    approvedBy: text("approved_by"),
+    /** A follow-up job's parent (e.g. the implement job whose pull request this review is on). */
+    parentJobId: bigint("parent_job_id", { mode: "number" }),
+    /** For a job whose result is a pull request: its state as last seen (open, merged, closed). */
+    resultPrState: text("result_pr_state"),
     /** When the retention sweep removed this job's logs and events (the row itself is kept). */
     prunedAt: at("pruned_at"),
   },
@@ -111,6 +125,10 @@ export const jobs = pgTable(
     index("jobs_held_since").on(t.updatedAt).where(sql`hold is not null`),
     // Sweep: pending jobs the dispatcher left behind.
     index("jobs_pending_since").on(t.createdAt).where(sql`status = 'pending' and hold is null`),
+    // Following result pull requests: the jobs whose result is a given PR.
+    index("jobs_by_result_url").on(t.resultUrl).where(sql`result_url is not null`),
+    // Releasing or cancelling jobs held by another job.
+    index("jobs_blocked_by").on(t.blockedBy).where(sql`blocked_by is not null`),
     // Retention sweep: finished jobs by age whose logs are still there.
     index("jobs_finished_unpruned").on(t.finishedAt).where(sql`finished_at is not null and pruned_at is null`),
   ],
@@ -211,6 +229,30 @@ export const redeliveries = pgTable("redeliveries", {
   /** What GitHub answered to the redelivery request, when it was not accepted. */
   error: text("error"),
 });
+
+/**
+ * A `/labelrun …` command found in an issue/PR comment. The comment id is
+ * the key, so the same comment delivered twice acts once.
+ */
+export const commentCommands = pgTable(
+  "comment_commands",
+  {
+    commentId: bigint("comment_id", { mode: "number" }).primaryKey(),
+    installationId: bigint("installation_id", { mode: "number" }).notNull(),
+    repositoryId: bigint("repository_id", { mode: "number" }).notNull(),
+    repositoryFullName: text("repository_full_name").notNull(),
+    targetNumber: integer("target_number").notNull(),
+    author: text("author").notNull(),
+    command: text("command").notNull(),
+    jobType: text("job_type"),
+    /** received → done | refused (set once processed). */
+    state: text("state").notNull().default("received"),
+    outcome: text("outcome"),
+    createdAt: at("created_at").notNull(),
+    processedAt: at("processed_at"),
+  },
+  (t) => [index("comment_commands_received").on(t.createdAt).where(sql`state = 'received'`)],
+);
 
 export type InstallationRow = typeof installations.$inferSelect;
 export type JobRow = typeof jobs.$inferSelect;

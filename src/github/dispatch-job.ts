@@ -1,14 +1,15 @@
 import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import type { JobTypes } from "../config/job-types.js";
+import type { RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/client.js";
-
 import { getInstallation } from "../db/installations.js";
 import { getJob } from "../jobs/find-jobs.js";
+import { placeHold } from "../jobs/holds.js";
 import type { FailureCode, JobState } from "../jobs/states.js";
 import { type TransitionResult, transitionJob } from "../jobs/transition-job.js";
 import { classifyGitHubError } from "./classify-error.js";
-import { type GitHubPort, splitFullName } from "./port.js";
+import { type GitHubPort, type RepoRef, splitFullName, WRITE_PERMISSIONS } from "./port.js";
 import { refreshRepositoryConfig } from "./repository-config-cache.js";
 
 export interface DispatchDeps {
@@ -115,6 +116,19 @@ export async function dispatchJob(deps: DispatchDeps, jobId: number): Promise<Di
         return "skipped";
     }
   }
+}
+
+async function needsApproval(
+  deps: DispatchDeps,
+  job: { jobType: string },
+  config: RepoConfig,
+  ref: RepoRef,
+  author: string | null,
+): Promise<boolean> {
+  if (deps.jobTypes.byName.get(job.jobType)?.require_approval) return true;
+  if (!config.requireApprovalForOutsiders) return false;
+  if (!author) return true;
+  return !WRITE_PERMISSIONS.has(await deps.github.getPermission(ref, author));
 }
 
 function report(result: TransitionResult, log: Logger): DispatchOutcome {

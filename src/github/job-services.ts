@@ -6,6 +6,7 @@ import type { JobRow } from "../db/schema.js";
 import { getJob } from "../jobs/find-jobs.js";
 import { afterJobChange } from "./after-job-change.js";
 import { dispatchJob } from "./dispatch-job.js";
+import { runFollowUps } from "./job-follow-ups.js";
 import type { GitHubPort } from "./port.js";
 import type { CommentTarget } from "./status-comment/status-comment-store.js";
 import { type SyncOutcome, syncStatusComment } from "./status-comment/sync-status-comment.js";
@@ -35,15 +36,18 @@ export function buildJobServices(c: JobServicesDeps): JobServices {
       { db: c.db, github: c.github, clock: c.clock, log: c.log, writerId: c.writerId, publicUrl: c.publicUrl },
       target,
     );
-  const onJobChanged = afterJobChange({ db: c.db, github: c.github, log: c.log, syncComment });
-  return {
-    syncComment,
-    onJobChanged,
-    async dispatch(jobId) {
-      const outcome = await dispatchJob(c, jobId);
-      const job = await getJob(c.db, jobId);
-      if (job) await onJobChanged(job);
-      return outcome;
-    },
+  const ownChange = afterJobChange({ db: c.db, github: c.github, log: c.log, syncComment });
+  const dispatch = async (jobId: number) => {
+    const outcome = await dispatchJob(c, jobId);
+    const job = await getJob(c.db, jobId);
+    if (job) await onJobChanged(job);
+    return outcome;
   };
+  async function onJobChanged(job: JobRow): Promise<void> {
+    const others = await runFollowUps({ ...c, dispatch }, job);
+    // The question (if any) is posted first, so the comment can link the job to it.
+    await ownChange((await getJob(c.db, job.id)) ?? job);
+    for (const other of others) await ownChange(other);
+  }
+  return { syncComment, onJobChanged, dispatch };
 }

@@ -1,6 +1,6 @@
 import type { ProbotOctokit } from "probot";
 import { REPO_CONFIG_PATH } from "../config/repo-config.js";
-import type { GitHubPort, WorkerGitHubPort } from "./port.js";
+import type { GitHubPort, Permission, WorkerGitHubPort } from "./port.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -43,7 +43,12 @@ export function octokitPort(
     async getTarget({ installationId, owner, repo, number }) {
       const octokit = await authenticate(installationId);
       const { data } = await octokit.rest.issues.get({ owner, repo, issue_number: number });
-      return { state: data.state === "closed" ? "closed" : "open", title: data.title, url: data.html_url };
+      return {
+        state: data.state === "closed" ? "closed" : "open",
+        title: data.title,
+        url: data.html_url,
+        author: data.user?.login ?? null,
+      };
     },
     async createComment({ installationId, owner, repo, number }, body) {
       const octokit = await authenticate(installationId);
@@ -62,6 +67,24 @@ export function octokitPort(
         // Already removed (by a person, or a concurrent job end): the goal is met.
         if ((error as { status?: number }).status !== 404) throw error;
       }
+    },
+    async getPermission({ installationId, owner, repo }, username) {
+      const octokit = await authenticate(installationId);
+      try {
+        const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner, repo, username });
+        // role_name knows "maintain" and "triage"; permission folds them into write/read.
+        const role = (data as { role_name?: string }).role_name;
+        return (
+          ["admin", "maintain", "write", "triage", "read"].includes(role ?? "") ? role : data.permission
+        ) as Permission;
+      } catch (error) {
+        if ((error as { status?: number }).status === 404) return "none";
+        throw error;
+      }
+    },
+    async addReaction({ installationId, owner, repo }, commentId, reaction) {
+      const octokit = await authenticate(installationId);
+      await octokit.rest.reactions.createForIssueComment({ owner, repo, comment_id: commentId, content: reaction });
     },
     async ensureLabel({ installationId, owner, repo }, label) {
       const octokit = await authenticate(installationId);

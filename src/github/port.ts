@@ -13,7 +13,16 @@ export interface TargetState {
   state: "open" | "closed";
   title: string;
   url: string;
+  /** Who opened the issue/PR. */
+  author: string | null;
 }
+
+/** A repository permission as GitHub's collaborator-permission endpoint names it. */
+export type Permission = "admin" | "maintain" | "write" | "triage" | "read" | "none";
+export const WRITE_PERMISSIONS: ReadonlySet<Permission> = new Set(["admin", "maintain", "write"]);
+
+/** Reactions labelrun puts on a command comment: taken, done, refused. */
+export type Reaction = "eyes" | "+1" | "confused";
 
 export interface LabelSpec {
   name: string;
@@ -34,6 +43,9 @@ export interface GitHubPort {
   removeLabel(ref: IssueRef, label: string): Promise<void>;
   /** Creates a label; one that already exists is fine. */
   ensureLabel(ref: RepoRef, label: LabelSpec): Promise<void>;
+  /** A user's permission on the repository (404: none). */
+  getPermission(ref: RepoRef, username: string): Promise<Permission>;
+  addReaction(ref: RepoRef, commentId: number, reaction: Reaction): Promise<void>;
 }
 
 export function splitFullName(fullName: string): { owner: string; repo: string } {

@@ -25,6 +25,12 @@ export type JobPatch = Partial<
     | "resultSummary"
     | "blockedBy"
     | "targetTitle"
+    | "attempt"
+    | "pauseRequested"
+    | "question"
+    | "questionCommentId"
+    | "questionAskedAt"
+    | "resultPrState"
   >
 >;
 

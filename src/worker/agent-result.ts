@@ -6,6 +6,7 @@ import { FAILURE_CODES, type FailureCode } from "../jobs/states.js";
  * - `{"status":"completed","result_url":…,"summary":…,"cost_usd":…,"input_tokens":…,"output_tokens":…}`
  * - `{"status":"failed","code":"BUDGET_EXCEEDED","message":…}`
  * - `{"status":"deferred","retry_after_seconds":600,"message":…}`
+ * - `{"status":"needs_input","question":…}`: a person answers on the issue, then it runs again
  */
 export const agentResultSchema = z.discriminatedUnion("status", [
   z.object({
@@ -23,6 +24,10 @@ export const agentResultSchema = z.discriminatedUnion("status", [
     cost_usd: z.number().nonnegative().optional(),
     input_tokens: z.number().int().nonnegative().optional(),
     output_tokens: z.number().int().nonnegative().optional(),
+  }),
+  z.object({
+    status: z.literal("needs_input"),
+    question: z.string().min(1).max(20_000),
   }),
   z.object({
     status: z.literal("deferred"),

@@ -262,14 +262,34 @@ async function finish(deps: RunJobDeps, job: JobRow, log: Logger, outcome: RunOu
   }
   const at = deps.clock.now();
   const claim = { workerId: deps.settings.workerId, attempt: job.attempt };
-  let to: "completed" | "failed" | "deferred" | "abandoned" = outcome.to;
-  let code: FailureCode | null = outcome.to === "completed" ? null : outcome.code;
-  let message = outcome.to === "completed" ? null : outcome.message;
-  const patch: JobPatch = outcome.to === "deferred" ? {} : { ...(outcome.patch ?? {}) };
+  // Asked to pause during this run: a run that does not complete leaves the job held.
+  const pauseRequested = (await getJob(deps.db, job.id))?.pauseRequested ?? false;
+  let to: "completed" | "failed" | "deferred" | "abandoned" = outcome.to === "awaiting_input" ? "deferred" : outcome.to;
+  let code: FailureCode | null = outcome.to === "completed" || outcome.to === "awaiting_input" ? null : outcome.code;
+  let message =
+    outcome.to === "completed"
+      ? null
+      : outcome.to === "awaiting_input"
+        ? "waits for an answer to its question"
+        : outcome.message;
+  const patch: JobPatch = outcome.to === "completed" || outcome.to === "failed" ? { ...(outcome.patch ?? {}) } : {};
   if (outcome.to === "failed" && outcome.code === "ACCESS_REVOKED") {
     to = "abandoned";
   }
-  if (outcome.to === "deferred") {
+  if (outcome.to === "awaiting_input") {
+    // Waiting for a person spends no attempt.
+    Object.assign(patch, {
+      hold: "awaiting_input",
+      question: outcome.question,
+      questionAskedAt: at,
+      questionCommentId: null,
+      attempt: job.attempt - 1,
+      runAfter: null,
+    });
+  } else if (outcome.to === "deferred" && pauseRequested) {
+    Object.assign(patch, { hold: "paused", pauseRequested: false, runAfter: null });
+    message = `${outcome.message}; held because a pause was asked for`;
+  } else if (outcome.to === "deferred") {
     if (job.attempt >= job.maxAttempts && outcome.code !== "WORKER_LOST") {
       to = "abandoned";
       code = "MAX_ATTEMPTS";
@@ -312,5 +332,8 @@ function contextJob(job: JobRow) {
     kind: job.targetKind,
     trigger_label: job.triggerLabel,
     triggered_by: job.triggeredBy,
+    // After a needs_input run: what the agent asked and what people answered since.
+    question: job.question,
+    answers: job.answers ?? [],
   };
 }

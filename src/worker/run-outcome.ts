@@ -8,6 +8,8 @@ export type RunOutcome =
   | { to: "completed"; patch: JobPatch }
   | { to: "failed"; code: FailureCode; message: string; patch?: JobPatch }
   | { to: "deferred"; code: FailureCode; message: string; retryAfterMs: number | null }
+  /** The agent asked a question: held until a person answers; the attempt is not spent. */
+  | { to: "awaiting_input"; question: string }
   /** The job was taken from this worker (cancelled, timed out by the sweep): leave it as it is. */
   | { to: null; message: string };
 
@@ -59,6 +61,7 @@ export function decideRunOutcome(params: {
         patch: { ...usage(r), resultUrl: r.result_url ?? null, resultSummary: r.summary ?? null },
       };
     }
+    if (r.status === "needs_input") return { to: "awaiting_input", question: r.question };
     if (r.status === "failed") {
       const code = agentFailureCode(r.code);
       const named =

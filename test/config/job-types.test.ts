@@ -41,6 +41,12 @@ describe("the operator's job-types file", () => {
     );
   });
 
+  it("refuses a follow-up or `after` naming an unknown job type", () => {
+    expect(problemsOf("job_types:\n  implement:\n    command: [a]\n    follow_up: reviw\n")).toEqual([
+      "`job_types.implement`: names an unknown job type `reviw` — known: implement",
+    ]);
+  });
+
   it("reports YAML syntax errors with line and column", () => {
     expect(problemsOf("job_types:\n  implement:\n    command: [node, a.mjs\n")[0]).toMatch(/^line \d+, column \d+: /);
   });
@@ -67,6 +73,7 @@ describe("a repository's .github/labelrun.yml", () => {
       triggers: { "agent:implement": "implement", "agent:review": "review" },
       removeLabelWhenDone: true,
       allowBots: [],
+      requireApprovalForOutsiders: false,
     });
   });
 

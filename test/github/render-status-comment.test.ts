@@ -44,6 +44,14 @@ const base: JobRow = {
   startedAt: null,
   finishedAt: null,
   prunedAt: null,
+  pauseRequested: false,
+  question: null,
+  questionCommentId: null,
+  questionAskedAt: null,
+  answers: null,
+  parentJobId: null,
+  resultPrState: null,
+  approvedBy: null,
 };
 const job = (overrides: Partial<JobRow>): JobRow => ({ ...base, ...overrides });
 const started = new Date("2026-03-01T12:01:00Z");

@@ -1,13 +1,16 @@
+import { PermissionCache, runCommand } from "../commands/run-command.js";
 import { buildJobServices, type JobServicesDeps } from "../job-services.js";
-import type { AfterResponse, IntakeDeps } from "./intake-deps.js";
+import type { CommentIntakeDeps } from "./handle-comment.js";
+import type { AfterResponse } from "./intake-deps.js";
 
 export interface IntakeCollaborators extends JobServicesDeps {
   after: AfterResponse;
 }
 
-/** Wires dispatch and the status comment into the intake; constructs no client. */
-export function buildIntakeDeps(c: IntakeCollaborators): IntakeDeps {
+/** Wires dispatch, the status comment and comment commands into the intake; constructs no client. */
+export function buildIntakeDeps(c: IntakeCollaborators): CommentIntakeDeps {
   const services = buildJobServices(c);
+  const permissions = new PermissionCache(c.github, c.clock);
   return {
     db: c.db,
     clock: c.clock,
@@ -17,5 +20,9 @@ export function buildIntakeDeps(c: IntakeCollaborators): IntakeDeps {
     after: c.after,
     syncComment: services.syncComment,
     dispatch: services.dispatch,
+    onJobChanged: services.onJobChanged,
+    canWrite: (ref, username) => permissions.canWrite(ref, username),
+    runCommand: (row) =>
+      runCommand({ db: c.db, github: c.github, clock: c.clock, log: c.log, services, permissions }, row),
   };
 }

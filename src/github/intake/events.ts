@@ -93,3 +93,20 @@ export function readLabelEvent(payload: Json, deliveryId: string): LabelEvent {
   const label = object(payload.label, "label");
   return { ...readTargetEvent(payload, deliveryId), label: string(label.name, "label.name") };
 }
+
+/** Reads an `issue_comment.created` payload. */
+export function readCommentEvent(payload: Json, deliveryId: string) {
+  const comment = object(payload.comment, "comment");
+  const user = object(comment.user, "comment.user");
+  const target = readTargetEvent(payload, deliveryId);
+  return {
+    ...target,
+    sender: {
+      login: string(user.login, "comment.user.login"),
+      isBot: user.type === "Bot" || String(user.login).endsWith("[bot]"),
+    },
+    commentId: integer(comment.id, "comment.id"),
+    body: typeof comment.body === "string" ? comment.body : "",
+    createdAt: typeof comment.created_at === "string" ? new Date(comment.created_at) : new Date(0),
+  };
+}

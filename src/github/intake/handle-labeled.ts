@@ -1,5 +1,6 @@
 import { recordInstallation } from "../../db/installations.js";
 import { type CreateJobResult, createJob } from "../../jobs/create-job.js";
+import { findActiveJobs } from "../../jobs/find-jobs.js";
 import { splitFullName } from "../port.js";
 import { getCachedRepositoryConfig, refreshRepositoryConfig } from "../repository-config-cache.js";
 import type { LabelEvent } from "./events.js";
@@ -31,6 +32,12 @@ export async function handleLabeled(deps: IntakeDeps, event: LabelEvent): Promis
   const at = deps.clock.now();
   await recordInstallation(deps.db, event.installation, at);
   const config = deps.jobTypes.byName.get(jobType);
+  // A job type that runs `after` others waits, held, while one of them is active here.
+  const blocker = config?.after.length
+    ? (await findActiveJobs(deps.db, { repositoryId: event.repositoryId, targetNumber: event.number })).find((job) =>
+        config.after.includes(job.jobType),
+      )
+    : undefined;
   const result = await createJob(deps.db, {
     at,
     actor: `github:${event.sender.login}`,
@@ -48,11 +55,15 @@ export async function handleLabeled(deps: IntakeDeps, event: LabelEvent): Promis
       deliveryId: event.deliveryId,
       maxAttempts: config?.max_attempts,
       timeoutSeconds: config ? Math.round(config.timeout_minutes * 60) : undefined,
+      hold: blocker ? "blocked_by" : null,
+      blockedBy: blocker?.id ?? null,
     },
   });
   const log = deps.log.child({ deliveryId: event.deliveryId, jobId: result.job.id });
   log.info({ outcome: result.outcome, jobType, repository: event.repositoryFullName, number: event.number }, "trigger");
-  if (result.outcome === "created") {
+  if (result.outcome === "created" && result.job.hold) {
+    deps.after.run("status comment", () => deps.syncComment(commentTarget(event)));
+  } else if (result.outcome === "created") {
     const jobId = result.job.id;
     deps.after.run("dispatch", () => deps.dispatch(jobId));
   } else if (result.outcome === "duplicate") {

@@ -1,3 +1,5 @@
+import { and, eq } from "drizzle-orm";
+import { type JobRow, jobs } from "../../db/schema.js";
 import { endActiveJobs } from "../../jobs/end-active-jobs.js";
 import { findActiveJobs } from "../../jobs/find-jobs.js";
 import { getCachedRepositoryConfig } from "../repository-config-cache.js";
@@ -47,4 +49,23 @@ async function cancel(
   deps.log.info({ deliveryId: event.deliveryId, jobs: ended.map((j) => j.id) }, message);
   deps.after.run("status comment", () => deps.syncComment(commentTarget(event)));
   return ended.map((job) => job.id);
+}
+
+/**
+ * `pull_request.closed` / `reopened` of a pull request that some job produced:
+ * the job's comment and page show the PR's state (open, merged, closed),
+ * without reopening the job's lifecycle.
+ */
+export async function followResultPullRequest(
+  deps: IntakeDeps & { onJobChanged(job: JobRow): Promise<void> },
+  event: TargetEvent,
+  state: "open" | "merged" | "closed",
+): Promise<number[]> {
+  const updated = await deps.db
+    .update(jobs)
+    .set({ resultPrState: state })
+    .where(and(eq(jobs.resultUrl, event.url), eq(jobs.repositoryId, event.repositoryId)))
+    .returning();
+  for (const job of updated) deps.after.run("status comment", () => deps.onJobChanged(job));
+  return updated.map((job) => job.id);
 }

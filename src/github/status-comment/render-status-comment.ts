@@ -103,7 +103,8 @@ function renderDetails(job: JobRow, options: RenderOptions): string {
         : "";
     rows.push(["Cost", `${cost}${tokens}`]);
   }
-  if (job.resultUrl) rows.push(["Result", job.resultUrl]);
+  if (job.resultUrl) rows.push(["Result", `${job.resultUrl}${job.resultPrState ? ` (${job.resultPrState})` : ""}`]);
+  if (job.question && job.hold === "awaiting_input") rows.push(["Question", escapeCell(job.question)]);
   if (job.resultSummary) rows.push(["Summary", escapeCell(job.resultSummary)]);
   if (job.failureCode && job.status !== "deferred") {
     rows.push(["Reason", `\`${job.failureCode}\`${job.failureMessage ? ` ${escapeCell(job.failureMessage)}` : ""}`]);

@@ -1,0 +1,205 @@
+import { eq } from "drizzle-orm";
+import type { Logger } from "pino";
+import type { Clock } from "../../clock.js";
+import type { Database } from "../../db/client.js";
+import { commentCommands, type JobRow } from "../../db/schema.js";
+import { endActiveJobs } from "../../jobs/end-active-jobs.js";
+import { findJobsForTarget } from "../../jobs/find-jobs.js";
+import { liftHold, placeHold, requestPause } from "../../jobs/holds.js";
+import { retryJob } from "../../jobs/retry-job.js";
+import { isTerminal } from "../../jobs/states.js";
+import { transitionJob } from "../../jobs/transition-job.js";
+import type { JobServices } from "../job-services.js";
+import { type GitHubPort, type Permission, splitFullName, WRITE_PERMISSIONS } from "../port.js";
+import type { CommandName } from "./parse-command.js";
+
+export interface CommandDeps {
+  db: Database;
+  github: GitHubPort;
+  clock: Clock;
+  log: Logger;
+  services: JobServices;
+  permissions: PermissionCache;
+}
+
+export type CommandRow = typeof commentCommands.$inferSelect;
+type Outcome =
+  | { done: true; message: string; changed: JobRow[]; dispatch: number[] }
+  | { done: false; message: string };
+
+/** GitHub's collaborator permission, remembered for a minute per repository and user. */
+export class PermissionCache {
+  private readonly entries = new Map<string, { permission: Permission; until: number }>();
+  constructor(
+    private readonly github: GitHubPort,
+    private readonly clock: Clock,
+    private readonly ttlMs = 60_000,
+  ) {}
+
+  async get(ref: Parameters<GitHubPort["getPermission"]>[0], username: string): Promise<Permission> {
+    const key = `${ref.installationId}/${ref.owner}/${ref.repo}/${username}`;
+    const now = this.clock.now().getTime();
+    const hit = this.entries.get(key);
+    if (hit && hit.until > now) return hit.permission;
+    const permission = await this.github.getPermission(ref, username);
+    this.entries.set(key, { permission, until: now + this.ttlMs });
+    return permission;
+  }
+
+  async canWrite(ref: Parameters<GitHubPort["getPermission"]>[0], username: string): Promise<boolean> {
+    return WRITE_PERMISSIONS.has(await this.get(ref, username));
+  }
+}
+
+/**
+ * Carries out one recorded `/labelrun` command: 👀 when taken, then the
+ * permission check (write, maintain or admin), the change through the
+ * lifecycle with the commenter as actor, and 👍 — or 😕 and a reply that
+ * says why. The row's state makes a second delivery of the comment a no-op.
+ */
+export async function runCommand(deps: CommandDeps, row: CommandRow): Promise<Outcome> {
+  const { owner, repo } = splitFullName(row.repositoryFullName);
+  const ref = { installationId: row.installationId, owner, repo };
+  await deps.github.addReaction(ref, row.commentId, "eyes");
+  let outcome: Outcome;
+  if (!(await deps.permissions.canWrite(ref, row.author))) {
+    outcome = {
+      done: false,
+      message: `@${row.author}, only people with write access to this repository can use \`/labelrun\` commands.`,
+    };
+  } else {
+    outcome = await carryOut(deps, row);
+  }
+  await deps.db
+    .update(commentCommands)
+    .set({ state: outcome.done ? "done" : "refused", outcome: outcome.message, processedAt: deps.clock.now() })
+    .where(eq(commentCommands.commentId, row.commentId));
+  if (outcome.done) {
+    for (const id of outcome.dispatch) await deps.services.dispatch(id);
+    for (const job of outcome.changed) await deps.services.onJobChanged(job);
+  }
+  await deps.github.addReaction(ref, row.commentId, outcome.done ? "+1" : "confused");
+  if (!outcome.done) await deps.github.createComment({ ...ref, number: row.targetNumber }, outcome.message);
+  deps.log.info(
+    { command: row.command, author: row.author, done: outcome.done, outcome: outcome.message },
+    "comment command",
+  );
+  return outcome;
+}
+
+async function carryOut(deps: CommandDeps, row: CommandRow): Promise<Outcome> {
+  const all = await findJobsForTarget(deps.db, { repositoryId: row.repositoryId, targetNumber: row.targetNumber });
+  const command = row.command as CommandName;
+  // retry looks at each type's latest job; every other command at active jobs.
+  const latestPerType = [...new Map(all.map((job) => [job.jobType, job] as const).reverse()).values()];
+  const candidates = (command === "retry" ? latestPerType : all.filter((job) => !isTerminal(job.status))).filter(
+    (job) => !row.jobType || job.jobType === row.jobType,
+  );
+  if (!candidates.length) {
+    const what = row.jobType ? `\`${row.jobType}\` job` : "job";
+    return {
+      done: false,
+      message: `There is no ${command === "retry" ? "" : "active "}labelrun ${what} on this ${all[0]?.targetKind === "pull_request" ? "pull request" : "issue"} to ${command}.`,
+    };
+  }
+  if (candidates.length > 1) {
+    const types = candidates.map((job) => job.jobType).join(", ");
+    return {
+      done: false,
+      message: `This has jobs of several types (${types}): say which, e.g. \`/labelrun ${command} ${candidates[0]?.jobType}\`.`,
+    };
+  }
+  const job = candidates[0] as JobRow;
+  const actor = `github:${row.author}`;
+  const at = deps.clock.now();
+  const by = `@${row.author} with \`/labelrun ${command}\``;
+  const refused = (why: string): Outcome => ({ done: false, message: `Cannot ${command} job #${job.id}: ${why}.` });
+  const done = (changed: JobRow | null | undefined, dispatch: number[] = []): Outcome =>
+    changed
+      ? { done: true, message: `${command} job #${job.id}`, changed: [changed], dispatch }
+      : refused("it changed meanwhile");
+
+  switch (command) {
+    case "cancel": {
+      const [ended] = await endActiveJobs(deps.db, [job], {
+        to: "cancelled",
+        code: "CANCELLED",
+        message: `cancelled by ${by}`,
+        actor,
+        at,
+      });
+      return done(ended);
+    }
+    case "retry": {
+      const result = await retryJob(deps.db, { jobId: job.id, actor, at });
+      if (result.outcome === "still_active") return refused(`it is still ${job.status}`);
+      if (result.outcome !== "created") return refused("another job is already active");
+      return {
+        done: true,
+        message: `retry of job #${job.id} is job #${result.job.id}`,
+        changed: [],
+        dispatch: [result.job.id],
+      };
+    }
+    case "approve": {
+      const lifted = await liftHold(deps.db, {
+        job,
+        expect: "awaiting_approval",
+        actor,
+        at,
+        message: `approved by ${by}`,
+        approvedBy: row.author,
+      });
+      if (!lifted.ok) return refused(lifted.reason);
+      return lifted.job.status === "pending" ? done(lifted.job, [job.id]) : done(lifted.job);
+    }
+    case "reject": {
+      if (job.hold !== "awaiting_approval") return refused("it does not wait for approval");
+      const result = await transitionJob(deps.db, {
+        jobId: job.id,
+        from: job.status,
+        to: "cancelled",
+        at,
+        actor,
+        code: "CANCELLED",
+        message: `rejected by ${by}`,
+      });
+      return done(result.ok ? result.job : null);
+    }
+    case "pause": {
+      if (job.status === "running") {
+        return (await requestPause(deps.db, job, at))
+          ? {
+              done: true,
+              message: `job #${job.id} will be held if this run does not complete`,
+              changed: [job],
+              dispatch: [],
+            }
+          : refused("it changed meanwhile");
+      }
+      const held = await placeHold(deps.db, { job, hold: "paused", actor, at, message: `paused by ${by}` });
+      return held.ok ? done(held.job) : refused(held.reason);
+    }
+    case "resume": {
+      const lifted = await liftHold(deps.db, { job, expect: "paused", actor, at, message: `resumed by ${by}` });
+      if (!lifted.ok) return refused(lifted.reason);
+      return lifted.job.status === "pending" ? done(lifted.job, [job.id]) : done(lifted.job);
+    }
+    case "interrupt": {
+      if (job.status !== "running")
+        return refused(`only a running job can be interrupted (this one is ${job.status}); use pause`);
+      // The agent is stopped now (its worker hears the change) and the job waits, paused,
+      // without spending the attempt it was on.
+      const result = await transitionJob(deps.db, {
+        jobId: job.id,
+        from: "running",
+        to: "deferred",
+        at,
+        actor,
+        message: `interrupted by ${by}`,
+        patch: { hold: "paused", attempt: Math.max(0, job.attempt - 1), runAfter: null },
+      });
+      return done(result.ok ? result.job : null);
+    }
+  }
+}
