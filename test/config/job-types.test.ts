@@ -90,6 +90,7 @@ describe("a repository's .github/labelrun.yml", () => {
         triggers: { "ai:fix": "implement" },
         removeLabelWhenDone: false,
         allowBots: ["renovate[bot]"],
+        requireApprovalForOutsiders: false,
       },
     });
   });
