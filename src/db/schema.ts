@@ -111,6 +111,8 @@ export const jobs = pgTable(
     uniqueIndex("jobs_delivery_id").on(t.deliveryId).where(sql`delivery_id is not null`),
     index("jobs_by_target").on(t.repositoryId, t.targetNumber, t.id),
     index("jobs_by_status_keyset").on(t.status, t.id),
+    // The board's and API's repository filter, newest first.
+    index("jobs_by_repository").on(t.repositoryFullName, t.id),
     // claimNextJob: oldest queued job per installation.
     index("jobs_queued_for_claim").on(t.installationId, t.queuedAt, t.id).where(sql`status = 'queued'`),
     // claimNextJob: running count per installation (concurrency limit).

@@ -96,6 +96,17 @@ export async function dispatchJob(deps: DispatchDeps, jobId: number): Promise<Di
         `the ${job.targetKind === "pull_request" ? "pull request" : "issue"} was closed before the job started`,
       );
     }
+    if (!job.approvedBy && (await needsApproval(deps, job, config.config, ref, target.author))) {
+      // Waits, held, until someone with write access comments /labelrun approve.
+      const held = await placeHold(deps.db, {
+        job,
+        hold: "awaiting_approval",
+        actor: ACTOR,
+        at: deps.clock.now(),
+        message: "waits for approval: someone with write access comments /labelrun approve",
+      });
+      return held.ok ? held.job.status : "skipped";
+    }
     return move("queued");
   } catch (error) {
     const kind = classifyGitHubError(error, deps.clock.now());

@@ -13,9 +13,10 @@ export type RouteHandler = (
 export function router(routes: ReadonlyArray<[method: string, pattern: string, handler: RouteHandler]>): Handler {
   const compiled = routes.map(([method, pattern, handler]) => {
     const names: string[] = [];
-    const source = pattern.replace(/:(\w+)/g, (_, name: string) => {
+    // `:name` matches one segment; `:name(a|b)` only those words.
+    const source = pattern.replace(/:(\w+)(\([^)]*\))?/g, (_, name: string, choices?: string) => {
       names.push(name);
-      return "([^/]+)";
+      return choices ?? "([^/]+)";
     });
     return { method, regex: new RegExp(`^${source}$`), names, handler };
   });

@@ -10,6 +10,7 @@ import { postgresAvailable } from "../support/databases.js";
 import { withDatabase } from "../support/global-setup.js";
 
 const TABLES = [
+  "comment_commands",
   "installations",
   "job_events",
   "job_logs",

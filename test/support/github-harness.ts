@@ -44,13 +44,13 @@ export function makeProbot(log = pino({ level: "silent" })) {
 }
 
 /** Probot with labelrun loaded on a test database, a manual clock, and a way to wait for follow-up work. */
-export async function makeGitHubHarness(db: Database) {
+export async function makeGitHubHarness(db: Database, jobTypes = TEST_JOB_TYPES) {
   const log = pino({ level: "silent" });
   const clock = new ManualClock(T0);
   const after = new AfterResponseTasks(log);
   const probot = makeProbot(log);
   const github = octokitPort((id) => probot.auth(id) as never);
-  const deps = buildIntakeDeps({ db, github, jobTypes: TEST_JOB_TYPES, clock, log, after, writerId: "test-writer" });
+  const deps = buildIntakeDeps({ db, github, jobTypes, clock, log, after, writerId: "test-writer" });
   await probot.load(createApp(deps), { cwd: process.cwd(), addHandler: () => {} });
   let deliveries = 0;
   return {
@@ -103,4 +103,23 @@ export function mockIssue(scope: nock.Scope, number: number, state: "open" | "cl
     title: "Spelling error in the README file",
     html_url: `https://github.com/Codertocat/Hello-World/issues/${number}`,
   });
+}
+
+/** The collaborator-permission answer for a user. */
+export function mockPermission(scope: nock.Scope, user: string, permission: string): nock.Scope {
+  return scope
+    .get(`/repos/Codertocat/Hello-World/collaborators/${user}/permission`)
+    .reply(200, { permission, role_name: permission, user: { login: user } });
+}
+
+/** Records the reactions labelrun puts on a comment. */
+export function mockReactions(scope: nock.Scope, commentId: number, seen: string[], count = 2): nock.Scope {
+  // nock may try a body matcher on other requests: record only reaction bodies.
+  return scope
+    .post(`/repos/Codertocat/Hello-World/issues/comments/${commentId}/reactions`, (body) => {
+      if (typeof body?.content === "string") seen.push(body.content);
+      return true;
+    })
+    .times(count)
+    .reply(201, {});
 }

@@ -102,6 +102,20 @@ describe(`the JSON API over HTTP (${driver})`, () => {
     expect((await post("/api/jobs/999/retry")).status).toBe(404);
   });
 
+  it("pauses, resumes and interrupts through the same actions as the comment commands (409 where the state does not allow)", async () => {
+    const job = await makeJob(database.db, { status: "queued" });
+    const paused = await post(`/api/jobs/${job.id}/pause`);
+    expect(paused.status).toBe(200);
+    expect(json(paused.body).job).toMatchObject({ status: "deferred", hold: "paused" });
+    expect(json((await post(`/api/jobs/${job.id}/pause`)).body).error.message).toMatch(/already held \(paused\)/);
+    expect(json((await post(`/api/jobs/${job.id}/resume`)).body).job).toMatchObject({ status: "deferred", hold: null });
+    const interrupt = await post(`/api/jobs/${job.id}/interrupt`);
+    expect(interrupt.status).toBe(409);
+    expect(json(interrupt.body).error.message).toMatch(/only a running job can be interrupted/);
+    expect((await post(`/api/jobs/${job.id}/frobnicate`)).status).toBe(404);
+    expect((await listJobEvents(database.db, job.id)).map((e) => e.actor)).toContain("admin:token");
+  });
+
   it("a signed-in browser session must send the page's CSRF token, from our own origin, to change anything", async () => {
     const login = await httpRequest(`${web.base}/login`, {
       method: "POST",

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { jobLogs } from "../../src/db/schema.js";
 import { claimNextJob } from "../../src/jobs/claim-next-job.js";
 import { listJobEvents } from "../../src/jobs/find-jobs.js";
+import { appendAnswer, liftHold, requestPause } from "../../src/jobs/holds.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { openTestDatabase, type TestDatabase, testDrivers } from "../support/databases.js";
 import { makeBareRepository } from "../support/git-fixtures.js";
@@ -314,6 +315,98 @@ describe(`running a claimed job (${driver})`, () => {
     const final = await running;
     expect(final).toMatchObject({ status: "deferred", failureCode: "WORKER_LOST" });
     expect((final?.runAfter?.getTime() ?? 0) - (final?.updatedAt.getTime() ?? 0)).toBe(5_000);
+  });
+});
+
+describe(`people in the loop, on the worker (${driver})`, () => {
+  let database: TestDatabase;
+  const repos = makeBareRepository("Codertocat/Hello-World");
+  beforeAll(async () => {
+    database = await openTestDatabase(driver);
+  });
+  afterAll(async () => {
+    await database.close();
+  });
+  beforeEach(async () => {
+    await database.reset();
+    api()
+      .persist()
+      .post("/app/installations/2/access_tokens")
+      .reply(201, { token: "ghs_test_people", expires_at: "2099-01-01T00:00:00Z" })
+      .get("/repos/Codertocat/Hello-World/issues/1")
+      .reply(200, {
+        number: 1,
+        state: "open",
+        title: "t",
+        body: "b",
+        html_url: "https://github.com/x",
+        labels: [],
+        user: { login: "o" },
+      });
+  });
+  afterEach(() => {
+    nock.cleanAll();
+  });
+
+  it("an agent that asks a question holds the job awaiting_input without spending the attempt; the answer reaches the next run", async () => {
+    const asking = makeRunJobDeps({
+      db: database.db,
+      githubUrl: "https://api.github.com",
+      cloneBaseUrl: repos.baseUrl,
+      jobTypes: agentJobTypes(["ask"]),
+    });
+    const claimed = await queueAndClaim(database.db, asking.deps);
+    const held = await runJob(asking.deps, claimed, neverAborted());
+    expect(held).toMatchObject({
+      status: "deferred",
+      hold: "awaiting_input",
+      question: "Which database should it use?",
+      attempt: 0,
+    });
+    expect(asking.changed.at(-1)).toMatchObject({ hold: "awaiting_input" });
+    await appendAnswer(database.db, claimed.id, { by: "octocat", body: "PostgreSQL", at: new Date().toISOString() });
+    const lifted = await liftHold(database.db, {
+      job: held as NonNullable<typeof held>,
+      expect: "awaiting_input",
+      actor: "test",
+      at: new Date(),
+    });
+    expect(lifted.ok).toBe(true);
+    await transitionJob(database.db, {
+      jobId: claimed.id,
+      from: "deferred",
+      to: "queued",
+      at: new Date(),
+      actor: "test",
+    });
+    const answering = makeRunJobDeps({
+      db: database.db,
+      githubUrl: "https://api.github.com",
+      cloneBaseUrl: repos.baseUrl,
+      jobTypes: agentJobTypes(["echo-answers"]),
+    });
+    const again = await claimNextJob(database.db, {
+      workerId: "test-worker",
+      at: new Date(),
+      leaseSeconds: 60,
+      installationLimit: 5,
+    });
+    expect(again?.attempt).toBe(1);
+    const final = await runJob(answering.deps, again as NonNullable<typeof again>, neverAborted());
+    expect(final).toMatchObject({ status: "completed", resultSummary: "Which database should it use? -> PostgreSQL" });
+  });
+
+  it("a pause asked for during a run holds the job when the run does not complete, instead of retrying it", async () => {
+    const { deps } = makeRunJobDeps({
+      db: database.db,
+      githubUrl: "https://api.github.com",
+      cloneBaseUrl: repos.baseUrl,
+      jobTypes: agentJobTypes(["exit", "75"]),
+    });
+    const claimed = await queueAndClaim(database.db, deps);
+    expect(await requestPause(database.db, claimed, new Date())).toBe(true);
+    const final = await runJob(deps, claimed, neverAborted());
+    expect(final).toMatchObject({ status: "deferred", hold: "paused", pauseRequested: false, runAfter: null });
   });
 });
 

@@ -23,7 +23,7 @@ export interface CommandDeps {
 }
 
 export type CommandRow = typeof commentCommands.$inferSelect;
-type Outcome =
+export type Outcome =
   | { done: true; message: string; changed: JobRow[]; dispatch: number[] }
   | { done: false; message: string };
 
@@ -110,9 +110,27 @@ async function carryOut(deps: CommandDeps, row: CommandRow): Promise<Outcome> {
     };
   }
   const job = candidates[0] as JobRow;
-  const actor = `github:${row.author}`;
-  const at = deps.clock.now();
-  const by = `@${row.author} with \`/labelrun ${command}\``;
+  return applyJobAction(deps.db, deps.clock, job, command, {
+    actor: `github:${row.author}`,
+    by: `@${row.author} with \`/labelrun ${command}\``,
+    approver: row.author,
+  });
+}
+
+/**
+ * One person's action on one job — the same code for a comment command, a
+ * dashboard button and the API. `by` is how the job's message names who did it.
+ */
+export async function applyJobAction(
+  db: Database,
+  clock: Clock,
+  job: JobRow,
+  command: CommandName,
+  who: { actor: string; by: string; approver: string },
+): Promise<Outcome> {
+  const { actor, by } = who;
+  const deps = { db };
+  const at = clock.now();
   const refused = (why: string): Outcome => ({ done: false, message: `Cannot ${command} job #${job.id}: ${why}.` });
   const done = (changed: JobRow | null | undefined, dispatch: number[] = []): Outcome =>
     changed
@@ -148,7 +166,7 @@ async function carryOut(deps: CommandDeps, row: CommandRow): Promise<Outcome> {
         actor,
         at,
         message: `approved by ${by}`,
-        approvedBy: row.author,
+        approvedBy: who.approver,
       });
       if (!lifted.ok) return refused(lifted.reason);
       return lifted.job.status === "pending" ? done(lifted.job, [job.id]) : done(lifted.job);

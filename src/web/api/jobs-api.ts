@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/client.js";
+import { applyJobAction } from "../../github/commands/run-command.js";
 import type { AfterResponse } from "../../github/intake/intake-deps.js";
 import type { JobServices } from "../../github/job-services.js";
 import { endActiveJobs } from "../../jobs/end-active-jobs.js";
@@ -150,6 +151,30 @@ export function jobsApi(deps: AdminDeps) {
         }
         followUp(deps, result.job.id, true);
         sendJson(res, 201, { job: result.job });
+      }),
+    ],
+    [
+      "POST",
+      "/api/jobs/:id/:action(pause|resume|interrupt|approve|reject)",
+      guarded(deps, true, (access) => async (_req, res, params) => {
+        const id = jobId(params);
+        const job = await getJob(deps.db, id);
+        if (!job) return error(res, 404, "not_found", `no job ${id}`);
+        const action = params.action as "pause" | "resume" | "interrupt" | "approve" | "reject";
+        const outcome = await applyJobAction(deps.db, deps.clock, job, action, {
+          actor: access.actor,
+          by: access.actor,
+          approver: access.actor,
+        });
+        if (!outcome.done) return error(res, 409, "conflict", outcome.message);
+        const services = deps.services;
+        if (services) {
+          deps.after.run(action, async () => {
+            for (const dispatchId of outcome.dispatch) await services.dispatch(dispatchId);
+            for (const changed of outcome.changed) await services.onJobChanged(changed);
+          });
+        }
+        sendJson(res, 200, { job: (await getJob(deps.db, id)) ?? job, message: outcome.message });
       }),
     ],
     [

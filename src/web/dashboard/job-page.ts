@@ -52,6 +52,10 @@ export function jobPageBody(job: JobRow, events: readonly JobEventRow[], logs: r
   const active = !isTerminal(job.status);
   return html`<h2>Job #${String(job.id)}</h2>
 <p>${active ? html`<button class="danger" id="cancel" data-action="cancel">Cancel</button>` : html`<button id="retry" data-action="retry">Retry</button>`}
+${job.hold === "awaiting_approval" ? html` <button id="approve" data-action="approve">Approve</button> <button id="reject" data-action="reject">Reject</button>` : ""}
+${job.hold === "paused" ? html` <button id="resume" data-action="resume">Resume</button>` : ""}
+${active && !job.hold && job.status !== "running" ? html` <button id="pause" data-action="pause">Pause</button>` : ""}
+${job.status === "running" ? html` <button id="pause" data-action="pause">Pause after this run</button> <button id="interrupt" data-action="interrupt">Interrupt</button>` : ""}
 <span id="action-result" class="muted"></span></p>
 <div class="layout"><div><table>${rows.map(([k, v]) => html`<tr><th>${k}</th><td>${v}</td></tr>`)}</table></div>
 <div><h3>Timeline</h3><table id="events">${events.map(
