@@ -73,6 +73,10 @@ export async function runJob(deps: RunJobDeps, job: JobRow, signals: RunJobSigna
       message: `the job type \`${job.jobType}\` is not configured on this worker`,
     });
   }
+  // The status comment shows the run has started (a state a maintainer can see).
+  await deps
+    .onJobChanged(job)
+    .catch((error: unknown) => log.warn({ err: error }, "could not update the status comment"));
   await mkdir(deps.settings.workspaceRoot, { recursive: true });
   const workspace = await mkdtemp(join(deps.settings.workspaceRoot, `job-${job.id}-`));
   let outcome: RunOutcome | null = null;
