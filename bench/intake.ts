@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHmac, generateKeyPairSync } from "node:crypto";
 import autocannon from "autocannon";
+import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { migrate } from "../src/db/migrate.js";
 import { openPostgres } from "../src/db/open-postgres.js";
@@ -125,7 +126,7 @@ try {
   const peer = await load(noop.port);
   await load(web.port);
   const ours = await load(web.port);
-  const [jobs] = await handle.client!`select count(*)::int as n from jobs`;
+  const [jobs] = (await handle.db.execute(sql`select count(*)::int as n from jobs`)) as unknown as Array<{ n: number }>;
   console.log(`\n| app | deliveries/s | p50 ms | p99 ms | non-2xx |\n|---|---:|---:|---:|---:|`);
   console.log(`| no-op Probot app | ${peer.rps.toFixed(0)} | ${peer.p50} | ${peer.p99} | ${peer.non2xx} |`);
   console.log(`| labelrun web | ${ours.rps.toFixed(0)} | ${ours.p50} | ${ours.p99} | ${ours.non2xx} |`);

@@ -26,10 +26,16 @@ export function createApp(deps: CommentIntakeDeps): ApplicationFunction {
   return (app) => {
     const on = (events: string[], handle: (payload: Payload, context: Context) => Promise<unknown>) => {
       app.on(events as Parameters<typeof app.on>[0], async (context: Context) => {
+        const event = `${context.name}.${String((context.payload as Payload).action ?? "")}`;
         try {
           await handle(context.payload as Payload, context);
+          metrics.webhooks.inc({ event, outcome: "handled" });
         } catch (error) {
-          if (!(error instanceof MalformedPayloadError)) throw error;
+          if (!(error instanceof MalformedPayloadError)) {
+            metrics.webhooks.inc({ event, outcome: "error" });
+            throw error;
+          }
+          metrics.webhooks.inc({ event, outcome: "malformed" });
           deps.log.warn(
             { deliveryId: context.id, event: context.name, reason: error.message },
             "malformed payload ignored",

@@ -54,18 +54,7 @@ export async function createJob(db: Database, request: CreateJobRequest): Promis
       const seen = await findByDelivery(tx, job.deliveryId);
       if (seen) return { outcome: "already_recorded" as const, job: seen };
 
-      const [previous] = await tx
-        .select()
-        .from(jobs)
-        .where(
-          and(
-            eq(jobs.repositoryId, job.repositoryId),
-            eq(jobs.targetNumber, job.targetNumber),
-            eq(jobs.jobType, job.jobType),
-          ),
-        )
-        .orderBy(desc(jobs.id))
-        .limit(1);
+      const [previous] = await tx.select().from(jobs).where(sameTargetAndType(job)).orderBy(desc(jobs.id)).limit(1);
       const retried = previous && isTerminal(previous.status) ? previous : undefined;
 
       // No conflict target: a clash on either unique index (active target or
@@ -101,14 +90,7 @@ export async function createJob(db: Database, request: CreateJobRequest): Promis
       const [active] = await tx
         .select()
         .from(jobs)
-        .where(
-          and(
-            eq(jobs.repositoryId, job.repositoryId),
-            eq(jobs.targetNumber, job.targetNumber),
-            eq(jobs.jobType, job.jobType),
-            inArray(jobs.status, [...ACTIVE_STATES]),
-          ),
-        )
+        .where(and(sameTargetAndType(job), inArray(jobs.status, [...ACTIVE_STATES])))
         .limit(1);
       if (!active) continue; // it ended meanwhile: try to become the active job
 
@@ -143,6 +125,15 @@ export async function createJob(db: Database, request: CreateJobRequest): Promis
       `could not record a job for ${job.repositoryFullName}#${job.targetNumber} (${job.jobType}) after ${MAX_ROUNDS} rounds: the active job kept changing`,
     );
   });
+}
+
+/** Jobs on the same issue/PR with the same job type (the key of the one-active-job rule). */
+function sameTargetAndType(job: NewJob) {
+  return and(
+    eq(jobs.repositoryId, job.repositoryId),
+    eq(jobs.targetNumber, job.targetNumber),
+    eq(jobs.jobType, job.jobType),
+  );
 }
 
 function rowFor(job: NewJob, at: Date): NewJobRow {

@@ -4,6 +4,7 @@ import type { Database } from "../db/client.js";
 import type { JobRow } from "../db/schema.js";
 import type { CommentTarget } from "../github/status-comment/status-comment-store.js";
 import type { SyncOutcome } from "../github/status-comment/sync-status-comment.js";
+import { type TransitionRequest, transitionJob } from "../jobs/transition-job.js";
 import type { DeliveriesPort } from "./sweeps/redeliver-failed-deliveries.js";
 
 export interface SweepSettings {
@@ -31,3 +32,11 @@ export interface SweepDeps {
 }
 
 export const MAINTENANCE_ACTOR = "maintenance";
+
+/** Moves one job for a sweep and, when the move won, lets the comment and label follow. */
+export async function moveAndFollow(deps: SweepDeps, request: Omit<TransitionRequest, "actor">): Promise<boolean> {
+  const result = await transitionJob(deps.db, { ...request, actor: MAINTENANCE_ACTOR });
+  if (!result.ok) return false;
+  await deps.onJobChanged(result.job);
+  return true;
+}

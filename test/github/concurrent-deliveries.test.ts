@@ -1,22 +1,13 @@
 import nock from "nock";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { getStatusComment } from "../../src/github/status-comment/status-comment-store.js";
 import { findJobsForTarget } from "../../src/jobs/find-jobs.js";
 import { labeled, REPO } from "../fixtures/webhooks.js";
-import { openTestDatabase, postgresAvailable, type TestDatabase } from "../support/databases.js";
+import { postgresAvailable, useTestDatabase } from "../support/databases.js";
 import { api, makeGitHubHarness } from "../support/github-harness.js";
 
 describe.runIf(postgresAvailable)("concurrent deliveries on the real server", () => {
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await openTestDatabase("postgres", { max: 25 });
-  });
-  afterAll(async () => {
-    await database.close();
-  });
-  beforeEach(async () => {
-    await database.reset();
-  });
+  const database = useTestDatabase("postgres", { max: 25 });
 
   it("20 deliveries of the same label at once leave one active job, 19 cancelled duplicates and one comment", async () => {
     const harness = await makeGitHubHarness(database.db);

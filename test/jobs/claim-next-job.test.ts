@@ -1,11 +1,11 @@
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { setInstallationSuspended } from "../../src/db/installations.js";
 import { jobs } from "../../src/db/schema.js";
 import { claimNextJob } from "../../src/jobs/claim-next-job.js";
 import { listJobEvents } from "../../src/jobs/find-jobs.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
-import { openTestDatabase, type TestDatabase, testDrivers } from "../support/databases.js";
+import { type TestDatabase, testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation, T0 } from "../support/factories.js";
 
 const claim = { workerId: "w1", at: T0, leaseSeconds: 60, installationLimit: 2 };
@@ -18,17 +18,11 @@ async function queue(database: TestDatabase, overrides: Parameters<typeof makeJo
 }
 
 describe.each(testDrivers)("claimNextJob on %s", (driver) => {
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await openTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await database.close();
-  });
-  beforeEach(async () => {
-    await database.reset();
-    await seedInstallation(database.db, 1);
-    await seedInstallation(database.db, 2);
+  const database = useTestDatabase(driver, {
+    seed: async (db) => {
+      await seedInstallation(db, 1);
+      await seedInstallation(db, 2);
+    },
   });
 
   it("claims the oldest queued job and moves it to running under the worker with a lease and a deadline", async () => {

@@ -1,21 +1,15 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createJob } from "../../src/jobs/create-job.js";
 import { findActiveJobs, listJobEvents } from "../../src/jobs/find-jobs.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
-import { openTestDatabase, type TestDatabase, testDrivers } from "../support/databases.js";
+import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeNewJob, seedInstallation, T0 } from "../support/factories.js";
 
 describe.each(testDrivers)("createJob on %s", (driver) => {
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await openTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await database.close();
-  });
-  beforeEach(async () => {
-    await database.reset();
-    await seedInstallation(database.db);
+  const database = useTestDatabase(driver, {
+    seed: async (db) => {
+      await seedInstallation(db);
+    },
   });
 
   it("a first trigger records a pending job with its creation event", async () => {

@@ -1,26 +1,21 @@
 import { eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
 import { openPostgres } from "../../src/db/open-postgres.js";
 import { jobEvents, jobs } from "../../src/db/schema.js";
 import { claimNextJob } from "../../src/jobs/claim-next-job.js";
 import { createJob } from "../../src/jobs/create-job.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
-import { openTestDatabase, postgresAvailable, type TestDatabase } from "../support/databases.js";
+import { postgresAvailable, useTestDatabase } from "../support/databases.js";
 import { makeJob, makeNewJob, seedInstallation, T0 } from "../support/factories.js";
 
 // Races need a server with real sessions: PGlite runs one transaction at a time.
 describe.runIf(postgresAvailable)("races on the real server", () => {
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await openTestDatabase("postgres", { max: 25 });
-  });
-  afterAll(async () => {
-    await database.close();
-  });
-  beforeEach(async () => {
-    await database.reset();
-    await seedInstallation(database.db, 1);
+  const database = useTestDatabase("postgres", {
+    max: 25,
+    seed: async (db) => {
+      await seedInstallation(db, 1);
+    },
   });
 
   it("20 concurrent triggers for one target and job type leave one active job and 19 cancelled duplicates", async () => {

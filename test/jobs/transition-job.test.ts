@@ -1,26 +1,20 @@
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { jobEvents, jobs } from "../../src/db/schema.js";
 import { listJobEvents } from "../../src/jobs/find-jobs.js";
 import { IllegalTransitionError, isTerminal, JOB_STATES, TRANSITIONS } from "../../src/jobs/states.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
-import { openTestDatabase, type TestDatabase, testDrivers } from "../support/databases.js";
+import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation, T0 } from "../support/factories.js";
 
 const pairs = JOB_STATES.flatMap((from) => JOB_STATES.map((to) => ({ from, to })));
 const later = new Date(T0.getTime() + 60_000);
 
 describe.each(testDrivers)("transitionJob on %s", (driver) => {
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await openTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await database.close();
-  });
-  beforeEach(async () => {
-    await database.reset();
-    await seedInstallation(database.db);
+  const database = useTestDatabase(driver, {
+    seed: async (db) => {
+      await seedInstallation(db);
+    },
   });
 
   it.each(pairs)("$from → $to is allowed exactly when the table lists it", async ({ from, to }) => {

@@ -1,25 +1,19 @@
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
 import { openPostgres } from "../../src/db/open-postgres.js";
 import { jobs } from "../../src/db/schema.js";
 import { MAINTENANCE_LOCK_KEY, withLeadership } from "../../src/maintenance/leadership.js";
 import { MaintenanceLoop } from "../../src/maintenance/maintenance-loop.js";
-import { openTestDatabase, postgresAvailable, type TestDatabase } from "../support/databases.js";
+import { postgresAvailable, useTestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation, T0 } from "../support/factories.js";
 import { makeSweepDeps } from "../support/sweep-harness.js";
 
 describe.runIf(postgresAvailable)("one maintenance leader at a time (real server)", () => {
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await openTestDatabase("postgres");
-  });
-  afterAll(async () => {
-    await database.close();
-  });
-  beforeEach(async () => {
-    await database.reset();
-    await seedInstallation(database.db, 1);
+  const database = useTestDatabase("postgres", {
+    seed: async (db) => {
+      await seedInstallation(db, 1);
+    },
   });
 
   it("3 processes ticking at once for many ticks sweep each job exactly once per condition", async () => {

@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { jobEvents, jobLogs, jobs, maintenanceState, redeliveries } from "../../src/db/schema.js";
 import { markCommentDirty } from "../../src/github/status-comment/status-comment-store.js";
 import { getJob, listJobEvents } from "../../src/jobs/find-jobs.js";
@@ -7,7 +7,7 @@ import type { JobState } from "../../src/jobs/states.js";
 import { runSweeps } from "../../src/maintenance/run-sweeps.js";
 import type { HookDelivery } from "../../src/maintenance/sweeps/redeliver-failed-deliveries.js";
 import { recoverWorkerJobs } from "../../src/maintenance/sweeps/sweep-running-jobs.js";
-import { openTestDatabase, type TestDatabase, testDrivers } from "../support/databases.js";
+import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation, T0 } from "../support/factories.js";
 import { makeSweepDeps } from "../support/sweep-harness.js";
 
@@ -15,16 +15,10 @@ const MIN = 60_000;
 const ago = (ms: number) => new Date(T0.getTime() - ms);
 
 describe.each(testDrivers)("maintenance sweeps (%s)", (driver) => {
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await openTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await database.close();
-  });
-  beforeEach(async () => {
-    await database.reset();
-    await seedInstallation(database.db, 1);
+  const database = useTestDatabase(driver, {
+    seed: async (db) => {
+      await seedInstallation(db, 1);
+    },
   });
 
   /** A job in `status` with columns set as a scenario needs them (a fixture, not a transition under test). */

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
-import { inject } from "vitest";
+import { afterAll, beforeAll, beforeEach, inject } from "vitest";
 import type { DatabaseHandle } from "../../src/db/client.js";
 import { migrate } from "../../src/db/migrate.js";
 import { openPGlite } from "../../src/db/open-pglite.js";
@@ -66,4 +66,47 @@ async function truncateAll(handle: DatabaseHandle): Promise<void> {
   await handle.db.execute(
     sql`truncate job_logs, job_events, status_comments, repository_configs, maintenance_state, redeliveries, comment_commands, jobs, installations restart identity cascade`,
   );
+}
+
+/**
+ * Registers the usual hooks for a test file: a database of its own before
+ * all tests, emptied (and seeded) before each, closed after all. Returns a
+ * handle that always points at it.
+ */
+export function useTestDatabase(
+  driver: TestDriver,
+  options: { max?: number; seed?: (db: TestDatabase["db"]) => Promise<void> } = {},
+): TestDatabase {
+  let current: TestDatabase | undefined;
+  beforeAll(async () => {
+    current = await openTestDatabase(driver, options);
+  }, 60_000);
+  afterAll(async () => {
+    await current?.close();
+  });
+  beforeEach(async () => {
+    await open().reset();
+    await options.seed?.(open().db);
+  });
+  const open = (): TestDatabase => {
+    if (!current) throw new Error("the test database is not open yet (use it inside a test or hook)");
+    return current;
+  };
+  return {
+    get db() {
+      return open().db;
+    },
+    get driver() {
+      return open().driver;
+    },
+    get url() {
+      return open().url;
+    },
+    get client() {
+      return open().client;
+    },
+    listen: (channel, onPayload) => open().listen(channel, onPayload),
+    reset: () => open().reset(),
+    close: () => open().close(),
+  };
 }

@@ -10,6 +10,7 @@ import { AfterResponseTasks } from "../../src/github/intake/after-response.js";
 import { buildIntakeDeps } from "../../src/github/intake/build-intake-deps.js";
 import { octokitPort } from "../../src/github/octokit-port.js";
 import { findJobsForTarget } from "../../src/jobs/find-jobs.js";
+import { registry } from "../../src/metrics.js";
 import { AdminAuth } from "../../src/web/auth.js";
 import { closeServer, createHttpServer, listen } from "../../src/web/http-server.js";
 import { JobStream } from "../../src/web/job-stream.js";
@@ -74,6 +75,9 @@ describe(`signed webhook deliveries over HTTP (${driver})`, () => {
     expect(await findJobsForTarget(database.db, { repositoryId: REPO.id, targetNumber: 1 })).toMatchObject([
       { status: "pending", deliveryId: "http-delivery-1" },
     ]);
+    expect(await registry.getSingleMetricAsString("labelrun_webhook_deliveries_total")).toContain(
+      'labelrun_webhook_deliveries_total{event="issues.labeled",outcome="handled"} 1',
+    );
   });
 
   it("a delivery with a wrong signature is refused and records nothing", async () => {

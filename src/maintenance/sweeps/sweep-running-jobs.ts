@@ -1,7 +1,6 @@
 import type { JobRow } from "../../db/schema.js";
 import { findExpiredLeases, findRunningOfWorker, findRunningPastDeadline } from "../../jobs/sweep-queries.js";
-import { transitionJob } from "../../jobs/transition-job.js";
-import { MAINTENANCE_ACTOR, type SweepDeps } from "../sweep-deps.js";
+import { moveAndFollow, type SweepDeps } from "../sweep-deps.js";
 
 /**
  * Timeouts: `running` jobs past their time limit plus a grace are failed with
@@ -18,19 +17,16 @@ export async function sweepTimeouts(deps: SweepDeps): Promise<number> {
   });
   let moved = 0;
   for (const job of rows) {
-    const result = await transitionJob(deps.db, {
+    const ended = await moveAndFollow(deps, {
       jobId: job.id,
       from: "running",
       to: "failed",
       at: now,
-      actor: MAINTENANCE_ACTOR,
       code: "TIMEOUT",
       message: `ran past its time limit of ${Math.round(job.timeoutSeconds / 60)} minutes; the maintenance sweep stopped it`,
       claim: { workerId: job.workerId ?? "", attempt: job.attempt },
     });
-    if (!result.ok) continue;
-    moved++;
-    await deps.onJobChanged(result.job);
+    if (ended) moved++;
   }
   return moved;
 }
@@ -69,12 +65,11 @@ export async function recoverWorkerJobs(deps: SweepDeps, workerId: string): Prom
 async function handBack(deps: SweepDeps, job: JobRow, why: string): Promise<boolean> {
   const now = deps.clock.now();
   const spent = job.attempt >= job.maxAttempts;
-  const result = await transitionJob(deps.db, {
+  return moveAndFollow(deps, {
     jobId: job.id,
     from: "running",
     to: spent ? "abandoned" : "deferred",
     at: now,
-    actor: MAINTENANCE_ACTOR,
     code: spent ? "MAX_ATTEMPTS" : "WORKER_LOST",
     message: spent
       ? `gave up after ${job.attempt} attempts: ${why} during the last one`
@@ -82,7 +77,4 @@ async function handBack(deps: SweepDeps, job: JobRow, why: string): Promise<bool
     patch: spent ? undefined : { runAfter: now },
     claim: { workerId: job.workerId ?? "", attempt: job.attempt },
   });
-  if (!result.ok) return false;
-  await deps.onJobChanged(result.job);
-  return true;
 }

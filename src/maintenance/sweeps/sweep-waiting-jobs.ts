@@ -1,6 +1,5 @@
 import { findDueDeferred, findLongHeld, findStalePending } from "../../jobs/sweep-queries.js";
-import { transitionJob } from "../../jobs/transition-job.js";
-import { MAINTENANCE_ACTOR, type SweepDeps } from "../sweep-deps.js";
+import { moveAndFollow, type SweepDeps } from "../sweep-deps.js";
 
 const DAY_MS = 24 * 3600_000;
 
@@ -21,20 +20,17 @@ export async function sweepDeferred(deps: SweepDeps): Promise<number> {
       continue;
     }
     const spent = job.attempt >= job.maxAttempts;
-    const result = await transitionJob(deps.db, {
+    const done = await moveAndFollow(deps, {
       jobId: job.id,
       from: "deferred",
       to: spent ? "abandoned" : "queued",
       at: now,
-      actor: MAINTENANCE_ACTOR,
       code: spent ? "MAX_ATTEMPTS" : null,
       message: spent
         ? `gave up after ${job.attempt} attempts; the last one: ${job.failureMessage ?? job.failureCode ?? "deferred"}`
         : null,
     });
-    if (!result.ok) continue;
-    moved++;
-    await deps.onJobChanged(result.job);
+    if (done) moved++;
   }
   return moved;
 }
@@ -49,18 +45,15 @@ export async function sweepLongHeld(deps: SweepDeps): Promise<number> {
   });
   let moved = 0;
   for (const job of rows) {
-    const result = await transitionJob(deps.db, {
+    const done = await moveAndFollow(deps, {
       jobId: job.id,
       from: job.status,
       to: "abandoned",
       at: now,
-      actor: MAINTENANCE_ACTOR,
       code: "MAX_ATTEMPTS",
       message: `waited more than ${deps.settings.maxHoldDays} days (${job.hold?.replace(/_/g, " ")}); abandoned`,
     });
-    if (!result.ok) continue;
-    moved++;
-    await deps.onJobChanged(result.job);
+    if (done) moved++;
   }
   return moved;
 }
