@@ -43,6 +43,7 @@ try {
     dispatch: async () => {},
     syncComment: async () => "unchanged",
     onJobChanged: async () => {},
+    runCommand: async () => {},
     deliveries: null,
   };
   // Warm the cache once, then time each sweep as a tick would run it (5 ticks; later ticks find less to do).

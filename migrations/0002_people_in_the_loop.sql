@@ -21,7 +21,7 @@ ALTER TABLE "jobs" ADD COLUMN "answers" jsonb;--> statement-breakpoint
 ALTER TABLE "jobs" ADD COLUMN "approved_by" text;--> statement-breakpoint
 ALTER TABLE "jobs" ADD COLUMN "parent_job_id" bigint;--> statement-breakpoint
 ALTER TABLE "jobs" ADD COLUMN "result_pr_state" text;--> statement-breakpoint
-CREATE INDEX "comment_commands_received" ON "comment_commands" USING btree ("created_at") WHERE state = 'received';--> statement-breakpoint
+CREATE INDEX "comment_commands_unfinished" ON "comment_commands" USING btree ("created_at") WHERE state in ('received', 'running');--> statement-breakpoint
 CREATE INDEX "jobs_by_repository" ON "jobs" USING btree ("repository_full_name","id");--> statement-breakpoint
 CREATE INDEX "jobs_by_result_url" ON "jobs" USING btree ("result_url") WHERE result_url is not null;--> statement-breakpoint
 CREATE INDEX "jobs_blocked_by" ON "jobs" USING btree ("blocked_by") WHERE blocked_by is not null;

@@ -4,6 +4,7 @@ import { systemClock } from "../clock.js";
 import type { Env } from "../config/env.js";
 import type { JobTypes } from "../config/job-types.js";
 import type { Database } from "../db/client.js";
+import { type CommandRow, PermissionCache, runCommand as runCommandNow } from "../github/commands/run-command.js";
 import { octokitDeliveriesPort } from "../github/deliveries-port.js";
 import { buildJobServices, type JobServices } from "../github/job-services.js";
 import { octokitPort } from "../github/octokit-port.js";
@@ -16,6 +17,7 @@ export interface GitHubServices {
   github: GitHubPort & WorkerGitHubPort;
   deliveries: DeliveriesPort | null;
   services: JobServices;
+  runCommand(row: CommandRow): Promise<unknown>;
 }
 
 /** Builds this process's Probot and what hangs off it, or null in setup mode (no App credentials). */
@@ -40,5 +42,8 @@ export function buildGitHubServices(params: {
     publicUrl: env.PUBLIC_URL,
   });
   const deliveries = env.REDELIVER_FAILED_DELIVERIES ? octokitDeliveriesPort(() => probot.auth()) : null;
-  return { probot, github, deliveries, services };
+  const permissions = new PermissionCache(github, systemClock);
+  const runCommand = (row: CommandRow) =>
+    runCommandNow({ db: params.db, github, clock: systemClock, log, services, permissions }, row);
+  return { probot, github, deliveries, services, runCommand };
 }

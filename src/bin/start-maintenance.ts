@@ -21,6 +21,7 @@ export function sweepDepsFrom(env: Env, log: Logger, database: DatabaseHandle, g
     dispatch: gh.services.dispatch,
     syncComment: gh.services.syncComment,
     onJobChanged: gh.services.onJobChanged,
+    runCommand: gh.runCommand,
     deliveries: gh.deliveries,
   };
 }

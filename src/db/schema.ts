@@ -247,13 +247,14 @@ export const commentCommands = pgTable(
     author: text("author").notNull(),
     command: text("command").notNull(),
     jobType: text("job_type"),
-    /** received → done | refused (set once processed). */
+    /** received → running (claimed) → done | refused. */
     state: text("state").notNull().default("received"),
     outcome: text("outcome"),
     createdAt: at("created_at").notNull(),
     processedAt: at("processed_at"),
   },
-  (t) => [index("comment_commands_received").on(t.createdAt).where(sql`state = 'received'`)],
+  // The left-commands sweep: commands not carried out to the end.
+  (t) => [index("comment_commands_unfinished").on(t.createdAt).where(sql`state in ('received', 'running')`)],
 );
 
 export type InstallationRow = typeof installations.$inferSelect;

@@ -1,7 +1,7 @@
 import { metrics } from "../metrics.js";
 import type { SweepDeps } from "./sweep-deps.js";
 import { sweepFailedDeliveries } from "./sweeps/redeliver-failed-deliveries.js";
-import { sweepRetention, sweepStatusComments } from "./sweeps/sweep-housekeeping.js";
+import { sweepLeftCommands, sweepRetention, sweepStatusComments } from "./sweeps/sweep-housekeeping.js";
 import { sweepLostWorkers, sweepTimeouts } from "./sweeps/sweep-running-jobs.js";
 import { sweepDeferred, sweepLongHeld, sweepStalePending } from "./sweeps/sweep-waiting-jobs.js";
 
@@ -13,6 +13,7 @@ export const SWEEPS = [
   ["deferred", sweepDeferred],
   ["stale_pending", sweepStalePending],
   ["status_comments", sweepStatusComments],
+  ["left_commands", sweepLeftCommands],
   ["failed_deliveries", sweepFailedDeliveries],
   ["retention", sweepRetention],
 ] as const;

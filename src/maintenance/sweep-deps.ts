@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/client.js";
 import type { JobRow } from "../db/schema.js";
+import type { CommandRow } from "../github/commands/run-command.js";
 import type { CommentTarget } from "../github/status-comment/status-comment-store.js";
 import type { SyncOutcome } from "../github/status-comment/sync-status-comment.js";
 import { type TransitionRequest, transitionJob } from "../jobs/transition-job.js";
@@ -27,6 +28,8 @@ export interface SweepDeps {
   syncComment(target: CommentTarget): Promise<SyncOutcome>;
   /** After a sweep moved a job: status comment and trigger label. */
   onJobChanged(job: JobRow): Promise<void>;
+  /** Carries out a recorded comment command (one left behind by a process that died). */
+  runCommand(row: CommandRow): Promise<unknown>;
   /** GitHub's hook deliveries, or null when the app has no credentials (sweep off). */
   deliveries: DeliveriesPort | null;
 }

@@ -89,6 +89,33 @@ describe.each(testDrivers)("comment commands, approvals and chains (%s)", (drive
     expect((await listJobEvents(database.db, job.id)).at(-1)?.actor).toBe("github:octocat");
   });
 
+  it("a command carried out by two processes at once runs once (its row is claimed by compare-and-set)", async () => {
+    const job = await onIssue({ status: "queued" });
+    const row = {
+      commentId: 4242,
+      installationId: 2,
+      repositoryId: REPO.id,
+      repositoryFullName: REPO.fullName,
+      targetNumber: 1,
+      author: "octocat",
+      command: "cancel",
+      jobType: null,
+      createdAt: T0,
+    };
+    const [inserted] = await database.db.insert(commentCommands).values(row).returning();
+    const scope = mockPermission(mockToken(api()), "octocat", "write");
+    mockReactions(scope, 4242, []);
+    scope.post(COMMENTS).reply(201, { id: 555 });
+    const outcomes = await Promise.all([
+      harness.deps.runCommand(inserted as never),
+      harness.deps.runCommand(inserted as never),
+    ]);
+    await harness.settle();
+    expect(scope.isDone()).toBe(true);
+    expect(outcomes.filter((o) => (o as { message: string }).message === "already taken")).toHaveLength(1);
+    expect(await getJob(database.db, job.id)).toMatchObject({ status: "cancelled" });
+  });
+
   it("someone with read access is refused politely and nothing changes", async () => {
     const job = await onIssue({ status: "queued" });
     const reactions: string[] = [];

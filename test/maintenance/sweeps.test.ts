@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { jobEvents, jobLogs, jobs, maintenanceState, redeliveries } from "../../src/db/schema.js";
+import { commentCommands, jobEvents, jobLogs, jobs, maintenanceState, redeliveries } from "../../src/db/schema.js";
 import { markCommentDirty } from "../../src/github/status-comment/status-comment-store.js";
 import { getJob, listJobEvents } from "../../src/jobs/find-jobs.js";
 import type { JobState } from "../../src/jobs/states.js";
@@ -163,6 +163,25 @@ describe.each(testDrivers)("maintenance sweeps (%s)", (driver) => {
     await markCommentDirty(database.db, { ...target, targetNumber: 2 }, ago(1000));
     await runSweeps(deps, ["status_comments"]);
     expect(calls.synced).toEqual([1]);
+  });
+
+  it("carries out comment commands a stopped process left behind, not ones just recorded", async () => {
+    const { deps, calls } = makeSweepDeps(database.db);
+    const row = {
+      installationId: 1,
+      repositoryId: 100,
+      repositoryFullName: "octo-org/widgets",
+      targetNumber: 1,
+      author: "octocat",
+      command: "cancel",
+    };
+    await database.db.insert(commentCommands).values([
+      { ...row, commentId: 1, createdAt: ago(MIN) },
+      { ...row, commentId: 2, createdAt: ago(1000) },
+      { ...row, commentId: 3, createdAt: ago(MIN), state: "done" },
+    ]);
+    await runSweeps(deps, ["left_commands"]);
+    expect(calls.commands).toEqual([1]);
   });
 
   it("prunes logs and events of jobs finished before the retention period, keeping the job rows", async () => {

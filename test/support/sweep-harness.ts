@@ -9,7 +9,12 @@ import { T0 } from "./factories.js";
 /** Sweep dependencies on a test database and a manual clock; GitHub-side follow-ups are recorded. */
 export function makeSweepDeps(db: Database, overrides: Partial<SweepDeps> = {}) {
   const clock = new ManualClock(T0);
-  const calls = { dispatched: [] as number[], synced: [] as number[], changed: [] as JobRow[] };
+  const calls = {
+    dispatched: [] as number[],
+    synced: [] as number[],
+    changed: [] as JobRow[],
+    commands: [] as number[],
+  };
   const deps: SweepDeps = {
     db,
     clock,
@@ -24,6 +29,9 @@ export function makeSweepDeps(db: Database, overrides: Partial<SweepDeps> = {}) 
     },
     onJobChanged: async (job) => {
       calls.changed.push(job);
+    },
+    runCommand: async (row) => {
+      calls.commands.push(row.commentId);
     },
     deliveries: null as DeliveriesPort | null,
     ...overrides,

@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { and, eq, lt, or } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/client.js";
@@ -58,6 +58,24 @@ export class PermissionCache {
  * says why. The row's state makes a second delivery of the comment a no-op.
  */
 export async function runCommand(deps: CommandDeps, row: CommandRow): Promise<Outcome> {
+  // Claim the command (compare-and-set on its state): the process that recorded it and the
+  // sweep that finds it left behind never both carry it out. A claim older than ten
+  // minutes belongs to a process that died mid-command and may be taken over.
+  const now = deps.clock.now();
+  const [claimed] = await deps.db
+    .update(commentCommands)
+    .set({ state: "running", processedAt: now })
+    .where(
+      and(
+        eq(commentCommands.commentId, row.commentId),
+        or(
+          eq(commentCommands.state, "received"),
+          and(eq(commentCommands.state, "running"), lt(commentCommands.processedAt, new Date(now.getTime() - 600_000))),
+        ),
+      ),
+    )
+    .returning();
+  if (!claimed) return { done: false, message: "already taken" };
   const { owner, repo } = splitFullName(row.repositoryFullName);
   const ref = { installationId: row.installationId, owner, repo };
   await deps.github.addReaction(ref, row.commentId, "eyes");

@@ -1,3 +1,5 @@
+import { and, inArray, lt } from "drizzle-orm";
+import { commentCommands } from "../../db/schema.js";
 import { findDirtyComments } from "../../github/status-comment/status-comment-store.js";
 import { pruneJobHistory } from "../../jobs/prune-job-history.js";
 import { findUnprunedFinished } from "../../jobs/sweep-queries.js";
@@ -34,4 +36,24 @@ export async function sweepRetention(deps: SweepDeps): Promise<number> {
   });
   await pruneJobHistory(deps.db, ids, now);
   return ids.length;
+}
+
+/** A command recorded this long ago and still not carried out was left behind by a process that stopped. */
+const COMMAND_SETTLE_MS = 30_000;
+
+/**
+ * Comment commands recorded but never carried out are carried out now; one
+ * still claimed (`running`) is retaken only when its claim is ten minutes old
+ * (runCommand decides, by compare-and-set).
+ */
+export async function sweepLeftCommands(deps: SweepDeps): Promise<number> {
+  const before = new Date(deps.clock.now().getTime() - COMMAND_SETTLE_MS);
+  const rows = await deps.db
+    .select()
+    .from(commentCommands)
+    .where(and(inArray(commentCommands.state, ["received", "running"]), lt(commentCommands.createdAt, before)))
+    .orderBy(commentCommands.createdAt)
+    .limit(Math.min(COMMENTS_PER_TICK, deps.settings.batchSize));
+  for (const row of rows) await deps.runCommand(row);
+  return rows.length;
 }
