@@ -1,0 +1,113 @@
+// bench:queue — labelrun's own side of the queue benchmark: claim throughput
+// (queued → running → completed with a no-op job, the lifecycle's events and
+// NOTIFYs included) at 10 in flight, and pick-up latency (a job queued while a
+// worker idles on LISTEN, until it is running), on the local PostgreSQL.
+// The peers (pg-boss, graphile-worker) are not wired in yet: see bench/RESULTS.md.
+import postgres from "postgres";
+import { recordInstallation } from "../src/db/installations.js";
+import { migrate } from "../src/db/migrate.js";
+import { openPostgres } from "../src/db/open-postgres.js";
+import { claimNextJob } from "../src/jobs/claim-next-job.js";
+import { createJob } from "../src/jobs/create-job.js";
+import { JOB_CHANNEL, parseJobNotice } from "../src/jobs/notify.js";
+import { transitionJob } from "../src/jobs/transition-job.js";
+
+const quick = process.argv.includes("--quick");
+const total = quick ? 500 : 3000;
+const inFlight = 10;
+const installations = 10;
+const samples = quick ? 50 : 200;
+const baseUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const name = `labelrun_bench_queue_${process.pid}`;
+const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
+const url = new URL(baseUrl);
+url.pathname = `/${name}`;
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
+
+await admin.unsafe(`create database ${name}`);
+const handle = openPostgres({ url: url.toString(), max: inFlight + 2 });
+let sequence = 0;
+async function queueJob(onQueueing: () => void = () => {}): Promise<number> {
+  const n = ++sequence;
+  const at = new Date();
+  const { job } = await createJob(handle.db, {
+    at,
+    actor: "bench",
+    job: {
+      installationId: 1 + (n % installations),
+      repositoryId: 1000 + (n % installations),
+      repositoryFullName: `bench/repo-${n % installations}`,
+      targetNumber: n,
+      targetKind: "issue",
+      jobType: "noop",
+    },
+  });
+  onQueueing();
+  await transitionJob(handle.db, { jobId: job.id, from: "pending", to: "queued", at, actor: "bench" });
+  return job.id;
+}
+/** One slot of a worker: claim, "run" (nothing), complete — guarded by the claim, as the worker does. */
+async function runOne(workerId: string, onClaimed: () => void = () => {}): Promise<boolean> {
+  const job = await claimNextJob(handle.db, { workerId, at: new Date(), leaseSeconds: 60, installationLimit: 100 });
+  if (!job) return false;
+  onClaimed();
+  const done = await transitionJob(handle.db, {
+    jobId: job.id,
+    from: "running",
+    to: "completed",
+    at: new Date(),
+    actor: `worker:${workerId}`,
+    claim: { workerId, attempt: job.attempt },
+  });
+  if (!done.ok) throw new Error("lost a claim");
+  return true;
+}
+
+try {
+  await migrate(handle);
+  for (let i = 1; i <= installations; i++)
+    await recordInstallation(handle.db, { id: i, accountLogin: `org-${i}` }, new Date());
+
+  for (let i = 0; i < total; i++) await queueJob();
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async (_, slot) => {
+      while (await runOne(`w${slot}`));
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const throughput = total / seconds;
+
+  // Pick-up: an idle worker woken by NOTIFY; time from the queued commit to the claim.
+  const latencies: number[] = [];
+  let waiting: ((at: number) => void) | null = null;
+  const unlisten = await handle.listen(JOB_CHANNEL, (payload) => {
+    if (parseJobNotice(payload)?.status === "queued") {
+      void runOne("idle", () => waiting?.(performance.now()));
+    }
+  });
+  for (let i = 0; i < samples; i++) {
+    const picked = new Promise<number>((resolve) => {
+      waiting = resolve;
+    });
+    let queuedAt = 0;
+    // From the start of the pending → queued transaction (its commit sends the NOTIFY).
+    await queueJob(() => {
+      queuedAt = performance.now();
+    });
+    latencies.push((await picked) - queuedAt);
+  }
+  await unlisten();
+  console.log(`\n| measure | labelrun |\n|---|---:|`);
+  console.log(`| throughput, ${inFlight} in flight, ${total} no-op jobs (jobs/s) | ${throughput.toFixed(0)} |`);
+  console.log(`| pick-up p50 (ms) | ${percentile(latencies, 0.5).toFixed(2)} |`);
+  console.log(`| pick-up p99 (ms) | ${percentile(latencies, 0.99).toFixed(2)} |`);
+  console.log(
+    `\nbench:queue: ${throughput.toFixed(0)} jobs/s, pick-up p50 ${percentile(latencies, 0.5).toFixed(2)} ms (peers not measured yet)`,
+  );
+} finally {
+  await handle.close();
+  await admin.unsafe(`drop database if exists ${name} with (force)`);
+  await admin.end();
+}
