@@ -3,7 +3,7 @@ import type { Probot } from "probot";
 import { systemClock } from "../clock.js";
 import type { Env } from "../config/env.js";
 import type { JobTypes } from "../config/job-types.js";
-import type { Database } from "../db/client.js";
+import type { Database, DatabaseHandle } from "../db/client.js";
 import { type CommandRow, PermissionCache, runCommand as runCommandNow } from "../github/commands/run-command.js";
 import { octokitDeliveriesPort } from "../github/deliveries-port.js";
 import { buildJobServices, type JobServices } from "../github/job-services.js";
@@ -18,6 +18,16 @@ export interface GitHubServices {
   deliveries: DeliveriesPort | null;
   services: JobServices;
   runCommand(row: CommandRow): Promise<unknown>;
+}
+
+/** What every process entry point hands the parts it starts (web, worker). */
+export interface ProcessParts {
+  env: Env;
+  log: Logger;
+  database: DatabaseHandle;
+  jobTypes: JobTypes;
+  workerId: string;
+  gh: GitHubServices | null;
 }
 
 /** Builds this process's Probot and what hangs off it, or null in setup mode (no App credentials). */

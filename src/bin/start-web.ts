@@ -1,10 +1,6 @@
-import type { Logger } from "pino";
 import { createNodeMiddleware } from "probot";
 import { createApp } from "../app.js";
 import { systemClock } from "../clock.js";
-import type { Env } from "../config/env.js";
-import type { JobTypes } from "../config/job-types.js";
-import type { DatabaseHandle } from "../db/client.js";
 import { AfterResponseTasks } from "../github/intake/after-response.js";
 import { buildIntakeDeps } from "../github/intake/build-intake-deps.js";
 import { AdminAuth } from "../web/auth.js";
@@ -12,17 +8,10 @@ import { closeServer, createHttpServer, listen } from "../web/http-server.js";
 import { JobStream } from "../web/job-stream.js";
 import { webHandlers } from "../web/web-handlers.js";
 import { WEBHOOK_PATH } from "../web/webhook-route.js";
-import type { GitHubServices } from "./github-services.js";
+import type { ProcessParts } from "./github-services.js";
 
 /** Builds the Probot app (when credentials exist) and starts the HTTP server. Returns its stop. */
-export async function startWeb(params: {
-  env: Env;
-  log: Logger;
-  database: DatabaseHandle;
-  jobTypes: JobTypes;
-  workerId: string;
-  gh: GitHubServices | null;
-}): Promise<() => Promise<void>> {
+export async function startWeb(params: ProcessParts): Promise<() => Promise<void>> {
   const { env, log, database } = params;
   const after = new AfterResponseTasks(log);
   let webhookMiddleware = null;

@@ -1,26 +1,15 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Logger } from "pino";
 import { systemClock } from "../clock.js";
-import type { Env } from "../config/env.js";
-import type { JobTypes } from "../config/job-types.js";
-import type { DatabaseHandle } from "../db/client.js";
 import { recoverWorkerJobs } from "../maintenance/sweeps/sweep-running-jobs.js";
 import { githubCloneUrl } from "../worker/clone-repository.js";
 import { runProcess } from "../worker/run-process.js";
 import { Worker } from "../worker/worker.js";
-import type { GitHubServices } from "./github-services.js";
+import type { ProcessParts } from "./github-services.js";
 import { sweepDepsFrom } from "./start-maintenance.js";
 
 /** Builds and starts the claim loop; returns its stop (graceful: hands unfinished jobs back). */
-export async function startWorker(params: {
-  env: Env;
-  log: Logger;
-  database: DatabaseHandle;
-  jobTypes: JobTypes;
-  workerId: string;
-  gh: GitHubServices | null;
-}): Promise<() => Promise<void>> {
+export async function startWorker(params: ProcessParts): Promise<() => Promise<void>> {
   const { env, log, database, jobTypes, workerId, gh } = params;
   if (!gh) {
     log.warn("no GitHub App configured: the worker claims nothing (it could not get tokens to clone)");

@@ -6,6 +6,7 @@ import { queryRows } from "../../src/db/client.js";
 import { countMigrations, migrate } from "../../src/db/migrate.js";
 import { openPGlite } from "../../src/db/open-pglite.js";
 import { openPostgres } from "../../src/db/open-postgres.js";
+import { JOB_STATES } from "../../src/jobs/states.js";
 import { postgresAvailable } from "../support/databases.js";
 import { withDatabase } from "../support/global-setup.js";
 
@@ -49,16 +50,7 @@ describe("migrations", () => {
       const first = await describeSchema(handle);
       expect(first.tables).toEqual(TABLES);
       expect(first.applied).toBe(countMigrations());
-      expect(first.states).toEqual([
-        "pending",
-        "queued",
-        "running",
-        "deferred",
-        "completed",
-        "failed",
-        "abandoned",
-        "cancelled",
-      ]);
+      expect(first.states).toEqual([...JOB_STATES]);
       await migrate(handle);
       expect(await describeSchema(handle)).toEqual(first);
     } finally {

@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { parseJobTypes } from "../../src/config/job-types.js";
 import { commentCommands } from "../../src/db/schema.js";
 import { parseCommand } from "../../src/github/commands/parse-command.js";
 import { findJobsForTarget, getJob, listJobEvents } from "../../src/jobs/find-jobs.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { commented, labeled, REPO } from "../fixtures/webhooks.js";
-import { openTestDatabase, type TestDatabase, testDrivers } from "../support/databases.js";
+import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation, T0 } from "../support/factories.js";
 import {
   api,
@@ -49,16 +49,9 @@ describe("parseCommand", () => {
 });
 
 describe.each(testDrivers)("comment commands, approvals and chains (%s)", (driver) => {
-  let database: TestDatabase;
+  const database = useTestDatabase(driver);
   let harness: Awaited<ReturnType<typeof makeGitHubHarness>>;
-  beforeAll(async () => {
-    database = await openTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await database.close();
-  });
   beforeEach(async () => {
-    await database.reset();
     await seedInstallation(database.db, 2);
     harness = await makeGitHubHarness(database.db, JOB_TYPES);
   });

@@ -1,11 +1,11 @@
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { jobs, statusComments } from "../../src/db/schema.js";
 import { getStatusComment } from "../../src/github/status-comment/status-comment-store.js";
 import { findJobsForTarget, getJob, listJobEvents } from "../../src/jobs/find-jobs.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { closed, installationEvent, labeled, REPO, repositoriesEvent, unlabeled } from "../fixtures/webhooks.js";
-import { openTestDatabase, type TestDatabase, testDrivers } from "../support/databases.js";
+import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { T0 } from "../support/factories.js";
 import { api, makeGitHubHarness, mockConfig, mockIssue, mockToken } from "../support/github-harness.js";
 
@@ -14,16 +14,9 @@ const COMMENT_555 = "/repos/Codertocat/Hello-World/issues/comments/555";
 const target = { repositoryId: REPO.id, targetNumber: 1 };
 
 describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) => {
-  let database: TestDatabase;
+  const database = useTestDatabase(driver);
   let harness: Awaited<ReturnType<typeof makeGitHubHarness>>;
-  beforeAll(async () => {
-    database = await openTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await database.close();
-  });
   beforeEach(async () => {
-    await database.reset();
     harness = await makeGitHubHarness(database.db);
   });
 

@@ -31,20 +31,7 @@ describe(`signed webhook deliveries over HTTP (${driver})`, () => {
   let base: string;
   beforeAll(async () => {
     database = await openTestDatabase(driver);
-    const log = pino({ level: "silent" });
-    const probot = makeProbot(log);
-    const deps = buildIntakeDeps({
-      db: database.db,
-      github: octokitPort((id) => probot.auth(id) as never),
-      jobTypes: TEST_JOB_TYPES,
-      clock: new ManualClock(T0),
-      log,
-      // Follow-up work (dispatch, comment) is not under test here: it is dropped.
-      after: { run: () => {} },
-      writerId: "http-test",
-    });
-    const middleware = await createNodeMiddleware(createApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
-    web = await startTestWeb(database, { webhookMiddleware: middleware });
+    web = await startTestWeb(database, { webhookMiddleware: await webhookMiddlewareFor(database) });
     base = web.base;
   });
   afterAll(async () => {
@@ -90,18 +77,7 @@ describe(`signed webhook deliveries over HTTP (${driver})`, () => {
   it("with the database down, a trigger is answered 5xx so GitHub records a failed delivery to redeliver", async () => {
     const down = await openTestDatabase(driver);
     await down.close();
-    const log = pino({ level: "silent" });
-    const probot = makeProbot(log);
-    const deps = buildIntakeDeps({
-      db: down.db,
-      github: octokitPort((id) => probot.auth(id) as never),
-      jobTypes: TEST_JOB_TYPES,
-      clock: new ManualClock(T0),
-      log,
-      after: { run: () => {} },
-      writerId: "http-test",
-    });
-    const middleware = await createNodeMiddleware(createApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
+    const middleware = await webhookMiddlewareFor(down);
     const broken = await startTestWeb(down, { webhookMiddleware: middleware }).catch(() => null);
     // A database that is down cannot LISTEN either: serve the same handlers without the stream.
     const server = broken ?? (await startWithoutStream(down, middleware));
@@ -156,4 +132,20 @@ async function startWithoutStream(
   });
   const port = await listen(server, 0, "127.0.0.1");
   return { base: `http://127.0.0.1:${port}`, close: () => closeServer(server) };
+}
+
+/** Probot's webhook middleware over labelrun's app; follow-up work (dispatch, comment) is dropped. */
+async function webhookMiddlewareFor(handle: DatabaseHandle) {
+  const log = pino({ level: "silent" });
+  const probot = makeProbot(log);
+  const deps = buildIntakeDeps({
+    db: handle.db,
+    github: octokitPort((id) => probot.auth(id) as never),
+    jobTypes: TEST_JOB_TYPES,
+    clock: new ManualClock(T0),
+    log,
+    after: { run: () => {} },
+    writerId: "http-test",
+  });
+  return createNodeMiddleware(createApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
 }
