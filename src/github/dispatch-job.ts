@@ -5,7 +5,7 @@ import type { RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/client.js";
 import { getInstallation } from "../db/installations.js";
 import { getJob } from "../jobs/find-jobs.js";
-import { placeHold } from "../jobs/holds.js";
+import { placeHold, postponeDeferred } from "../jobs/holds.js";
 import type { FailureCode, JobState } from "../jobs/states.js";
 import { type TransitionResult, transitionJob } from "../jobs/transition-job.js";
 import { classifyGitHubError } from "./classify-error.js";
@@ -112,6 +112,18 @@ export async function dispatchJob(deps: DispatchDeps, jobId: number): Promise<Di
     const kind = classifyGitHubError(error, deps.clock.now());
     switch (kind.kind) {
       case "rate_limited":
+        if (job.status === "deferred") {
+          // Still limited: it stays deferred until the new reset time.
+          const moved = await postponeDeferred(deps.db, {
+            job,
+            runAfter: kind.retryAt,
+            code: "RATE_LIMITED",
+            message: `GitHub's rate limit: ${kind.message}`,
+            actor: ACTOR,
+            at: deps.clock.now(),
+          });
+          return moved ? "deferred" : "skipped";
+        }
         return move("deferred", "RATE_LIMITED", `GitHub's rate limit: ${kind.message}`, kind.retryAt);
       case "revoked":
         return move(

@@ -121,3 +121,38 @@ export async function appendAnswer(db: Database, jobId: number, answer: { by: st
     .set({ answers: sql`coalesce(${jobs.answers}, '[]'::jsonb) || ${JSON.stringify([answer])}::jsonb` })
     .where(eq(jobs.id, jobId));
 }
+
+/**
+ * Moves a deferred job's `run_after` (it stays deferred; not a transition):
+ * a re-dispatch that met the rate limit again. Compare-and-set on the state,
+ * with an event on the timeline.
+ */
+export async function postponeDeferred(
+  db: Database,
+  change: { job: JobRow; runAfter: Date; code: "RATE_LIMITED"; message: string; actor: string; at: Date },
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const rows = await tx
+      .update(jobs)
+      .set({
+        runAfter: change.runAfter,
+        failureCode: change.code,
+        failureMessage: change.message,
+        updatedAt: change.at,
+      })
+      .where(and(eq(jobs.id, change.job.id), eq(jobs.status, "deferred")))
+      .returning({ id: jobs.id });
+    if (!rows.length) return false;
+    await recordEvent(tx, {
+      jobId: change.job.id,
+      from: "deferred",
+      to: "deferred",
+      at: change.at,
+      actor: change.actor,
+      code: change.code,
+      message: change.message,
+      data: { runAfter: change.runAfter.toISOString() },
+    });
+    return true;
+  });
+}

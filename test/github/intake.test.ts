@@ -210,6 +210,27 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
     expect(scope.isDone()).toBe(true);
     const [job] = await findJobsForTarget(database.db, target);
     expect(job).toMatchObject({ status: "deferred", failureCode: "RATE_LIMITED", runAfter: new Date(reset * 1000) });
+
+    // Due again and still limited: it stays deferred, now until the new reset.
+    const later = reset + 600;
+    const again = api()
+      .get(/labelrun\.yml/)
+      .reply(
+        403,
+        { message: "API rate limit exceeded" },
+        { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(later) },
+      );
+    expect(await harness.deps.dispatch(job?.id ?? 0)).toBe("deferred");
+    expect(again.isDone()).toBe(true);
+    expect(await getJob(database.db, job?.id ?? 0)).toMatchObject({
+      status: "deferred",
+      runAfter: new Date(later * 1000),
+    });
+    expect((await listJobEvents(database.db, job?.id ?? 0)).at(-1)).toMatchObject({
+      fromStatus: "deferred",
+      toStatus: "deferred",
+      code: "RATE_LIMITED",
+    });
   });
 
   it("uninstalling the app abandons every active job with ACCESS_REVOKED", async () => {
