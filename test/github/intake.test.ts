@@ -219,7 +219,10 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
         403,
         { message: "API rate limit exceeded" },
         { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(later) },
-      );
+      )
+      // The comment shows the new waiting time.
+      .patch(COMMENT_555, (b) => typeof b.body === "string" && b.body.includes("`RATE_LIMITED`"))
+      .reply(200, { id: 555 });
     expect(await harness.deps.dispatch(job?.id ?? 0)).toBe("deferred");
     expect(again.isDone()).toBe(true);
     expect(await getJob(database.db, job?.id ?? 0)).toMatchObject({
