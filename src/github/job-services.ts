@@ -39,6 +39,8 @@ export function buildJobServices(c: JobServicesDeps): JobServices {
   const ownChange = afterJobChange({ db: c.db, github: c.github, log: c.log, syncComment });
   const dispatch = async (jobId: number) => {
     const outcome = await dispatchJob(c, jobId);
+    // Skipped (suspended, held, transient GitHub trouble): nothing visible changed.
+    if (outcome === "skipped") return outcome;
     const job = await getJob(c.db, jobId);
     if (job) await onJobChanged(job);
     return outcome;

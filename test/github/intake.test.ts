@@ -24,7 +24,7 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
   async function triggerFirstJob(bodies: string[] = []) {
     const scope = mockConfig(mockToken(api()), null);
     mockIssue(scope, 1);
-    scope.post(COMMENTS, (b) => bodies.push(b.body) > 0).reply(201, { id: 555 });
+    scope.post(COMMENTS, (b) => typeof b?.body !== "string" || bodies.push(b.body) > 0).reply(201, { id: 555 });
     await harness.deliver(labeled({ label: "agent:implement" }));
     await harness.settle();
     expect(scope.isDone()).toBe(true);
@@ -37,7 +37,7 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
     const bodies: string[] = [];
     const scope = mockConfig(mockToken(api()), null);
     mockIssue(scope, 1);
-    scope.post(COMMENTS, (b) => bodies.push(b.body) > 0).reply(201, { id: 555 });
+    scope.post(COMMENTS, (b) => typeof b?.body !== "string" || bodies.push(b.body) > 0).reply(201, { id: 555 });
 
     await harness.deliver(labeled({ label: "agent:implement" }));
     // The webhook is answered: the job is committed and GitHub has not been called yet.
@@ -60,7 +60,7 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
     const job = await triggerFirstJob();
     const bodies: string[] = [];
     const scope = api()
-      .patch(COMMENT_555, (b) => bodies.push(b.body) > 0)
+      .patch(COMMENT_555, (b) => typeof b?.body !== "string" || bodies.push(b.body) > 0)
       .reply(200, { id: 555 });
     await transitionJob(database.db, { jobId: job.id, from: "queued", to: "running", at: T0, actor: "test" });
     await harness.deps.syncComment({
@@ -86,7 +86,7 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
     const job = await triggerFirstJob();
     const bodies: string[] = [];
     const scope = api()
-      .patch(COMMENT_555, (b) => bodies.push(b.body) > 0)
+      .patch(COMMENT_555, (b) => typeof b?.body !== "string" || bodies.push(b.body) > 0)
       .reply(200, { id: 555 });
     await harness.deliver(labeled({ label: "agent:implement" }));
     await harness.settle();
@@ -102,7 +102,7 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
     const job = await triggerFirstJob();
     const bodies: string[] = [];
     const scope = api()
-      .patch(COMMENT_555, (b) => bodies.push(b.body) > 0)
+      .patch(COMMENT_555, (b) => typeof b?.body !== "string" || bodies.push(b.body) > 0)
       .reply(200, { id: 555 });
     await harness.deliver(unlabeled({ label: "agent:implement" }));
     await harness.settle();
@@ -146,7 +146,7 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
     });
     const bodies: string[] = [];
     const scope = mockIssue(mockConfig(api(), null), 1)
-      .patch(COMMENT_555, (b) => bodies.push(b.body) > 0)
+      .patch(COMMENT_555, (b) => typeof b?.body !== "string" || bodies.push(b.body) > 0)
       .reply(200, { id: 555 });
     await harness.deliver(labeled({ label: "agent:implement" }));
     await harness.settle();
@@ -160,7 +160,7 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
   it("a config that does not parse fails the job with VALIDATION_ERROR and the comment quotes line and column", async () => {
     const bodies: string[] = [];
     const scope = mockConfig(mockToken(api()), "triggers:\n  agent:implement: implement\n   bad: [indent\n");
-    scope.post(COMMENTS, (b) => bodies.push(b.body) > 0).reply(201, { id: 555 });
+    scope.post(COMMENTS, (b) => typeof b?.body !== "string" || bodies.push(b.body) > 0).reply(201, { id: 555 });
     // The job ended: its trigger label is removed so adding it again retries.
     scope.delete("/repos/Codertocat/Hello-World/issues/1/labels/agent%3Aimplement").reply(200, []);
     await harness.deliver(labeled({ label: "agent:implement" }));
@@ -182,8 +182,10 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
     const scope = mockConfig(mockToken(api()), yaml);
     // …the label turns out to be a trigger, a job is recorded and dispatched (config read again).
     mockConfig(scope, yaml)
-      .post(COMMENTS, (b) => bodies.push(b.body) > 0)
+      .post(COMMENTS, (b) => typeof b?.body !== "string" || bodies.push(b.body) > 0)
       .reply(201, { id: 555 });
+    // The job ended: its trigger label is removed.
+    scope.delete("/repos/Codertocat/Hello-World/issues/1/labels/agent%3Areveiw").reply(200, []);
     await harness.deliver(labeled({ label: "agent:reveiw" }));
     await harness.settle();
     expect(scope.isDone()).toBe(true);
