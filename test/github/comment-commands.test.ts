@@ -4,7 +4,7 @@ import { commentCommands } from "../../src/db/schema.js";
 import { parseCommand } from "../../src/github/commands/parse-command.js";
 import { findJobsForTarget, getJob, listJobEvents } from "../../src/jobs/find-jobs.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
-import { commented, labeled, REPO } from "../fixtures/webhooks.js";
+import { closed, commented, labeled, REPO } from "../fixtures/webhooks.js";
 import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation, T0 } from "../support/factories.js";
 import {
@@ -333,5 +333,44 @@ describe.each(testDrivers)("comment commands, approvals and chains (%s)", (drive
       status: "cancelled",
       failureMessage: `job #${parent.id} it waited for ended failed (TIMEOUT)`,
     });
+  });
+
+  it("with require_approval_for_outsiders, a trigger on an issue opened by someone without write access waits for approval", async () => {
+    const yaml = "require_approval_for_outsiders: true\n";
+    const scope = mockConfig(mockToken(api()), yaml);
+    // The issue's author (octocat, per the issue answer) has read access only.
+    mockIssue(scope, 1);
+    mockPermission(scope, "octocat", "read");
+    scope.post(COMMENTS).reply(201, { id: 555 });
+    await harness.deliver(labeled({ label: "agent:implement" }));
+    await harness.settle();
+    expect(scope.isDone()).toBe(true);
+    const [job] = await findJobsForTarget(database.db, target);
+    expect(job).toMatchObject({ status: "pending", hold: "awaiting_approval" });
+  });
+
+  it("a job whose result is a pull request follows it: merged shows on its comment, without reopening the job", async () => {
+    const job = await onIssue({ status: "running", jobType: "gated" });
+    await transitionJob(database.db, {
+      jobId: job.id,
+      from: "running",
+      to: "completed",
+      at: T0,
+      actor: "test",
+      patch: { resultUrl: "https://github.com/Codertocat/Hello-World/pull/8" },
+    });
+    const bodies: string[] = [];
+    const scope = mockToken(api())
+      .post(COMMENTS, (b) => typeof b?.body !== "string" || bodies.push(b.body) > 0)
+      .reply(201, { id: 555 });
+    const event = closed({ kind: "pull_request", number: 8 });
+    (event.payload.pull_request as Record<string, unknown>).merged = true;
+    (event.payload.pull_request as Record<string, unknown>).html_url =
+      "https://github.com/Codertocat/Hello-World/pull/8";
+    await harness.deliver(event);
+    await harness.settle();
+    expect(scope.isDone()).toBe(true);
+    expect(await getJob(database.db, job.id)).toMatchObject({ status: "completed", resultPrState: "merged" });
+    expect(bodies[0]).toContain("https://github.com/Codertocat/Hello-World/pull/8 (merged)");
   });
 });

@@ -102,6 +102,7 @@ export function mockIssue(scope: nock.Scope, number: number, state: "open" | "cl
     state,
     title: "Spelling error in the README file",
     html_url: `https://github.com/Codertocat/Hello-World/issues/${number}`,
+    user: { login: "octocat" },
   });
 }
 

@@ -1,5 +1,5 @@
 import { and, eq } from "drizzle-orm";
-import { type JobRow, jobs } from "../../db/schema.js";
+import { jobs } from "../../db/schema.js";
 import { endActiveJobs } from "../../jobs/end-active-jobs.js";
 import { findActiveJobs } from "../../jobs/find-jobs.js";
 import { getCachedRepositoryConfig } from "../repository-config-cache.js";
@@ -57,7 +57,7 @@ async function cancel(
  * without reopening the job's lifecycle.
  */
 export async function followResultPullRequest(
-  deps: IntakeDeps & { onJobChanged(job: JobRow): Promise<void> },
+  deps: IntakeDeps,
   event: TargetEvent,
   state: "open" | "merged" | "closed",
 ): Promise<number[]> {
@@ -66,6 +66,16 @@ export async function followResultPullRequest(
     .set({ resultPrState: state })
     .where(and(eq(jobs.resultUrl, event.url), eq(jobs.repositoryId, event.repositoryId)))
     .returning();
-  for (const job of updated) deps.after.run("status comment", () => deps.onJobChanged(job));
+  // Only the comment changes: the job's own lifecycle (and its label) were settled when it ended.
+  for (const job of updated) {
+    deps.after.run("status comment", () =>
+      deps.syncComment({
+        installationId: job.installationId,
+        repositoryId: job.repositoryId,
+        repositoryFullName: job.repositoryFullName,
+        targetNumber: job.targetNumber,
+      }),
+    );
+  }
   return updated.map((job) => job.id);
 }
