@@ -1,11 +1,13 @@
 import { and, desc, eq, inArray, lt, type SQL } from "drizzle-orm";
 import type { Database } from "../db/client.js";
-import { type JobRow, jobs } from "../db/schema.js";
+import { installations, type JobRow, jobs } from "../db/schema.js";
 import type { JobState } from "./states.js";
 
 export interface JobFilter {
   statuses?: readonly JobState[];
   installationId?: number;
+  /** The installation's account (organisation or user login). */
+  accountLogin?: string;
   repositoryFullName?: string;
   jobType?: string;
   targetNumber?: number;
@@ -32,6 +34,17 @@ export async function listJobs(db: Database, request: JobPageRequest = {}): Prom
   const conditions: SQL[] = [];
   if (request.statuses?.length) conditions.push(inArray(jobs.status, [...request.statuses]));
   if (request.installationId !== undefined) conditions.push(eq(jobs.installationId, request.installationId));
+  if (request.accountLogin) {
+    conditions.push(
+      inArray(
+        jobs.installationId,
+        db
+          .select({ id: installations.id })
+          .from(installations)
+          .where(eq(installations.accountLogin, request.accountLogin)),
+      ),
+    );
+  }
   if (request.repositoryFullName) conditions.push(eq(jobs.repositoryFullName, request.repositoryFullName));
   if (request.jobType) conditions.push(eq(jobs.jobType, request.jobType));
   if (request.targetNumber !== undefined) conditions.push(eq(jobs.targetNumber, request.targetNumber));

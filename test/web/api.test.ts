@@ -54,6 +54,10 @@ describe(`the JSON API over HTTP (${driver})`, () => {
     expect(last.jobs.map((j: { id: number }) => j.id)).toEqual([1]);
     const filtered = json((await get("/api/jobs?installation=2&job_type=implement&status=pending")).body);
     expect(filtered.jobs.map((j: { id: number }) => j.id)).toEqual([4, 2]);
+    // seedInstallation names installation 2's account org-2.
+    const byAccount = json((await get("/api/jobs?account=org-2&job_type=implement")).body);
+    expect(byAccount.jobs.map((j: { id: number }) => j.id)).toEqual([4, 2]);
+    expect((await get("/api/jobs?account=bad%20login")).status).toBe(400);
   });
 
   it.each([

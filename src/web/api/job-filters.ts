@@ -12,7 +12,7 @@ const positiveInt = (value: string | null, name: string): number | undefined => 
 
 /**
  * Reads the job filters shared by the board, the history list and
- * `GET /api/jobs`: `status` (comma list), `installation`, `repository`
+ * `GET /api/jobs`: `status` (comma list), `installation`, `account`, `repository`
  * (owner/name), `job_type`, `number`, `before` (keyset cursor), `limit`.
  */
 export function parseJobFilters(params: URLSearchParams): JobPageRequest {
@@ -26,6 +26,8 @@ export function parseJobFilters(params: URLSearchParams): JobPageRequest {
   const repository = params.get("repository")?.trim() || undefined;
   if (repository && !/^[\w.-]+\/[\w.-]+$/.test(repository))
     throw new BadRequestError("`repository` must be owner/name");
+  const account = params.get("account")?.trim() || undefined;
+  if (account && !/^[\w.-]+(\[bot\])?$/.test(account)) throw new BadRequestError("`account` must be a GitHub login");
   const jobType = params.get("job_type")?.trim() || undefined;
   if (jobType && !/^[a-z][a-z0-9_-]*$/.test(jobType)) throw new BadRequestError("`job_type` is not a job type name");
   const limit = positiveInt(params.get("limit"), "limit");
@@ -33,6 +35,7 @@ export function parseJobFilters(params: URLSearchParams): JobPageRequest {
   return {
     statuses: statuses.length ? (statuses as JobState[]) : undefined,
     installationId: positiveInt(params.get("installation"), "installation"),
+    accountLogin: account,
     repositoryFullName: repository,
     jobType,
     targetNumber: positiveInt(params.get("number"), "number"),

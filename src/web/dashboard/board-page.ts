@@ -39,6 +39,7 @@ ${ordered.map((job: JobRow) => jobCard(job, now))}</section>`;
 export function filterForm(filter: JobFilter, action: string): Html {
   return html`<form class="filters" method="get" action="${action}">
 <input name="installation" placeholder="installation id" value="${filter.installationId ? String(filter.installationId) : ""}" inputmode="numeric" size="10">
+<input name="account" placeholder="account" value="${filter.accountLogin ?? ""}" size="10">
 <input name="repository" placeholder="owner/repo" value="${filter.repositoryFullName ?? ""}">
 <input name="job_type" placeholder="job type" value="${filter.jobType ?? ""}" size="10">
 <input name="status" placeholder="state(s)" value="${filter.statuses?.join(",") ?? ""}" size="12">
