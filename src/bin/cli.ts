@@ -25,7 +25,8 @@ import { sweepDepsFrom } from "./start-maintenance.js";
 const USAGE = `usage: labelrun <command> [options]
 
   jobs      list jobs, newest first   --status s[,s] --repository o/r --job-type t
-                                      --installation n --number n --limit n --before id
+                                      --installation n --account login --number n
+                                      --limit n --before id
   job <id>  one job and its timeline
   cancel <id>   cancel an active job (recorded with you as the actor)
   retry <id>    a new job like re-adding the label, after the job ended
@@ -42,6 +43,7 @@ const { values, positionals } = parseArgs({
     repository: { type: "string" },
     "job-type": { type: "string" },
     installation: { type: "string" },
+    account: { type: "string" },
     number: { type: "string" },
     limit: { type: "string" },
     before: { type: "string" },
@@ -85,6 +87,7 @@ try {
         ["repository", "repository"],
         ["job-type", "job_type"],
         ["installation", "installation"],
+        ["account", "account"],
         ["number", "number"],
         ["limit", "limit"],
         ["before", "before"],
