@@ -4,78 +4,28 @@
 // job), a third other labels, a third unrelated events. --quick: 3 s per side.
 // BENCH_KIND=0 (triggers only), 1 (other labels only) or 2 (unrelated only)
 // sends one kind, to see where the time goes.
-import { type ChildProcess, spawn } from "node:child_process";
-import { createHmac, generateKeyPairSync } from "node:crypto";
+import type { ChildProcess } from "node:child_process";
 import autocannon from "autocannon";
 import { sql } from "drizzle-orm";
-import postgres from "postgres";
-import { migrate } from "../src/db/migrate.js";
-import { openPostgres } from "../src/db/open-postgres.js";
 import { startFakeGitHub } from "../test/support/fake-github.js";
+import { BENCH_SECRET, benchDatabase, benchPrivateKey, issuesPayload, signedHeaders, startProcess } from "./support.js";
 
 const quick = process.argv.includes("--quick");
 const seconds = quick ? 3 : 15;
 const connections = 10;
-const secret = "bench-secret";
-const { privateKey } = generateKeyPairSync("rsa", {
-  modulusLength: 2048,
-  privateKeyEncoding: { type: "pkcs1", format: "pem" },
-  publicKeyEncoding: { type: "spki", format: "pem" },
-});
-const baseUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const name = `labelrun_bench_intake_${process.pid}`;
-const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
-const url = new URL(baseUrl);
-url.pathname = `/${name}`;
-
-function start(command: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", ...command], {
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let buffer = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const match = /"port":(\d+)/.exec(buffer);
-      if (match && Number(match[1]) > 0) resolve({ child, port: Number(match[1]) });
-    });
-    child.on("exit", (code) => reject(new Error(`${command.join(" ")} exited ${code}`)));
-  });
-}
 
 let sequence = 0;
 function delivery(): { headers: Record<string, string>; body: string } {
   const n = ++sequence;
   const kind = Number(process.env.BENCH_KIND ?? n % 3);
-  const issue = {
-    number: 100_000 + n,
-    title: "Bench",
-    state: "open",
-    html_url: `https://github.com/bench/repo/issues/${n}`,
-  };
-  const common = {
-    issue,
-    repository: { id: 4242, full_name: "bench-org/repo", owner: { login: "bench-org", type: "Organization" } },
-    installation: { id: 7 },
-    sender: { login: "octocat", type: "User" },
-  };
   const payload =
     kind === 0
-      ? { action: "labeled", label: { name: "agent:implement" }, ...common }
+      ? issuesPayload("labeled", 100_000 + n, "agent:implement")
       : kind === 1
-        ? { action: "labeled", label: { name: "bug" }, ...common }
-        : { action: "opened", ...common };
+        ? issuesPayload("labeled", 100_000 + n, "bug")
+        : issuesPayload("opened", 100_000 + n);
   const body = JSON.stringify(payload);
-  return {
-    body,
-    headers: {
-      "content-type": "application/json",
-      "x-github-event": "issues",
-      "x-github-delivery": `bench-${process.pid}-${n}`,
-      "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
-    },
-  };
+  return { body, headers: signedHeaders(body, `bench-${process.pid}-${n}`) };
 }
 
 async function load(port: number) {
@@ -100,14 +50,12 @@ async function load(port: number) {
   };
 }
 
-await admin.unsafe(`create database ${name}`);
-const handle = openPostgres({ url: url.toString(), max: 2 });
-await migrate(handle);
+const database = await benchDatabase("intake");
 const github = await startFakeGitHub();
 const env = {
   APP_ID: "1",
-  PRIVATE_KEY: privateKey,
-  WEBHOOK_SECRET: secret,
+  PRIVATE_KEY: benchPrivateKey(),
+  WEBHOOK_SECRET: BENCH_SECRET,
   GITHUB_API_URL: github.url,
   REDELIVER_FAILED_DELIVERIES: "false",
   MAINTENANCE_INTERVAL_SECONDS: "3600",
@@ -118,15 +66,17 @@ const env = {
 };
 const processes: ChildProcess[] = [];
 try {
-  const noop = await start(["bench/noop-app.ts"], env);
+  const noop = await startProcess(["bench/noop-app.ts"], env);
   processes.push(noop.child);
-  const web = await start(["src/bin/web.ts"], { ...env, DATABASE_URL: url.toString(), LOG_LEVEL: "info" });
+  const web = await startProcess(["src/bin/web.ts"], { ...env, DATABASE_URL: database.url, LOG_LEVEL: "info" });
   processes.push(web.child);
   await load(noop.port); // warm-up, discarded
   const peer = await load(noop.port);
   await load(web.port);
   const ours = await load(web.port);
-  const [jobs] = (await handle.db.execute(sql`select count(*)::int as n from jobs`)) as unknown as Array<{ n: number }>;
+  const [jobs] = (await database.handle.db.execute(sql`select count(*)::int as n from jobs`)) as unknown as Array<{
+    n: number;
+  }>;
   console.log(`\n| app | deliveries/s | p50 ms | p99 ms | non-2xx |\n|---|---:|---:|---:|---:|`);
   console.log(`| no-op Probot app | ${peer.rps.toFixed(0)} | ${peer.p50} | ${peer.p99} | ${peer.non2xx} |`);
   console.log(`| labelrun web | ${ours.rps.toFixed(0)} | ${ours.p50} | ${ours.p99} | ${ours.non2xx} |`);
@@ -137,8 +87,6 @@ try {
 } finally {
   for (const child of processes) child.kill("SIGTERM");
   await github.close();
-  await handle.close();
   await new Promise((r) => setTimeout(r, 1000));
-  await admin.unsafe(`drop database if exists ${name} with (force)`);
-  await admin.end();
+  await database.drop();
 }

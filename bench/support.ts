@@ -1,0 +1,95 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHmac, generateKeyPairSync } from "node:crypto";
+import postgres from "postgres";
+import type { DatabaseHandle } from "../src/db/client.js";
+import { migrate } from "../src/db/migrate.js";
+import { openPostgres } from "../src/db/open-postgres.js";
+
+/** A throwaway database on the local server for one benchmark run. */
+export async function benchDatabase(
+  label: string,
+): Promise<{ url: string; handle: DatabaseHandle; drop(): Promise<void> }> {
+  const baseUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+  const name = `labelrun_bench_${label}_${process.pid}`;
+  const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  await admin.unsafe(`create database ${name}`);
+  const handle = openPostgres({ url: url.toString(), max: 4 });
+  await migrate(handle);
+  return {
+    url: url.toString(),
+    handle,
+    async drop() {
+      await handle.close();
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+/** Starts a TypeScript entry point and resolves with its port once it logs one. */
+export function startProcess(
+  command: string[],
+  env: Record<string, string>,
+  onOutput: (line: string) => void = () => {},
+): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", ...command], {
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let buffer = "";
+    let resolved = false;
+    child.stdout?.on("data", (chunk: Buffer) => {
+      const text = chunk.toString();
+      for (const line of text.split("\n")) if (line.trim()) onOutput(line);
+      buffer += text;
+      const match = /"port":(\d+)/.exec(buffer);
+      if (!resolved && match && Number(match[1]) > 0) {
+        resolved = true;
+        resolve({ child, port: Number(match[1]) });
+      }
+    });
+    child.on("exit", (code) => {
+      if (!resolved) reject(new Error(`${command.join(" ")} exited ${code}`));
+    });
+  });
+}
+
+export const BENCH_SECRET = "bench-secret";
+
+export function benchPrivateKey(): string {
+  return generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs1", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  }).privateKey;
+}
+
+/** Headers GitHub would send with this body and delivery id. */
+export function signedHeaders(body: string, deliveryId: string, event = "issues"): Record<string, string> {
+  return {
+    "content-type": "application/json",
+    "x-github-event": event,
+    "x-github-delivery": deliveryId,
+    "x-hub-signature-256": `sha256=${createHmac("sha256", BENCH_SECRET).update(body).digest("hex")}`,
+  };
+}
+
+/** An `issues` payload for a repository of the bench installation. */
+export function issuesPayload(action: string, issue: number, label?: string): Record<string, unknown> {
+  return {
+    action,
+    ...(label ? { label: { name: label } } : {}),
+    issue: {
+      number: issue,
+      title: "Bench",
+      state: "open",
+      html_url: `https://github.com/bench-org/repo/issues/${issue}`,
+    },
+    repository: { id: 4242, full_name: "bench-org/repo", owner: { login: "bench-org", type: "Organization" } },
+    installation: { id: 7 },
+    sender: { login: "octocat", type: "User" },
+  };
+}
