@@ -2,7 +2,8 @@
 // (queued → running → completed with a no-op job, the lifecycle's events and
 // NOTIFYs included) at 10 in flight, and pick-up latency (a job queued while a
 // worker idles on LISTEN, until it is running), on the local PostgreSQL.
-// The peers (pg-boss, graphile-worker) are not wired in yet: see bench/RESULTS.md.
+// Peers, same no-op work at the same concurrency on the same database in the same run:
+// graphile-worker (default; batched) and pg-boss (batch fetch, polling every 0.5 s).
 import postgres from "postgres";
 import { recordInstallation } from "../src/db/installations.js";
 import { migrate } from "../src/db/migrate.js";
@@ -11,6 +12,7 @@ import { claimNextJob } from "../src/jobs/claim-next-job.js";
 import { createJob } from "../src/jobs/create-job.js";
 import { JOB_CHANNEL, parseJobNotice } from "../src/jobs/notify.js";
 import { transitionJob } from "../src/jobs/transition-job.js";
+import { graphileWorker, pgBoss, type QueueFigures } from "./queue-peers.js";
 
 const quick = process.argv.includes("--quick");
 const total = quick ? 500 : 3000;
@@ -99,12 +101,29 @@ try {
     latencies.push((await picked) - queuedAt);
   }
   await unlisten();
-  console.log(`\n| measure | labelrun |\n|---|---:|`);
-  console.log(`| throughput, ${inFlight} in flight, ${total} no-op jobs (jobs/s) | ${throughput.toFixed(0)} |`);
-  console.log(`| pick-up p50 (ms) | ${percentile(latencies, 0.5).toFixed(2)} |`);
-  console.log(`| pick-up p99 (ms) | ${percentile(latencies, 0.99).toFixed(2)} |`);
+  const ours = {
+    throughput,
+    pickupP50: percentile(latencies, 0.5),
+    pickupP99: percentile(latencies, 0.99),
+  };
+  const gwDefault = await graphileWorker(url.toString(), { total, samples, batched: false });
+  const gwBatched = await graphileWorker(url.toString(), { total, samples, batched: true });
+  // pg-boss polls (20 jobs/s with batch 10 every 0.5 s): at most 1,000 jobs keeps the run short.
+  const boss = await pgBoss(url.toString(), { total: Math.min(total, 1000), samples: Math.min(samples, 20) });
+  const rows: Array<[string, QueueFigures]> = [
+    ["labelrun (lifecycle and events included)", ours],
+    ["graphile-worker 0.17, default", gwDefault],
+    ["graphile-worker 0.17, batched (local queue 100, batched completions)", gwBatched],
+    [`pg-boss 10, batch fetch 10, polling 0.5 s (${Math.min(total, 1000)} jobs)`, boss],
+  ];
   console.log(
-    `\nbench:queue: ${throughput.toFixed(0)} jobs/s, pick-up p50 ${percentile(latencies, 0.5).toFixed(2)} ms (peers not measured yet)`,
+    `\n| ${total} no-op jobs, 10 in flight | jobs/s | pick-up p50 ms | pick-up p99 ms |\n|---|---:|---:|---:|`,
+  );
+  for (const [label, f] of rows) {
+    console.log(`| ${label} | ${f.throughput.toFixed(0)} | ${f.pickupP50.toFixed(2)} | ${f.pickupP99.toFixed(2)} |`);
+  }
+  console.log(
+    `\nbench:queue: ${ours.throughput.toFixed(0)} jobs/s (${(ours.throughput / gwDefault.throughput).toFixed(2)}× graphile-worker default, ${(ours.throughput / gwBatched.throughput).toFixed(2)}× batched, ${(ours.throughput / boss.throughput).toFixed(2)}× pg-boss), pick-up p50 ${ours.pickupP50.toFixed(2)} ms (graphile-worker ${gwDefault.pickupP50.toFixed(2)} ms)`,
   );
 } finally {
   await handle.close();

@@ -1,0 +1,105 @@
+// The peers of bench:queue: graphile-worker (default, and batched with a local queue and
+// batched completions) and pg-boss (batch fetch; it polls, it has no LISTEN/NOTIFY), each doing
+// the same no-op work at the same concurrency on the same database.
+import { Logger, makeWorkerUtils, run } from "graphile-worker";
+
+/** graphile-worker logs every job at info level: keep the table readable. */
+const quiet = new Logger(() => () => {});
+
+import PgBoss from "pg-boss";
+
+export interface QueueFigures {
+  throughput: number;
+  pickupP50: number;
+  pickupP99: number;
+}
+
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
+
+/** Resolves when `count()` reaches `target` (polled every 2 ms). */
+async function until(count: () => number, target: number, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (count() < target) {
+    if (Date.now() > deadline) throw new Error(`only ${count()} of ${target} done`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+export async function graphileWorker(
+  connectionString: string,
+  options: { total: number; samples: number; batched: boolean },
+): Promise<QueueFigures> {
+  const utils = await makeWorkerUtils({ connectionString, logger: quiet });
+  await utils.migrate();
+  for (let i = 0; i < options.total; i++) await utils.addJob("noop", {});
+  let done = 0;
+  let onPickup: (() => void) | null = null;
+  const preset = options.batched ? { worker: { localQueue: { size: 100 }, completeJobBatchDelay: 0 } } : undefined;
+  const started = performance.now();
+  const runner = await run({
+    connectionString,
+    concurrency: 10,
+    noHandleSignals: true,
+    pollInterval: 2000,
+    logger: quiet,
+    ...(preset ? { preset } : {}),
+    taskList: {
+      noop: async () => {
+        done++;
+        onPickup?.();
+      },
+    },
+  });
+  await until(() => done, options.total);
+  const throughput = options.total / ((performance.now() - started) / 1000);
+  const latencies: number[] = [];
+  for (let i = 0; i < options.samples; i++) {
+    const picked = new Promise<number>((resolve) => {
+      onPickup = () => resolve(performance.now());
+    });
+    const at = performance.now();
+    await utils.addJob("noop", {});
+    latencies.push((await picked) - at);
+    onPickup = null;
+  }
+  await runner.stop();
+  await utils.release();
+  return { throughput, pickupP50: percentile(latencies, 0.5), pickupP99: percentile(latencies, 0.99) };
+}
+
+export async function pgBoss(
+  connectionString: string,
+  options: { total: number; samples: number },
+): Promise<QueueFigures> {
+  const boss = new PgBoss({ connectionString, max: 12 });
+  boss.on("error", () => {});
+  await boss.start();
+  await boss.createQueue("noop");
+  for (let i = 0; i < options.total; i += 500) {
+    await boss.insert(Array.from({ length: Math.min(500, options.total - i) }, () => ({ name: "noop", data: {} })));
+  }
+  let done = 0;
+  let onPickup: (() => void) | null = null;
+  const started = performance.now();
+  // Ten workers fetching ten jobs each: 10 × 10 in flight at most; the closest to "10 in flight"
+  // that batch fetch allows is one worker with batchSize 10.
+  await boss.work("noop", { batchSize: 10, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+    done += jobs.length;
+    onPickup?.();
+  });
+  await until(() => done, options.total);
+  const throughput = options.total / ((performance.now() - started) / 1000);
+  const latencies: number[] = [];
+  for (let i = 0; i < options.samples; i++) {
+    const picked = new Promise<number>((resolve) => {
+      onPickup = () => resolve(performance.now());
+    });
+    const at = performance.now();
+    await boss.send("noop", {});
+    latencies.push((await picked) - at);
+    onPickup = null;
+  }
+  await boss.stop({ graceful: false, wait: true });
+  return { throughput, pickupP50: percentile(latencies, 0.5), pickupP99: percentile(latencies, 0.99) };
+}
