@@ -14,6 +14,8 @@ import type { ProcessParts } from "./github-services.js";
 export async function startWeb(params: ProcessParts): Promise<() => Promise<void>> {
   const { env, log, database } = params;
   const after = new AfterResponseTasks(log);
+  // Comment writes wait on GitHub's pacing; they get their own queue so dispatch never waits on them.
+  const comments = new AfterResponseTasks(log, 2);
   let webhookMiddleware = null;
   if (params.gh) {
     const { probot, github } = params.gh;
@@ -24,6 +26,7 @@ export async function startWeb(params: ProcessParts): Promise<() => Promise<void
       clock: systemClock,
       log,
       after,
+      commentQueue: comments,
       writerId: params.workerId,
       publicUrl: env.PUBLIC_URL,
     });
@@ -53,5 +56,6 @@ export async function startWeb(params: ProcessParts): Promise<() => Promise<void
     await stream.stop();
     await closeServer(server);
     await after.idle();
+    await comments.idle();
   };
 }

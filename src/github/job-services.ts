@@ -6,6 +6,7 @@ import type { JobRow } from "../db/schema.js";
 import { getJob } from "../jobs/find-jobs.js";
 import { afterJobChange } from "./after-job-change.js";
 import { dispatchJob } from "./dispatch-job.js";
+import type { AfterResponse } from "./intake/intake-deps.js";
 import { runFollowUps } from "./job-follow-ups.js";
 import type { GitHubPort } from "./port.js";
 import type { CommentTarget } from "./status-comment/status-comment-store.js";
@@ -20,6 +21,11 @@ export interface JobServicesDeps {
   /** This process's name when it writes status comments. */
   writerId: string;
   publicUrl?: string;
+  /**
+   * Where the comment follow-up of a dispatch goes, when the caller must not wait for it:
+   * comment writes are paced by GitHub's limits (seconds apart), dispatching must not be.
+   */
+  commentQueue?: AfterResponse;
 }
 
 /** What every process does after a job changes: the same code for intake, worker and maintenance. */
@@ -42,7 +48,9 @@ export function buildJobServices(c: JobServicesDeps): JobServices {
     // Skipped (suspended, held, transient GitHub trouble): nothing visible changed.
     if (outcome === "skipped") return outcome;
     const job = await getJob(c.db, jobId);
-    if (job) await onJobChanged(job);
+    if (!job) return outcome;
+    if (c.commentQueue) c.commentQueue.run("status comment", () => onJobChanged(job));
+    else await onJobChanged(job);
     return outcome;
   };
   async function onJobChanged(job: JobRow): Promise<void> {

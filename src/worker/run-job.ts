@@ -73,8 +73,10 @@ export async function runJob(deps: RunJobDeps, job: JobRow, signals: RunJobSigna
       message: `the job type \`${job.jobType}\` is not configured on this worker`,
     });
   }
-  // The status comment shows the run has started (a state a maintainer can see).
-  await deps
+  // The status comment shows the run has started (a state a maintainer can see). The agent does
+  // not wait for it: comment writes are paced by GitHub (seconds apart).
+  // It is awaited before this run returns, so a graceful stop still writes it.
+  const startNotice = deps
     .onJobChanged(job)
     .catch((error: unknown) => log.warn({ err: error }, "could not update the status comment"));
   await mkdir(deps.settings.workspaceRoot, { recursive: true });
@@ -87,6 +89,7 @@ export async function runJob(deps: RunJobDeps, job: JobRow, signals: RunJobSigna
     const keep = deps.settings.keepFailedWorkspaces && outcome?.to !== "completed";
     if (keep) log.info({ workspace }, "kept the workspace of a job that did not complete (KEEP_FAILED_WORKSPACES)");
     else await rm(workspace, { recursive: true, force: true });
+    await startNotice;
   }
 }
 
