@@ -8,7 +8,7 @@ import type { ChildProcess } from "node:child_process";
 import autocannon from "autocannon";
 import { sql } from "drizzle-orm";
 import { startFakeGitHub } from "../test/support/fake-github.js";
-import { BENCH_SECRET, benchDatabase, benchPrivateKey, issuesPayload, signedHeaders, startProcess } from "./support.js";
+import { benchAppEnv, benchDatabase, issuesPayload, signedHeaders, startProcess } from "./support.js";
 
 const quick = process.argv.includes("--quick");
 const seconds = quick ? 3 : 15;
@@ -52,18 +52,8 @@ async function load(port: number) {
 
 const database = await benchDatabase("intake");
 const github = await startFakeGitHub();
-const env = {
-  APP_ID: "1",
-  PRIVATE_KEY: benchPrivateKey(),
-  WEBHOOK_SECRET: BENCH_SECRET,
-  GITHUB_API_URL: github.url,
-  REDELIVER_FAILED_DELIVERIES: "false",
-  MAINTENANCE_INTERVAL_SECONDS: "3600",
-  LOG_LEVEL: "warn",
-  LOG_FORMAT: "json",
-  PORT: "0",
-  HOST: "127.0.0.1",
-};
+// The no-op peer logs warnings only; labelrun's web logs its port at info (set below).
+const env = benchAppEnv(github.url, { LOG_LEVEL: "warn" });
 const processes: ChildProcess[] = [];
 try {
   const noop = await startProcess(["bench/noop-app.ts"], env);

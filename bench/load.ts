@@ -8,7 +8,7 @@ import type { ChildProcess } from "node:child_process";
 import { Agent, request } from "node:http";
 import { sql } from "drizzle-orm";
 import { startFakeGitHub } from "../test/support/fake-github.js";
-import { BENCH_SECRET, benchDatabase, benchPrivateKey, issuesPayload, signedHeaders, startProcess } from "./support.js";
+import { benchAppEnv, benchDatabase, issuesPayload, signedHeaders, startProcess } from "./support.js";
 
 const TOTAL = 2000;
 const RACE = 50;
@@ -76,19 +76,7 @@ let failed = false;
 try {
   const started = await startProcess(
     ["src/bin/web.ts"],
-    {
-      DATABASE_URL: database.url,
-      APP_ID: "1",
-      PRIVATE_KEY: benchPrivateKey(),
-      WEBHOOK_SECRET: BENCH_SECRET,
-      GITHUB_API_URL: github.url,
-      REDELIVER_FAILED_DELIVERIES: "false",
-      MAINTENANCE_INTERVAL_SECONDS: "3600",
-      LOG_LEVEL: "info",
-      LOG_FORMAT: "json",
-      PORT: "0",
-      HOST: "127.0.0.1",
-    },
+    benchAppEnv(github.url, { DATABASE_URL: database.url }),
     (line) => {
       if (/"level":(50|60)/.test(line)) errors.push(line);
     },

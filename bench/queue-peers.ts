@@ -26,6 +26,26 @@ async function until(count: () => number, target: number, timeoutMs = 120_000): 
   }
 }
 
+/**
+ * Pick-up latency: `samples` times, enqueue one job on an idle system and time until the
+ * handler runs. `setHook` installs the callback the handler calls.
+ */
+async function samplePickups(
+  samples: number,
+  setHook: (hook: (() => void) | null) => void,
+  enqueue: () => Promise<unknown>,
+): Promise<Pick<QueueFigures, "pickupP50" | "pickupP99">> {
+  const latencies: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const picked = new Promise<number>((resolve) => setHook(() => resolve(performance.now())));
+    const at = performance.now();
+    await enqueue();
+    latencies.push((await picked) - at);
+    setHook(null);
+  }
+  return { pickupP50: percentile(latencies, 0.5), pickupP99: percentile(latencies, 0.99) };
+}
+
 export async function graphileWorker(
   connectionString: string,
   options: { total: number; samples: number; batched: boolean },
@@ -53,19 +73,16 @@ export async function graphileWorker(
   });
   await until(() => done, options.total);
   const throughput = options.total / ((performance.now() - started) / 1000);
-  const latencies: number[] = [];
-  for (let i = 0; i < options.samples; i++) {
-    const picked = new Promise<number>((resolve) => {
-      onPickup = () => resolve(performance.now());
-    });
-    const at = performance.now();
-    await utils.addJob("noop", {});
-    latencies.push((await picked) - at);
-    onPickup = null;
-  }
+  const pickup = await samplePickups(
+    options.samples,
+    (hook) => {
+      onPickup = hook;
+    },
+    () => utils.addJob("noop", {}),
+  );
   await runner.stop();
   await utils.release();
-  return { throughput, pickupP50: percentile(latencies, 0.5), pickupP99: percentile(latencies, 0.99) };
+  return { throughput, ...pickup };
 }
 
 export async function pgBoss(
@@ -90,16 +107,13 @@ export async function pgBoss(
   });
   await until(() => done, options.total);
   const throughput = options.total / ((performance.now() - started) / 1000);
-  const latencies: number[] = [];
-  for (let i = 0; i < options.samples; i++) {
-    const picked = new Promise<number>((resolve) => {
-      onPickup = () => resolve(performance.now());
-    });
-    const at = performance.now();
-    await boss.send("noop", {});
-    latencies.push((await picked) - at);
-    onPickup = null;
-  }
+  const pickup = await samplePickups(
+    options.samples,
+    (hook) => {
+      onPickup = hook;
+    },
+    () => boss.send("noop", {}),
+  );
   await boss.stop({ graceful: false, wait: true });
-  return { throughput, pickupP50: percentile(latencies, 0.5), pickupP99: percentile(latencies, 0.99) };
+  return { throughput, ...pickup };
 }

@@ -93,3 +93,20 @@ export function issuesPayload(action: string, issue: number, label?: string): Re
     sender: { login: "octocat", type: "User" },
   };
 }
+
+/** The environment of a labelrun process in a benchmark: App credentials, the fake GitHub, quiet sweeps. */
+export function benchAppEnv(githubUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    APP_ID: "1",
+    PRIVATE_KEY: benchPrivateKey(),
+    WEBHOOK_SECRET: BENCH_SECRET,
+    GITHUB_API_URL: githubUrl,
+    REDELIVER_FAILED_DELIVERIES: "false",
+    MAINTENANCE_INTERVAL_SECONDS: "3600",
+    LOG_LEVEL: "info",
+    LOG_FORMAT: "json",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    ...extra,
+  };
+}
