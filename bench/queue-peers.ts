@@ -99,8 +99,7 @@ export async function pgBoss(
   let done = 0;
   let onPickup: (() => void) | null = null;
   const started = performance.now();
-  // Ten workers fetching ten jobs each: 10 × 10 in flight at most; the closest to "10 in flight"
-  // that batch fetch allows is one worker with batchSize 10.
+  // One worker fetching 10 jobs per poll: the closest batch fetch comes to "10 in flight".
   await boss.work("noop", { batchSize: 10, pollingIntervalSeconds: 0.5 }, async (jobs) => {
     done += jobs.length;
     onPickup?.();

@@ -3,13 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { asc, eq } from "drizzle-orm";
 import nock from "nock";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { jobLogs } from "../../src/db/schema.js";
 import { claimNextJob } from "../../src/jobs/claim-next-job.js";
 import { listJobEvents } from "../../src/jobs/find-jobs.js";
 import { appendAnswer, liftHold, requestPause } from "../../src/jobs/holds.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
-import { openTestDatabase, type TestDatabase, testDrivers } from "../support/databases.js";
+import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeBareRepository } from "../support/git-fixtures.js";
 import { api } from "../support/github-harness.js";
 import { agentJobTypes, makeRunJobDeps, neverAborted, queueAndClaim, runJob } from "../support/worker-harness.js";
@@ -17,44 +17,15 @@ import { agentJobTypes, makeRunJobDeps, neverAborted, queueAndClaim, runJob } fr
 const driver = testDrivers[0] ?? "pglite";
 
 describe(`running a claimed job (${driver})`, () => {
-  let database: TestDatabase;
+  const database = useTestDatabase(driver);
   const github = {
     url: "https://api.github.com",
     requests: [] as Array<{ path: string; body: Record<string, unknown> | null }>,
   };
   const repos = makeBareRepository("Codertocat/Hello-World");
-  beforeAll(async () => {
-    database = await openTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await database.close();
-  });
-  beforeEach(async () => {
-    await database.reset();
+  beforeEach(() => {
     github.requests.length = 0;
-    // Every run asks for a token and reads its issue/PR; persisted because runs ask again.
-    api()
-      .persist()
-      .post(
-        "/app/installations/2/access_tokens",
-        (body) => github.requests.push({ path: "/app/installations/2/access_tokens", body }) > 0,
-      )
-      .reply(201, () => ({
-        token: `ghs_test_${Math.random().toString(36).slice(2)}`,
-        expires_at: "2099-01-01T00:00:00Z",
-      }))
-      .get("/repos/Codertocat/Hello-World/issues/1")
-      .reply(200, {
-        number: 1,
-        state: "open",
-        title: "Spelling error in the README file",
-        body: "It says Helo.",
-        html_url: "https://github.com/Codertocat/Hello-World/issues/1",
-        labels: [{ name: "agent:implement" }],
-        user: { login: "octocat" },
-      })
-      .get("/repos/Codertocat/Hello-World/pulls/1")
-      .reply(200, { number: 1, head: { ref: "feature", sha: "abc123" } });
+    mockWorkerGitHub(github.requests);
   });
   afterEach(() => {
     expect(github.requests.length).toBeGreaterThan(0);
@@ -319,30 +290,10 @@ describe(`running a claimed job (${driver})`, () => {
 });
 
 describe(`people in the loop, on the worker (${driver})`, () => {
-  let database: TestDatabase;
+  const database = useTestDatabase(driver);
   const repos = makeBareRepository("Codertocat/Hello-World");
-  beforeAll(async () => {
-    database = await openTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await database.close();
-  });
-  beforeEach(async () => {
-    await database.reset();
-    api()
-      .persist()
-      .post("/app/installations/2/access_tokens")
-      .reply(201, { token: "ghs_test_people", expires_at: "2099-01-01T00:00:00Z" })
-      .get("/repos/Codertocat/Hello-World/issues/1")
-      .reply(200, {
-        number: 1,
-        state: "open",
-        title: "t",
-        body: "b",
-        html_url: "https://github.com/x",
-        labels: [],
-        user: { login: "o" },
-      });
+  beforeEach(() => {
+    mockWorkerGitHub([]);
   });
   afterEach(() => {
     nock.cleanAll();
@@ -417,4 +368,35 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * What a worker asks GitHub for every run: a token (bodies recorded in `seen`, a new token each
+ * time so masking is tested against a real value) and the issue/PR it works on. Persisted, since
+ * every run asks again; each test file's afterEach cleans it up.
+ */
+function mockWorkerGitHub(seen: Array<{ path: string; body: Record<string, unknown> | null }>): void {
+  api()
+    .persist()
+    .post("/app/installations/2/access_tokens", (body) => {
+      // nock may try this matcher on other requests too: record only token requests' bodies.
+      if (body && typeof body === "object") seen.push({ path: "/app/installations/2/access_tokens", body });
+      return true;
+    })
+    .reply(201, () => ({
+      token: `ghs_test_${Math.random().toString(36).slice(2)}`,
+      expires_at: "2099-01-01T00:00:00Z",
+    }))
+    .get("/repos/Codertocat/Hello-World/issues/1")
+    .reply(200, {
+      number: 1,
+      state: "open",
+      title: "Spelling error in the README file",
+      body: "It says Helo.",
+      html_url: "https://github.com/Codertocat/Hello-World/issues/1",
+      labels: [{ name: "agent:implement" }],
+      user: { login: "octocat" },
+    })
+    .get("/repos/Codertocat/Hello-World/pulls/1")
+    .reply(200, { number: 1, head: { ref: "feature", sha: "abc123" } });
 }
