@@ -3,6 +3,7 @@
 // removal), counted by nock in a scripted in-process run, and for 100 jobs
 // across 10 repositories. No network: every request is answered by nock.
 import { generateKeyPairSync } from "node:crypto";
+import { mkdir } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import nock from "nock";
 import pino from "pino";
@@ -19,6 +20,8 @@ import { octokitPort } from "../src/github/octokit-port.js";
 import { claimNextJob } from "../src/jobs/claim-next-job.js";
 import { runJob } from "../src/worker/run-job.js";
 import { runProcess } from "../src/worker/run-process.js";
+import { hostSystemEntries } from "../src/worker/sandbox/host-system.js";
+import { agentHostUser, probeSandbox } from "../src/worker/sandbox/probe-sandbox.js";
 
 const quick = process.argv.includes("--quick");
 nock.disableNetConnect();
@@ -90,6 +93,15 @@ for (const method of ["GET", "POST", "PATCH", "DELETE"]) {
     .reply(((req: string | { url: string }) => answer(method, typeof req === "string" ? req : req.url)) as never);
 }
 
+// The agent runs sandboxed, as in production (its cost is part of a job's).
+await mkdir("/tmp/labelrun-bench", { recursive: true, mode: 0o700 });
+const sandbox = await probeSandbox({
+  workerDir: "/tmp/labelrun-bench",
+  hostUser: agentHostUser({}),
+  system: hostSystemEntries(),
+});
+if (sandbox.unavailable) throw new Error(sandbox.unavailable);
+
 const pg = new PGlite();
 const handle = await openPGlite({ instance: pg });
 await migrate(handle);
@@ -135,6 +147,7 @@ async function oneJob(repo: number, issue: number): Promise<void> {
       jobTypes,
       runProcess,
       serverEnv: { PATH: process.env.PATH },
+      serverSecrets: [],
       settings: {
         workerId: "bench",
         leaseSeconds: 60,
@@ -144,6 +157,8 @@ async function oneJob(repo: number, issue: number): Promise<void> {
         keepFailedWorkspaces: false,
         logCapBytes: 1 << 20,
         cloneUrl: () => "unused",
+        sandbox,
+        diskCheckMs: 2_000,
       },
       onJobChanged: services.onJobChanged,
     },

@@ -11,7 +11,7 @@ import { WEBHOOK_PATH } from "../web/webhook-route.js";
 import type { ProcessParts } from "./github-services.js";
 
 /** Builds the Probot app (when credentials exist) and starts the HTTP server. Returns its stop. */
-export async function startWeb(params: ProcessParts): Promise<() => Promise<void>> {
+export async function startWeb(params: ProcessParts & { worker?: () => unknown }): Promise<() => Promise<void>> {
   const { env, log, database } = params;
   const after = new AfterResponseTasks(log);
   // Comment writes wait on GitHub's pacing; they get their own queue so dispatch never waits on them.
@@ -48,7 +48,7 @@ export async function startWeb(params: ProcessParts): Promise<() => Promise<void
   const admin = { db: database.db, clock: systemClock, auth, stream, services: params.gh?.services ?? null, after };
   const server = createHttpServer({
     log,
-    handlers: webHandlers({ env, webhookMiddleware, port: env.PORT, admin }),
+    handlers: webHandlers({ env, webhookMiddleware, port: env.PORT, admin, worker: params.worker }),
   });
   const port = await listen(server, env.PORT, env.HOST);
   log.info({ port, host: env.HOST }, `listening on http://${env.HOST}:${port} (webhooks at ${WEBHOOK_PATH})`);

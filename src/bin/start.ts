@@ -13,12 +13,12 @@ const database = await openDatabase(env, log, { migrate: true });
 const jobTypes = loadJobTypesOrExit(env, log);
 const workerId = defaultWorkerId(env);
 const gh = buildGitHubServices({ env, log, db: database.db, jobTypes, writerId: workerId });
-const stopWeb = await startWeb({ env, log, database, jobTypes, workerId, gh });
-const stopWorker = await startWorker({ env, log, database, jobTypes, workerId, gh });
+const worker = await startWorker({ env, log, database, jobTypes, workerId, gh });
+const stopWeb = await startWeb({ env, log, database, jobTypes, workerId, gh, worker: () => worker.readiness });
 const stopMaintenance = startMaintenance({ env, log, database, gh });
 onShutdown(log, async () => {
   await stopMaintenance();
   await stopWeb();
-  await stopWorker();
+  await worker.stop();
   await database.close();
 });

@@ -10,10 +10,10 @@ const database = await openDatabase(env, log, { migrate: false });
 const jobTypes = loadJobTypesOrExit(env, log);
 const workerId = defaultWorkerId(env);
 const gh = buildGitHubServices({ env, log, db: database.db, jobTypes, writerId: workerId });
-const stopWorker = await startWorker({ env, log, database, jobTypes, workerId, gh });
+const worker = await startWorker({ env, log, database, jobTypes, workerId, gh });
 const stopMaintenance = startMaintenance({ env, log, database, gh });
 onShutdown(log, async () => {
   await stopMaintenance();
-  await stopWorker();
+  await worker.stop();
   await database.close();
 });

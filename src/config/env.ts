@@ -64,6 +64,23 @@ export const envSchema = z.object({
   POLL_INTERVAL_SECONDS: seconds.default(5),
   /** On SIGTERM, how long running agents may finish before they are stopped and handed back. */
   SHUTDOWN_GRACE_SECONDS: seconds.default(30),
+  /**
+   * When the worker runs as root: the host user id agents run as (never root, never the
+   * worker's). Give it a uid no other process uses. Ignored when the worker is not root.
+   */
+  SANDBOX_UID: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 31)
+    .default(65534),
+  /** The host group id agents run as when the worker runs as root. */
+  SANDBOX_GID: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 31)
+    .default(65534),
   /** Keep a failed job's workspace on disk for debugging. */
   KEEP_FAILED_WORKSPACES: flag,
   /** Interval of the maintenance loop. */

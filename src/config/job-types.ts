@@ -4,6 +4,33 @@ import YAML from "yaml";
 import { z } from "zod";
 import { describeYamlError, locateIssue } from "./yaml-problems.js";
 
+/** The agent's token when a job type names none: push a branch, open a PR, read the issue. */
+export const DEFAULT_PERMISSIONS: Readonly<Record<string, "read" | "write">> = Object.freeze({
+  contents: "write",
+  pull_requests: "write",
+  issues: "read",
+  metadata: "read",
+});
+
+const limitsSchema = z
+  .object({
+    /** Memory one process of the agent may use (data segment), in MiB. */
+    memory_mb: z.number().int().min(64).default(4096),
+    /** Processes and threads the agent may have at once. */
+    processes: z.number().int().min(8).default(512),
+    /** CPU seconds one process may use (default: the time limit). */
+    cpu_seconds: z.number().int().positive().optional(),
+    /** What the workspace (checkout, HOME, /tmp) may hold, in MiB; past it the run fails. */
+    workspace_mb: z.number().int().min(16).default(4096),
+    /** Largest file the agent may write, in MiB (default: the workspace limit). */
+    file_size_mb: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+function isPlainRelativePath(path: string): boolean {
+  return !isAbsolute(path) && !path.split("/").includes("..") && !path.startsWith("-");
+}
+
 const jobTypeSchema = z
   .object({
     /** What the job does, shown on the dashboard. */
@@ -32,6 +59,30 @@ const jobTypeSchema = z
     follow_up: z.string().optional(),
     /** Job types this one waits for on the same issue/PR: held `blocked_by` while one is active. */
     after: z.array(z.string()).default([]),
+    /**
+     * How the agent is contained: `bubblewrap` (the default) runs it in its own namespaces with
+     * nothing of the server visible; `none` runs it as the worker itself — only for agents you
+     * trust as much as the server (a warning is logged at start-up and shown on the job page).
+     */
+    sandbox: z.enum(["bubblewrap", "none"]).default("bubblewrap"),
+    /** `full`: the agent reaches the network (its model's API); `none`: no network at all. */
+    network: z.enum(["full", "none"]).default("full"),
+    /** Resource limits of one run (inside the sandbox). */
+    limits: limitsSchema.prefault({}),
+    /**
+     * Files or folders the command needs besides the script named in `command`, visible
+     * read-only at the same path (relative paths are from this file's folder), e.g. `agents/`.
+     */
+    mounts: z.array(z.string().min(1)).default([]),
+    /** The installation token's permissions for the agent (GitHub's names and levels). */
+    permissions: z.record(z.string().regex(/^[a-z_]+$/), z.enum(["read", "write"])).default(DEFAULT_PERMISSIONS),
+    /**
+     * For pull requests: paths restored from the base branch before the agent starts, so a
+     * pull request cannot hand the agent its own hooks or settings (`.claude/`, `CLAUDE.md`).
+     */
+    restore_from_base: z
+      .array(z.string().min(1).refine(isPlainRelativePath, "must be a relative path inside the repository"))
+      .default([]),
   })
   .strict();
 
@@ -102,8 +153,9 @@ export function parseJobTypes(text: string, path = "labelrun.config.yml", option
   for (const [name, config] of Object.entries(parsed.data.job_types)) {
     const label = config.label ?? `agent:${name}`;
     const command = baseDir ? config.command.map((arg) => resolveArgument(arg, baseDir)) : config.command;
+    const mounts = config.mounts.map((path) => resolve(baseDir ?? ".", path));
     const timeout_minutes = config.timeout_minutes ?? defaultTimeoutMinutes;
-    byName.set(name, Object.freeze({ ...config, command, name, label, timeout_minutes }));
+    byName.set(name, Object.freeze({ ...config, command, mounts, name, label, timeout_minutes }));
     defaultTriggers[label] = name;
   }
   return Object.freeze({ byName, defaultTriggers: Object.freeze(defaultTriggers) });

@@ -12,13 +12,31 @@ export function octokitPort(
   authenticate: (installationId?: number) => Promise<Octokit>,
 ): GitHubPort & WorkerGitHubPort {
   return {
-    async createScopedToken(installationId, repositoryIds) {
+    async createScopedToken({ installationId, repositoryIds, permissions }) {
       const app = await authenticate();
       const { data } = await app.rest.apps.createInstallationAccessToken({
         installation_id: installationId,
         repository_ids: repositoryIds,
+        ...(permissions ? { permissions: permissions as Record<string, "read" | "write"> } : {}),
       });
       return { token: data.token, expiresAt: new Date(data.expires_at) };
+    },
+    async revokeToken(token) {
+      // Authenticated with the token itself, which Octokit's App auth would replace: a plain request.
+      const app = await authenticate();
+      const baseUrl = app.request.endpoint.DEFAULTS.baseUrl;
+      const response = await fetch(`${baseUrl}/installation/token`, {
+        method: "DELETE",
+        headers: {
+          authorization: `token ${token}`,
+          accept: "application/vnd.github+json",
+          "user-agent": "labelrun",
+          "x-github-api-version": "2022-11-28",
+        },
+        signal: AbortSignal.timeout(30_000),
+      });
+      // 401: it had expired or was revoked already, which is the goal.
+      if (!response.ok && response.status !== 401) throw new Error(`revoking the token: HTTP ${response.status}`);
     },
     async getTargetDetails({ installationId, owner, repo, number }, kind) {
       const octokit = await authenticate(installationId);
@@ -33,7 +51,11 @@ export function octokitPort(
       };
       if (kind !== "pull_request") return details;
       const { data: pull } = await octokit.rest.pulls.get({ owner, repo, pull_number: number });
-      return { ...details, head: { ref: pull.head.ref, sha: pull.head.sha } };
+      return {
+        ...details,
+        head: { ref: pull.head.ref, sha: pull.head.sha },
+        base: { ref: pull.base.ref, sha: pull.base.sha },
+      };
     },
     async getRepoConfig({ installationId, owner, repo }) {
       const octokit = await authenticate(installationId);

@@ -63,6 +63,8 @@ export interface TargetDetails {
   author: string | null;
   /** For a pull request: the head branch and commit. */
   head?: { ref: string; sha: string };
+  /** For a pull request: the branch it merges into. */
+  base?: { ref: string; sha: string };
 }
 
 /** An installation token limited to some repositories. */
@@ -71,9 +73,19 @@ export interface ScopedToken {
   expiresAt: Date;
 }
 
+/** An installation token for an agent: these repositories only, these permissions only. */
+export interface TokenRequest {
+  installationId: number;
+  repositoryIds: number[];
+  /** GitHub's permission names and levels (`contents: write`); none: the App's own. */
+  permissions?: Readonly<Record<string, "read" | "write">>;
+}
+
 /** What the worker asks of GitHub, beside the port above. */
 export interface WorkerGitHubPort {
-  /** A token for exactly these repositories of the installation (`repository_ids` on the token request). */
-  createScopedToken(installationId: number, repositoryIds: number[]): Promise<ScopedToken>;
+  /** A token for exactly these repositories and permissions (`repository_ids`, `permissions` on the token request). */
+  createScopedToken(request: TokenRequest): Promise<ScopedToken>;
+  /** Revokes an installation token (`DELETE /installation/token`, authenticated with it). */
+  revokeToken(token: string): Promise<void>;
   getTargetDetails(ref: IssueRef, kind: "issue" | "pull_request"): Promise<TargetDetails>;
 }

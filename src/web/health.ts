@@ -10,8 +10,12 @@ export const healthz: Handler = (req, res) => {
   return true;
 };
 
-/** `GET /readyz`: the database answers and the migrations are applied. */
-export function readyz(params: { db: Database; expectedMigrations: number }): Handler {
+/**
+ * `GET /readyz`: the database answers and the migrations are applied. In a
+ * process that runs a worker it also says which job types the worker runs and
+ * why it refuses the others (no sandbox on this machine).
+ */
+export function readyz(params: { db: Database; expectedMigrations: number; worker?: () => unknown }): Handler {
   return async (req, res) => {
     if (req.method !== "GET" || pathOf(req) !== "/readyz") return false;
     try {
@@ -27,7 +31,8 @@ export function readyz(params: { db: Database; expectedMigrations: number }): Ha
         });
         return true;
       }
-      sendJson(res, 200, { status: "ready", migrations: applied });
+      const worker = params.worker?.() ?? undefined;
+      sendJson(res, 200, { status: "ready", migrations: applied, ...(worker ? { worker } : {}) });
     } catch (error) {
       sendJson(res, 503, { status: "not_ready", reason: `database unreachable: ${(error as Error).message}` });
     }

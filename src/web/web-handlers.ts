@@ -18,6 +18,8 @@ export interface WebHandlerOptions {
   /** The port actually bound, for links in setup mode. */
   port: number;
   admin: AdminDeps;
+  /** In a process that runs a worker: what it runs and why it refuses the rest (shown by `/readyz`). */
+  worker?: () => unknown;
 }
 
 /** The routes of the web process, in the order they are tried. */
@@ -25,7 +27,7 @@ export function webHandlers(options: WebHandlerOptions): Handler[] {
   const { env, admin } = options;
   const handlers: Handler[] = [
     healthz,
-    readyz({ db: admin.db, expectedMigrations: countMigrations() }),
+    readyz({ db: admin.db, expectedMigrations: countMigrations(), worker: options.worker }),
     metricsRoute({ db: admin.db, auth: admin.auth, public: env.METRICS_PUBLIC }),
     jobsApi(admin),
     dashboardRoutes(admin),

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { FAILURE_CODES, type FailureCode } from "../jobs/states.js";
+import { cleanAgentValue } from "./agent-text.js";
+import type { ResultFile } from "./read-result-file.js";
 
 /**
  * What the agent writes to `LABELRUN_RESULT`: one JSON object.
@@ -11,7 +13,11 @@ import { FAILURE_CODES, type FailureCode } from "../jobs/states.js";
 export const agentResultSchema = z.discriminatedUnion("status", [
   z.object({
     status: z.literal("completed"),
-    result_url: z.string().url().optional(),
+    /** Only an https URL: the board and the comment link it. */
+    result_url: z
+      .url({ protocol: /^https$/, hostname: z.regexes.domain })
+      .max(2_000)
+      .optional(),
     summary: z.string().max(10_000).optional(),
     cost_usd: z.number().nonnegative().optional(),
     input_tokens: z.number().int().nonnegative().optional(),
@@ -47,14 +53,24 @@ export type ParsedResult =
   | { kind: "invalid"; problem: string }
   | { kind: "ok"; result: AgentResult };
 
-/** Reads the result file's text (null: the agent wrote none). Garbage is a problem, never a crash. */
-export function parseAgentResult(text: string | null): ParsedResult {
-  if (text === null || text.trim() === "") return { kind: "none" };
+/**
+ * Reads the result file (see `readResultFile`). Garbage is a problem, never a
+ * crash, and a problem never quotes the file (it could be anything the agent
+ * could point at). Every string in it is passed through `clean` (NUL, secrets)
+ * before it is checked, so what is stored is what was checked.
+ */
+export function parseAgentResult(file: ResultFile, clean: (text: string) => string = (t) => t): ParsedResult {
+  if (file.kind === "refused") return { kind: "invalid", problem: file.problem };
+  if (file.kind === "none" || file.text.trim() === "") return { kind: "none" };
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = cleanAgentValue(JSON.parse(file.text), clean);
   } catch (error) {
-    return { kind: "invalid", problem: `the result file is not JSON (${(error as Error).message})` };
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    return {
+      kind: "invalid",
+      problem: `the result file is not valid JSON${position ? ` (at byte ${position})` : ""}`,
+    };
   }
   const parsed = agentResultSchema.safeParse(value);
   if (!parsed.success) {
@@ -73,11 +89,18 @@ export function agentFailureCode(code: string | undefined): FailureCode {
   return code && (AGENT_CODES as readonly string[]).includes(code) ? (code as FailureCode) : "AGENT_ERROR";
 }
 
-/** `::progress::<0-100> <message>`; anything else is not progress. */
+/** The longest progress message kept. */
+export const MAX_PROGRESS_MESSAGE = 200;
+
+/**
+ * `::progress::<0-100> <message>`; anything else is not progress. Give it the
+ * masked line: the message is stored and shown. It is cut to 200 characters.
+ */
 export function parseProgressLine(line: string): { percent: number; message: string | null } | null {
-  const match = /^::progress::(\d{1,3})(?:\s+(.*))?$/.exec(line.trim());
+  const match = /^::progress::(\d{1,3})(?:\s+(.*))?$/s.exec(line.trim());
   if (!match) return null;
   const percent = Number(match[1]);
   if (percent > 100) return null;
-  return { percent, message: match[2]?.trim() || null };
+  const message = match[2]?.trim().slice(0, MAX_PROGRESS_MESSAGE) || null;
+  return { percent, message };
 }

@@ -1,5 +1,6 @@
 import type { Database } from "../db/client.js";
 import { jobLogs } from "../db/schema.js";
+import { cleanAgentText } from "./agent-text.js";
 
 export interface LogLine {
   stream: "stdout" | "stderr" | "system";
@@ -14,6 +15,8 @@ export interface JobLogWriterOptions {
   mask: (text: string) => string;
   /** Bytes kept per run; past it the head and the tail are kept and the middle is counted. */
   capBytes?: number;
+  /** Told when a batch could not be stored (the database is away); the run goes on without it. */
+  onError?: (error: unknown) => void;
 }
 
 const FLUSH_EVERY_LINES = 200;
@@ -40,7 +43,7 @@ export class JobLogWriter {
   }
 
   write(entry: LogLine): void {
-    const line = this.options.mask(entry.line).slice(0, 8192);
+    const line = cleanAgentText(this.options.mask(entry.line).slice(0, 8192));
     const bytes = Buffer.byteLength(line) + 1;
     if (this.headBytes + bytes <= this.half && this.tail.length === 0) {
       this.headBytes += bytes;
@@ -64,9 +67,12 @@ export class JobLogWriter {
   flush(): Promise<void> {
     const rows = this.buffer.splice(0);
     if (!rows.length) return this.flushing;
-    this.flushing = this.flushing.then(async () => {
-      await this.options.db.insert(jobLogs).values(rows);
-    });
+    // A batch that cannot be stored is reported and dropped: a log is never worth the run (or the process).
+    this.flushing = this.flushing
+      .then(async () => {
+        await this.options.db.insert(jobLogs).values(rows);
+      })
+      .catch((error: unknown) => this.options.onError?.(error));
     return this.flushing;
   }
 

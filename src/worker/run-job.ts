@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
@@ -6,20 +6,25 @@ import type { JobTypeConfig, JobTypes } from "../config/job-types.js";
 import type { Database } from "../db/client.js";
 import type { JobRow } from "../db/schema.js";
 import { classifyGitHubError } from "../github/classify-error.js";
-import { type GitHubPort, splitFullName, type WorkerGitHubPort } from "../github/port.js";
+import { type GitHubPort, splitFullName, type TargetDetails, type WorkerGitHubPort } from "../github/port.js";
 import { backoffDelayMs } from "../jobs/backoff.js";
 import { getJob } from "../jobs/find-jobs.js";
 import { renewLease } from "../jobs/renew-lease.js";
 import type { FailureCode } from "../jobs/states.js";
 import { type JobPatch, type TransitionResult, transitionJob } from "../jobs/transition-job.js";
 import { metrics } from "../metrics.js";
-import { buildAgentEnv } from "./agent-env.js";
 import { parseAgentResult, parseProgressLine } from "./agent-result.js";
-import { cloneRepository, GitCloneError } from "./clone-repository.js";
+import { cleanAgentText } from "./agent-text.js";
+import { AgentToken } from "./agent-token.js";
+import { cloneRepository, GitCloneError, restoreFromBase } from "./clone-repository.js";
+import { diskUsage } from "./disk-usage.js";
 import { JobLogWriter } from "./job-log-writer.js";
+import { agentCommand, describeLimits, runLimits, type SandboxSupport, writeContext } from "./prepare-run.js";
+import { readResultFile } from "./read-result-file.js";
 import { decideRunOutcome, type RunOutcome } from "./run-outcome.js";
 import type { ProcessRunner } from "./run-process.js";
-import { secretMasker } from "./secret-masker.js";
+import { type SecretMask, secretMasker } from "./secret-masker.js";
+import { createRunFolders, handOverWorkspace, type RunFolders } from "./workspace.js";
 
 /** The least time between two status comment edits for progress alone. */
 const PROGRESS_EDIT_MS = 30_000;
@@ -29,11 +34,16 @@ export interface RunJobSettings {
   leaseSeconds: number;
   heartbeatMs: number;
   killGraceMs: number;
+  /** This worker's private folder; each run gets a fresh folder below it. */
   workspaceRoot: string;
   keepFailedWorkspaces: boolean;
   logCapBytes: number;
-  /** The clone URL for a job (injectable: tests clone from a local bare repository). */
-  cloneUrl(job: JobRow, token: string): string;
+  /** The clone URL for a job, without credentials (injectable: tests clone from a local repository). */
+  cloneUrl(job: JobRow): string;
+  /** How sandboxing works on this machine. */
+  sandbox: SandboxSupport;
+  /** How often the workspace's size is checked against its limit. */
+  diskCheckMs: number;
 }
 
 export interface RunJobDeps {
@@ -45,6 +55,8 @@ export interface RunJobDeps {
   runProcess: ProcessRunner;
   /** The server's environment, from which only allowed names reach the agent. */
   serverEnv: NodeJS.ProcessEnv;
+  /** Every secret value the server knows (`serverSecrets`): masked in everything an agent writes. */
+  serverSecrets: readonly string[];
   settings: RunJobSettings;
   /** After the job reached its end here: status comment, trigger label. */
   onJobChanged(job: JobRow): Promise<void>;
@@ -57,10 +69,15 @@ export interface RunJobSignals {
   cancelled: AbortSignal;
 }
 
+/** The most of one line of the log quoted in a failure message. */
+const QUOTED_LINE_CHARS = 300;
+
 /**
- * Runs one claimed job to its end on this worker: a fresh workspace, a token
- * for this repository only, a shallow clone, the agent with an allow-listed
- * environment, its log and progress, then one guarded transition.
+ * Runs one claimed job to its end on this worker: fresh folders, a token for
+ * this repository and the job type's permissions only, a shallow clone, the
+ * agent in its sandbox with an allow-listed environment, its log and
+ * progress, then one guarded transition. Every token of the run is revoked and
+ * its folders removed, however it ends.
  */
 export async function runJob(deps: RunJobDeps, job: JobRow, signals: RunJobSignals): Promise<JobRow | null> {
   const log = deps.log.child({ jobId: job.id, attempt: job.attempt, deliveryId: job.deliveryId });
@@ -79,16 +96,28 @@ export async function runJob(deps: RunJobDeps, job: JobRow, signals: RunJobSigna
   const startNotice = deps
     .onJobChanged(job)
     .catch((error: unknown) => log.warn({ err: error }, "could not update the status comment"));
-  await mkdir(deps.settings.workspaceRoot, { recursive: true });
-  const workspace = await mkdtemp(join(deps.settings.workspaceRoot, `job-${job.id}-`));
+  await mkdir(deps.settings.workspaceRoot, { recursive: true, mode: 0o700 });
+  const folders = await createRunFolders(deps.settings.workspaceRoot, job.id);
+  const mask = secretMasker([...deps.serverSecrets, ...jobType.env.map((name) => deps.serverEnv[name])]);
+  const token = new AgentToken(
+    deps,
+    { installationId: job.installationId, repositoryIds: [job.repositoryId], permissions: jobType.permissions },
+    join(folders.runDir, "token"),
+    (issued) => mask.add(issued),
+  );
   let outcome: RunOutcome | null = null;
   try {
-    outcome = await prepareAndRun(deps, job, jobType, workspace, signals, log, claim);
+    outcome = await prepareAndRun(deps, job, jobType, folders, token, mask, signals, log, claim);
     return await finish(deps, job, log, outcome);
   } finally {
+    await token.revokeAll();
     const keep = deps.settings.keepFailedWorkspaces && outcome?.to !== "completed";
-    if (keep) log.info({ workspace }, "kept the workspace of a job that did not complete (KEEP_FAILED_WORKSPACES)");
-    else await rm(workspace, { recursive: true, force: true });
+    if (keep)
+      log.info(
+        { workspace: folders.dir },
+        "kept the workspace of a job that did not complete (KEEP_FAILED_WORKSPACES)",
+      );
+    else await rm(folders.dir, { recursive: true, force: true });
     await startNotice;
   }
 }
@@ -97,31 +126,37 @@ async function prepareAndRun(
   deps: RunJobDeps,
   job: JobRow,
   jobType: JobTypeConfig,
-  workspace: string,
+  folders: RunFolders,
+  token: AgentToken,
+  mask: SecretMask,
   signals: RunJobSignals,
   log: Logger,
   claim: { workerId: string; attempt: number },
 ): Promise<RunOutcome> {
   const { owner, repo } = splitFullName(job.repositoryFullName);
   const ref = { installationId: job.installationId, owner, repo, number: job.targetNumber };
-  let token: string;
-  let details: Awaited<ReturnType<WorkerGitHubPort["getTargetDetails"]>>;
+  let details: TargetDetails;
   try {
-    token = (await deps.github.createScopedToken(job.installationId, [job.repositoryId])).token;
+    await token.issue();
     details = await deps.github.getTargetDetails(ref, job.targetKind);
   } catch (error) {
     return githubOutcome(error, deps.clock.now());
   }
-  const mask = secretMasker([token, ...jobType.env.map((name) => deps.serverEnv[name])]);
-  const checkout = join(workspace, "repo");
+  const checkout = join(folders.workspace, "repo");
   if (jobType.clone) {
     try {
-      await cloneRepository({
-        url: deps.settings.cloneUrl(job, token),
-        dir: checkout,
-        pullNumber: job.targetKind === "pull_request" ? job.targetNumber : undefined,
-        mask,
-      });
+      const cloneUrl = deps.settings.cloneUrl(job);
+      const pullNumber = job.targetKind === "pull_request" ? job.targetNumber : undefined;
+      await cloneRepository({ url: cloneUrl, token: token.token, dir: checkout, pullNumber, mask });
+      if (pullNumber !== undefined && details.base) {
+        await restoreFromBase({
+          dir: checkout,
+          baseRef: details.base.ref,
+          paths: jobType.restore_from_base,
+          token: token.token,
+          mask,
+        });
+      }
     } catch (error) {
       if (!(error instanceof GitCloneError)) throw error;
       return {
@@ -130,28 +165,17 @@ async function prepareAndRun(
         message: `git could not clone ${job.repositoryFullName}: ${error.message}`,
       };
     }
-  } else {
-    await mkdir(checkout);
   }
-
-  const contextFile = join(workspace, "context.json");
-  const resultFile = join(workspace, "result.json");
-  await writeFile(contextFile, JSON.stringify({ job: contextJob(job), target: details }, null, 2));
-  const env = buildAgentEnv({
+  await writeContext(folders, job, details);
+  const sandboxed = jobType.sandbox === "bubblewrap";
+  if (sandboxed) await handOverWorkspace(folders.workspace, deps.settings.sandbox.hostUser);
+  const command = agentCommand({
+    job,
+    jobType,
+    folders,
+    sandbox: deps.settings.sandbox,
     serverEnv: deps.serverEnv,
-    declared: jobType.env,
-    token,
-    labelrun: {
-      JOB_ID: String(job.id),
-      JOB_TYPE: job.jobType,
-      ATTEMPT: String(job.attempt),
-      REPOSITORY: job.repositoryFullName,
-      NUMBER: String(job.targetNumber),
-      KIND: job.targetKind,
-      CONTEXT: contextFile,
-      RESULT: resultFile,
-      WORKSPACE: checkout,
-    },
+    token: token.token,
   });
 
   const logs = new JobLogWriter({
@@ -160,10 +184,12 @@ async function prepareAndRun(
     attempt: job.attempt,
     mask,
     capBytes: deps.settings.logCapBytes,
+    onError: (error) => log.warn({ err: error }, "could not store part of the agent's log"),
   });
   const lastLines: string[] = [];
   let progress: { percent: number; message: string | null } | undefined;
   let lostClaim = false;
+  let overLimit: string | null = null;
   const stop = new AbortController();
   const onStop = () => stop.abort();
   signals.shutdown.addEventListener("abort", onStop, { once: true });
@@ -184,6 +210,7 @@ async function prepareAndRun(
           stop.abort();
           return;
         }
+        await token.renewIfDue();
         // Progress reaches the status comment at most once per PROGRESS_EDIT_MS (the rate limit is shared).
         if (progress && progress !== shownProgress && now.getTime() - shownAt >= PROGRESS_EDIT_MS) {
           shownProgress = progress;
@@ -194,24 +221,40 @@ async function prepareAndRun(
       })
       .catch((error: unknown) => log.warn({ err: error }, "heartbeat failed; will try again"));
   }, deps.settings.heartbeatMs);
+  const limits = runLimits(jobType);
+  let measuring = false;
+  const diskWatch = setInterval(() => {
+    if (measuring || overLimit) return;
+    measuring = true;
+    void diskUsage(folders.workspace)
+      .then((bytes) => {
+        if (bytes !== null && bytes > limits.workspaceBytes) {
+          overLimit = `its workspace grew past the limit of ${Math.round(limits.workspaceBytes / 1024 / 1024)} MiB`;
+          stop.abort();
+        }
+      })
+      .finally(() => {
+        measuring = false;
+      });
+  }, deps.settings.diskCheckMs);
 
   const timeoutMs = jobType.timeout_minutes * 60_000;
   const processOutcome = await deps.runProcess({
-    argv: jobType.command,
-    cwd: checkout,
-    env,
+    ...command,
     timeoutMs,
     killGraceMs: deps.settings.killGraceMs,
     signal: stop.signal,
-    onLine(stream, line) {
+    onLine(stream, raw) {
+      const line = mask(raw);
       const parsed = stream === "stdout" ? parseProgressLine(line) : null;
       if (parsed) progress = parsed;
       logs.write({ stream, line, at: deps.clock.now() });
-      lastLines.push(mask(line));
+      lastLines.push(cleanAgentText(line, QUOTED_LINE_CHARS));
       if (lastLines.length > 10) lastLines.shift();
     },
   });
   clearInterval(heartbeat);
+  clearInterval(diskWatch);
   metrics.agentExits.inc({
     code: processOutcome.stoppedBy ?? String(processOutcome.exitCode ?? processOutcome.signal ?? "spawn_error"),
   });
@@ -223,19 +266,22 @@ async function prepareAndRun(
       at: deps.clock.now(),
     });
   }
+  if (overLimit) logs.write({ stream: "system", line: `[labelrun: stopped: ${overLimit}]`, at: deps.clock.now() });
   await logs.close();
   log.info(
     { exitCode: processOutcome.exitCode, signal: processOutcome.signal, stoppedBy: processOutcome.stoppedBy },
     "agent exited",
   );
 
-  const resultText = await readFile(resultFile, "utf8").catch(() => null);
+  const resultFile = await readResultFile(join(folders.workspace, "result.json"));
   return decideRunOutcome({
     process: processOutcome,
-    result: parseAgentResult(resultText === null ? null : mask(resultText)),
+    result: parseAgentResult(resultFile, (text) => cleanAgentText(mask(text))),
     timeoutMinutes: jobType.timeout_minutes,
     lostClaim,
     shuttingDown: signals.shutdown.aborted,
+    overLimit,
+    limits: sandboxed ? describeLimits(limits) : null,
     lastLines,
   });
 }
@@ -325,22 +371,4 @@ async function finish(deps: RunJobDeps, job: JobRow, log: Logger, outcome: RunOu
   log.info({ status: to, code }, "job run ended");
   await deps.onJobChanged(result.job);
   return result.job;
-}
-
-function contextJob(job: JobRow) {
-  return {
-    id: job.id,
-    type: job.jobType,
-    attempt: job.attempt,
-    max_attempts: job.maxAttempts,
-    retry_of: job.retryOf,
-    repository: job.repositoryFullName,
-    number: job.targetNumber,
-    kind: job.targetKind,
-    trigger_label: job.triggerLabel,
-    triggered_by: job.triggeredBy,
-    // After a needs_input run: what the agent asked and what people answered since.
-    question: job.question,
-    answers: job.answers ?? [],
-  };
 }

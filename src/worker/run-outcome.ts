@@ -13,6 +13,9 @@ export type RunOutcome =
   /** The job was taken from this worker (cancelled, timed out by the sweep): leave it as it is. */
   | { to: null; message: string };
 
+/** What the sandbox's launcher exits with when the command cannot be found or executed. */
+const EXIT_NOT_FOUND = 127;
+
 /** EX_TEMPFAIL from sysexits.h: "try again later". */
 export const EXIT_TEMPFAIL = 75;
 
@@ -26,10 +29,17 @@ export function decideRunOutcome(params: {
   timeoutMinutes: number;
   lostClaim: boolean;
   shuttingDown: boolean;
+  /** Set when the worker stopped the agent for going over a limit it watches (the workspace's size). */
+  overLimit?: string | null;
+  /** The sandbox's limits in words, named when an agent dies without a result (null: not sandboxed). */
+  limits?: string | null;
   lastLines: readonly string[];
 }): RunOutcome {
   const { process, result } = params;
   if (params.lostClaim) return { to: null, message: "the job was taken from this worker (cancelled or timed out)" };
+  if (params.overLimit) {
+    return { to: "failed", code: "AGENT_ERROR", message: `the agent was stopped: ${params.overLimit}` };
+  }
   if (process.stoppedBy === "timeout") {
     return {
       to: "failed",
@@ -93,9 +103,25 @@ export function decideRunOutcome(params: {
     };
   }
   const tail = params.lastLines.length ? `; last lines:\n${params.lastLines.join("\n")}` : "";
+  if (params.limits && process.exitCode === EXIT_NOT_FOUND) {
+    return {
+      to: "failed",
+      code: "AGENT_ERROR",
+      message: `the command could not start in the sandbox (not found or not executable there: give its files to \`mounts\`)${tail}`,
+    };
+  }
+  const limit = signalLimit(process.signal);
+  const limits = params.limits ? `; the sandbox's limits: ${params.limits}` : "";
   return {
     to: "failed",
     code: "AGENT_ERROR",
-    message: `the agent exited with status ${status} without a result${tail}`,
+    message: `the agent exited with status ${status} without a result${limit}${limits}${tail}`,
   };
+}
+
+/** The kernel's word for a process that met a resource limit. */
+function signalLimit(signal: NodeJS.Signals | null): string {
+  if (signal === "SIGXCPU") return " (it used up its CPU time limit)";
+  if (signal === "SIGXFSZ") return " (it wrote a file over the file size limit)";
+  return "";
 }

@@ -1,16 +1,24 @@
 import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
+import { readdirSync, readFileSync } from "node:fs";
+import { readLines } from "./output-lines.js";
 
 export interface RunProcessOptions {
   argv: readonly string[];
   cwd: string;
   env: Record<string, string>;
-  /** Past this, the whole process group gets SIGTERM, then SIGKILL after `killGraceMs`. */
+  /** Past this, the agent gets SIGTERM, then everything SIGKILL after `killGraceMs`. */
   timeoutMs: number;
   killGraceMs: number;
   /** Aborting stops the process group the same way (cancellation, shutdown). */
   signal: AbortSignal;
   onLine(stream: "stdout" | "stderr", line: string): void;
+  /**
+   * The started process is a supervisor (bubblewrap) whose death ends the whole sandbox: a polite
+   * stop signals the processes under it and spares it, so the agent gets its grace period.
+   */
+  supervised?: boolean;
+  /** Longest line kept; the rest of a longer line is counted and dropped. */
+  maxLineBytes?: number;
 }
 
 export interface ProcessOutcome {
@@ -25,9 +33,13 @@ export interface ProcessOutcome {
 /** How the worker starts an agent; tests and the worker share the real one. */
 export type ProcessRunner = (options: RunProcessOptions) => Promise<ProcessOutcome>;
 
+/** Longest stored line of agent output by default. */
+export const MAX_LINE_BYTES = 64 * 1024;
+
 /**
- * Spawns the command without a shell, as the leader of its own process group,
- * so stopping it stops everything it forked too.
+ * Spawns the command without a shell, as the leader of its own process group
+ * (and session, so it has no terminal), so stopping it stops everything it
+ * forked too. Output is read as bytes, line by line, never without bound.
  */
 export const runProcess: ProcessRunner = (options) =>
   new Promise((resolve) => {
@@ -52,7 +64,8 @@ export const runProcess: ProcessRunner = (options) =>
     const stop = (why: "timeout" | "abort") => {
       if (stoppedBy) return;
       stoppedBy = why;
-      killGroup("SIGTERM");
+      if (options.supervised && child.pid !== undefined) signalGroupBelow(child.pid, "SIGTERM");
+      else killGroup("SIGTERM");
       killTimer = setTimeout(() => killGroup("SIGKILL"), options.killGraceMs);
     };
     const timer = setTimeout(() => stop("timeout"), options.timeoutMs);
@@ -73,12 +86,15 @@ export const runProcess: ProcessRunner = (options) =>
       ["stdout", child.stdout],
       ["stderr", child.stderr],
     ] as const) {
-      const lines = createInterface({ input: readable, crlfDelay: Number.POSITIVE_INFINITY });
-      lines.on("line", (line) => options.onLine(stream, line));
-      lines.on("close", () => {
-        openStreams--;
-        finish();
-      });
+      readLines(
+        readable,
+        options.maxLineBytes ?? MAX_LINE_BYTES,
+        (line) => options.onLine(stream, line),
+        () => {
+          openStreams--;
+          finish();
+        },
+      );
     }
     child.on("error", (error) => {
       // Could not start (command not found, not executable): no exit event follows.
@@ -95,3 +111,22 @@ export const runProcess: ProcessRunner = (options) =>
       finish();
     });
   });
+
+/**
+ * SIGTERM to every process of the group led by `leader` except the leader
+ * itself (the sandbox's supervisor, whose death would SIGKILL the agent at once).
+ */
+function signalGroupBelow(leader: number, signal: NodeJS.Signals): void {
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === leader) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // Fields after the command name (which may hold spaces and parentheses): state ppid pgrp …
+      const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+      if (pgrp === leader) process.kill(pid, signal);
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+}

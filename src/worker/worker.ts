@@ -14,6 +14,8 @@ export interface WorkerOptions {
   pollIntervalMs: number;
   /** On stop, how long running agents may finish before they are stopped and handed back. */
   shutdownGraceMs: number;
+  /** The job types this worker claims (default: all); a sandboxed type is left out where the sandbox cannot start. */
+  runsJobTypes?: readonly string[];
 }
 
 /**
@@ -89,7 +91,7 @@ export class Worker {
             leaseSeconds: this.deps.settings.leaseSeconds,
             installationLimit: this.options.installationLimit,
             jobTypeLimits: this.jobTypeLimits(),
-            jobTypes: [...this.deps.jobTypes.byName.keys()],
+            jobTypes: this.options.runsJobTypes ?? [...this.deps.jobTypes.byName.keys()],
           });
         } catch (error) {
           // The database is away: wait and try again; nothing was claimed.

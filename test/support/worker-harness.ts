@@ -1,5 +1,3 @@
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { Probot } from "probot";
@@ -10,17 +8,21 @@ import type { JobRow } from "../../src/db/schema.js";
 import { octokitPort } from "../../src/github/octokit-port.js";
 import { claimNextJob } from "../../src/jobs/claim-next-job.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
+import type { SandboxSupport } from "../../src/worker/prepare-run.js";
 import { type RunJobDeps, runJob } from "../../src/worker/run-job.js";
 import { runProcess } from "../../src/worker/run-process.js";
 import { makeJob, seedInstallation } from "./factories.js";
 import { TEST_PRIVATE_KEY, TestOctokit } from "./github-harness.js";
+import { TEST_WORKSPACE_ROOT, testSandbox } from "./sandbox.js";
 
 export const AGENT = fileURLToPath(new URL("../fixtures/agents/agent.mjs", import.meta.url));
+/** The prompt-injected agent: every attack the worker must contain (`hostile.mjs`). */
+export const HOSTILE_AGENT = fileURLToPath(new URL("../fixtures/agents/hostile.mjs", import.meta.url));
 
 /** Job types whose `implement` command is the test agent in the given mode (plus any other fields). */
-export function agentJobTypes(args: string[], fields: Record<string, unknown> = {}): JobTypes {
+export function agentJobTypes(args: string[], fields: Record<string, unknown> = {}, script = AGENT): JobTypes {
   const implement = {
-    command: [process.execPath, AGENT, ...args],
+    command: [process.execPath, script, ...args],
     label: "agent:implement",
     max_attempts: 2,
     ...fields,
@@ -38,6 +40,9 @@ export interface WorkerHarnessOptions {
   heartbeatMs?: number;
   killGraceMs?: number;
   logCapBytes?: number;
+  serverSecrets?: string[];
+  sandbox?: SandboxSupport;
+  diskCheckMs?: number;
 }
 
 export function makeRunJobDeps(options: WorkerHarnessOptions) {
@@ -59,15 +64,18 @@ export function makeRunJobDeps(options: WorkerHarnessOptions) {
     jobTypes: options.jobTypes,
     runProcess,
     serverEnv: options.serverEnv ?? { PATH: process.env.PATH, HOME: process.env.HOME, LANG: "C.UTF-8" },
+    serverSecrets: options.serverSecrets ?? [],
     settings: {
       workerId: options.workerId ?? "test-worker",
       leaseSeconds: 60,
       heartbeatMs: options.heartbeatMs ?? 200,
       killGraceMs: options.killGraceMs ?? 300,
-      workspaceRoot: join(tmpdir(), "labelrun-workspaces"),
+      workspaceRoot: TEST_WORKSPACE_ROOT,
       keepFailedWorkspaces: false,
       logCapBytes: options.logCapBytes ?? 1024 * 1024,
       cloneUrl: (job) => `${options.cloneBaseUrl}/${job.repositoryFullName}.git`,
+      sandbox: options.sandbox ?? testSandbox,
+      diskCheckMs: options.diskCheckMs ?? 500,
     },
     onJobChanged: async (job) => {
       changed.push(job);

@@ -1,6 +1,3 @@
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
@@ -12,17 +9,10 @@ import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation } from "../support/factories.js";
 import { makeBareRepository } from "../support/git-fixtures.js";
 import { api } from "../support/github-harness.js";
+import { pidsWith, uniqueMarker, waitUntil } from "../support/processes.js";
 import { agentJobTypes, makeRunJobDeps } from "../support/worker-harness.js";
 
 const driver = testDrivers[0] ?? "pglite";
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe(`interrupting a running job on a worker (${driver})`, () => {
   const database = useTestDatabase(driver, { seed: (db) => seedInstallation(db, 2) });
@@ -41,19 +31,21 @@ describe(`interrupting a running job on a worker (${driver})`, () => {
         html_url: "https://github.com/x",
         labels: [],
         user: { login: "o" },
-      });
+      })
+      .delete("/installation/token")
+      .reply(204);
   });
   afterEach(() => {
     nock.cleanAll();
   });
 
   it("/labelrun interrupt stops the agent's whole process group now and holds the job, paused, its attempt refunded", async () => {
-    const pids = join(mkdtempSync(join(tmpdir(), "labelrun-pids-")), "pids.json");
+    const marker = uniqueMarker();
     const { deps } = makeRunJobDeps({
       db: database.db,
       githubUrl: "https://api.github.com",
       cloneBaseUrl: repos.baseUrl,
-      jobTypes: agentJobTypes(["hang", pids]),
+      jobTypes: agentJobTypes(["hang", marker]),
       heartbeatMs: 60_000, // only the notification can tell the worker
     });
     const worker = new Worker(
@@ -76,10 +68,7 @@ describe(`interrupting a running job on a worker (${driver})`, () => {
         at: systemClock.now(),
         actor: "test",
       });
-      for (const started = Date.now(); !existsSync(pids); ) {
-        if (Date.now() - started > 20_000) throw new Error("the agent never started");
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitUntil(() => pidsWith(marker).length >= 2, "the agent and its child to start", 20_000);
       const running = await getJob(database.db, job.id);
       expect(running).toMatchObject({ status: "running", attempt: 1 });
       const outcome = await applyJobAction(
@@ -94,11 +83,7 @@ describe(`interrupting a running job on a worker (${driver})`, () => {
         },
       );
       expect(outcome.done).toBe(true);
-      const { agent, child } = JSON.parse(readFileSync(pids, "utf8")) as { agent: number; child: number };
-      for (const started = Date.now(); isAlive(agent) || isAlive(child); ) {
-        if (Date.now() - started > 5_000) throw new Error("the agent survived the interrupt");
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitUntil(() => pidsWith(marker).length === 0, "the interrupt to stop the agent and its child", 5_000);
       await new Promise((r) => setTimeout(r, 300));
       expect(await getJob(database.db, job.id)).toMatchObject({ status: "deferred", hold: "paused", attempt: 0 });
     } finally {

@@ -1,6 +1,3 @@
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { asc, eq } from "drizzle-orm";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -12,6 +9,7 @@ import { transitionJob } from "../../src/jobs/transition-job.js";
 import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeBareRepository } from "../support/git-fixtures.js";
 import { api } from "../support/github-harness.js";
+import { pidsWith, uniqueMarker, waitUntil } from "../support/processes.js";
 import { agentJobTypes, makeRunJobDeps, neverAborted, queueAndClaim, runJob } from "../support/worker-harness.js";
 
 const driver = testDrivers[0] ?? "pglite";
@@ -74,7 +72,10 @@ describe(`running a claimed job (${driver})`, () => {
     const scoped = github.requests.find(
       (r) => r.path === "/app/installations/2/access_tokens" && r.body?.repository_ids,
     );
-    expect(scoped?.body).toEqual({ repository_ids: [186853002] });
+    expect(scoped?.body).toEqual({
+      repository_ids: [186853002],
+      permissions: { contents: "write", pull_requests: "write", issues: "read", metadata: "read" },
+    });
     expect(logs.map((l) => [l.stream, l.line])).toContainEqual(["stderr", "a line on stderr"]);
     expect(logs.map((l) => l.line)).toContain("::progress::abc not a number");
     expect(changed.at(-1)).toMatchObject({ status: "completed" });
@@ -102,6 +103,9 @@ describe(`running a claimed job (${driver})`, () => {
     expect(Object.keys(env).sort()).toEqual(
       [
         "GITHUB_TOKEN",
+        "GIT_CONFIG_COUNT",
+        "GIT_CONFIG_KEY_0",
+        "GIT_CONFIG_VALUE_0",
         "HOME",
         "LANG",
         "LABELRUN_ATTEMPT",
@@ -112,10 +116,15 @@ describe(`running a claimed job (${driver})`, () => {
         "LABELRUN_NUMBER",
         "LABELRUN_REPOSITORY",
         "LABELRUN_RESULT",
+        "LABELRUN_TOKEN_FILE",
         "LABELRUN_WORKSPACE",
         "PATH",
+        "PWD", // set by bubblewrap
+        "TMPDIR",
       ].sort(),
     );
+    // The run's own home and the git credential helper, not the server's.
+    expect(env).toMatchObject({ HOME: "/workspace/home", TMPDIR: "/tmp", GIT_CONFIG_KEY_0: "credential.helper" });
     expect(env.GITHUB_TOKEN).toBe("***"); // masked in what the agent wrote back, too
     expect(logs.map((l) => l.line)).toContain("token is ***");
   });
@@ -127,13 +136,18 @@ describe(`running a claimed job (${driver})`, () => {
     });
     const env = JSON.parse(final?.resultSummary ?? "{}") as Record<string, string>;
     expect(env.ANTHROPIC_API_KEY).toBe("***");
-    expect(env.HOME).toBeUndefined();
+    expect(env.HOME).toBe("/workspace/home");
   });
 
   it.each([
     [["exit", "0"], "failed", "NO_OUTPUT", /exited 0 without writing a result/],
-    [["exit", "3"], "failed", "AGENT_ERROR", /exited with status 3 without a result; last lines:\nabout to exit/],
-    [["garbage"], "failed", "NO_OUTPUT", /not JSON/],
+    [
+      ["exit", "3"],
+      "failed",
+      "AGENT_ERROR",
+      /exited with status 3 without a result; the sandbox's limits: .*; last lines:\nabout to exit/s,
+    ],
+    [["garbage"], "failed", "NO_OUTPUT", /not valid JSON \(at byte 2\)$/],
     [["wrong-shape"], "failed", "NO_OUTPUT", /does not follow the protocol/],
     [["fail", "BUDGET_EXCEEDED"], "failed", "BUDGET_EXCEEDED", /spent the budget/],
     [["fail", "MADE_UP"], "failed", "AGENT_ERROR", /the agent said `MADE_UP`/],
@@ -146,7 +160,7 @@ describe(`running a claimed job (${driver})`, () => {
   it("a command that cannot start fails with AGENT_ERROR and says why", async () => {
     const { final } = await run([], { fields: { command: ["/no/such/agent"] } });
     expect(final).toMatchObject({ status: "failed", failureCode: "AGENT_ERROR" });
-    expect(final?.failureMessage).toMatch(/could not start: .*ENOENT/);
+    expect(final?.failureMessage).toMatch(/could not start in the sandbox .*\/no\/such\/agent/s);
   });
 
   it("a clone failure fails with GIT_CLONE_FAILED and git's message, the token masked", async () => {
@@ -198,28 +212,26 @@ describe(`running a claimed job (${driver})`, () => {
   });
 
   it("at the time limit the whole process group is stopped (a child the agent forked too) and the job fails TIMEOUT", async () => {
-    const pids = join(mkdtempSync(join(tmpdir(), "labelrun-pids-")), "pids.json");
-    const { final, logs } = await run(["hang", pids], { fields: { timeout_minutes: 0.03 } });
+    const marker = uniqueMarker();
+    const { final, logs } = await run(["hang", marker], { fields: { timeout_minutes: 0.03 } });
     expect(final).toMatchObject({ status: "failed", failureCode: "TIMEOUT" });
     expect(final?.failureMessage).toMatch(/time limit of 0.03 minutes/);
-    const { agent, child } = JSON.parse(readFileSync(pids, "utf8")) as { agent: number; child: number };
-    expect(isAlive(agent)).toBe(false);
-    expect(isAlive(child)).toBe(false);
+    expect(pidsWith(marker)).toEqual([]);
     expect(logs.at(-1)?.line).toMatch(/stopped after 0.03 minutes/);
   });
 
   it("cancelling a running job stops its agent, and the worker leaves the cancellation as it is", async () => {
-    const pids = join(mkdtempSync(join(tmpdir(), "labelrun-pids-")), "pids.json");
+    const marker = uniqueMarker();
     const { deps } = makeRunJobDeps({
       db: database.db,
       githubUrl: github.url,
       cloneBaseUrl: repos.baseUrl,
-      jobTypes: agentJobTypes(["hang", pids]),
+      jobTypes: agentJobTypes(["hang", marker]),
     });
     const claimed = await queueAndClaim(database.db, deps);
     const cancelled = new AbortController();
     const running = runJob(deps, claimed, { shutdown: new AbortController().signal, cancelled: cancelled.signal });
-    while (!existsSync(pids)) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => pidsWith(marker).length >= 2, "the agent and its child");
     await transitionJob(database.db, {
       jobId: claimed.id,
       from: "running",
@@ -231,22 +243,20 @@ describe(`running a claimed job (${driver})`, () => {
     cancelled.abort();
     const final = await running;
     expect(final).toMatchObject({ status: "cancelled", failureCode: "CANCELLED" });
-    const { agent, child } = JSON.parse(readFileSync(pids, "utf8")) as { agent: number; child: number };
-    expect(isAlive(agent)).toBe(false);
-    expect(isAlive(child)).toBe(false);
+    expect(pidsWith(marker)).toEqual([]);
   });
 
   it("without a notification, the heartbeat finds out the job was taken and stops the agent", async () => {
-    const pids = join(mkdtempSync(join(tmpdir(), "labelrun-pids-")), "pids.json");
+    const marker = uniqueMarker();
     const { deps } = makeRunJobDeps({
       db: database.db,
       githubUrl: github.url,
       cloneBaseUrl: repos.baseUrl,
-      jobTypes: agentJobTypes(["hang", pids]),
+      jobTypes: agentJobTypes(["hang", marker]),
     });
     const claimed = await queueAndClaim(database.db, deps);
     const running = runJob(deps, claimed, neverAborted());
-    while (!existsSync(pids)) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => pidsWith(marker).length >= 2, "the agent and its child");
     await transitionJob(database.db, {
       jobId: claimed.id,
       from: "running",
@@ -258,6 +268,7 @@ describe(`running a claimed job (${driver})`, () => {
     const final = await running;
     expect(final).toMatchObject({ status: "failed", failureCode: "TIMEOUT" });
     expect((await listJobEvents(database.db, claimed.id)).filter((e) => e.fromStatus === "running")).toHaveLength(1);
+    expect(pidsWith(marker)).toEqual([]);
   });
 
   it("a chatty agent's log is capped: head and tail kept, the middle counted", async () => {
@@ -361,15 +372,6 @@ describe(`people in the loop, on the worker (${driver})`, () => {
   });
 });
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * What a worker asks GitHub for every run: a token (bodies recorded in `seen`, a new token each
  * time so masking is tested against a real value) and the issue/PR it works on. Persisted, since
@@ -398,5 +400,7 @@ function mockWorkerGitHub(seen: Array<{ path: string; body: Record<string, unkno
       user: { login: "octocat" },
     })
     .get("/repos/Codertocat/Hello-World/pulls/1")
-    .reply(200, { number: 1, head: { ref: "feature", sha: "abc123" } });
+    .reply(200, { number: 1, head: { ref: "feature", sha: "abc123" }, base: { ref: "main", sha: "def456" } })
+    .delete("/installation/token")
+    .reply(204);
 }
