@@ -20,6 +20,7 @@ export interface JobLogWriterOptions {
 }
 
 const FLUSH_EVERY_LINES = 200;
+const MAX_STORED_LINE_CHARS = 16 * 1024;
 
 /**
  * Stores an agent's output as the job's log, in order, with secrets masked,
@@ -43,7 +44,8 @@ export class JobLogWriter {
   }
 
   write(entry: LogLine): void {
-    const line = cleanAgentText(this.options.mask(entry.line).slice(0, 8192));
+    // Lines come bounded from the process reader (8 KiB and a note); this is the last guard.
+    const line = cleanAgentText(this.options.mask(entry.line), MAX_STORED_LINE_CHARS);
     const bytes = Buffer.byteLength(line) + 1;
     if (this.headBytes + bytes <= this.half && this.tail.length === 0) {
       this.headBytes += bytes;

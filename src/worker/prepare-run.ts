@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import type { JobTypeConfig } from "../config/job-types.js";
@@ -110,8 +110,10 @@ export function agentCommand(params: {
     },
   });
   if (!sandboxed) return { argv: [...jobType.command], env, cwd: paths.checkout, supervised: false };
+  // The command's own files (an absolute path to a file: the script) and what `mounts` lists. A
+  // folder in the argv is not shown: it could hold anything (the operator's .env, the key).
   const readOnly = [
-    ...jobType.command.filter((arg) => isAbsolute(arg) && !arg.startsWith("/usr/") && existsSync(arg)),
+    ...jobType.command.filter((arg) => isAbsolute(arg) && !arg.startsWith("/usr/") && isFile(arg)),
     ...jobType.mounts.filter((path) => existsSync(path)),
   ];
   const argv = bubblewrapArgv({
@@ -126,6 +128,14 @@ export function agentCommand(params: {
     argv: jobType.command,
   });
   return { argv, env, cwd: folders.workspace, supervised: true };
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function contextJob(job: JobRow) {

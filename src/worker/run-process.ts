@@ -33,8 +33,8 @@ export interface ProcessOutcome {
 /** How the worker starts an agent; tests and the worker share the real one. */
 export type ProcessRunner = (options: RunProcessOptions) => Promise<ProcessOutcome>;
 
-/** Longest stored line of agent output by default. */
-export const MAX_LINE_BYTES = 64 * 1024;
+/** Longest line of agent output kept (what the job log stores of one line). */
+export const MAX_LINE_BYTES = 8 * 1024;
 
 /**
  * Spawns the command without a shell, as the leader of its own process group

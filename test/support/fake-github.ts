@@ -28,6 +28,11 @@ export async function startFakeGitHub(options: { issueState?: "open" | "closed" 
         expires_at: "2099-01-01T00:00:00Z",
       });
     }
+    if (req.method === "DELETE" && path === "/installation/token") {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     if (req.method === "GET" && path.includes("/contents/")) return send(404, { message: "Not Found" });
     const issue = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)$/.exec(path);
     if (req.method === "GET" && issue) {

@@ -1,18 +1,31 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { asc, eq } from "drizzle-orm";
 import nock from "nock";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Env } from "../../src/config/env.js";
 import { serverSecrets } from "../../src/config/server-secrets.js";
 import { type JobRow, jobEvents, jobLogs } from "../../src/db/schema.js";
-import { testDrivers, useTestDatabase } from "../support/databases.js";
+import { getJob } from "../../src/jobs/find-jobs.js";
+import { transitionJob } from "../../src/jobs/transition-job.js";
+import {
+  openTestDatabase,
+  postgresAvailable,
+  type TestDatabase,
+  testDrivers,
+  useTestDatabase,
+} from "../support/databases.js";
+import { makeJob, seedInstallation } from "../support/factories.js";
+import { startFakeGitHub } from "../support/fake-github.js";
 import { makeBareRepository } from "../support/git-fixtures.js";
-import { api } from "../support/github-harness.js";
+import { api, TEST_PRIVATE_KEY } from "../support/github-harness.js";
 import { pidsWith, uniqueMarker, waitUntil } from "../support/processes.js";
 import { TEST_WORKSPACE_ROOT } from "../support/sandbox.js";
+import { type RunningProcess, spawnBin } from "../support/spawn-app.js";
 import {
+  AGENT,
   agentJobTypes,
   HOSTILE_AGENT,
   makeRunJobDeps,
@@ -25,7 +38,10 @@ const driver = testDrivers[0] ?? "pglite";
 
 /** What the hostile agent reported (base64 JSON in its summary), decoded. */
 function findings(job: JobRow | null): Record<string, unknown> {
-  return JSON.parse(Buffer.from(job?.resultSummary ?? "", "base64").toString("utf8")) as Record<string, unknown>;
+  return JSON.parse(gunzipSync(Buffer.from(job?.resultSummary ?? "", "base64")).toString("utf8")) as Record<
+    string,
+    unknown
+  >;
 }
 
 describe(`hostile agents, each run through the real worker in bubblewrap (${driver})`, () => {
@@ -104,14 +120,9 @@ describe(`hostile agents, each run through the real worker in bubblewrap (${driv
     expect((seen.pids as string[]).length).toBeLessThan(8);
     expect(seen.uid).toBe(1000);
     expect(text).not.toMatch(/root:[^:]*:\d+:/); // no /etc/shadow
-    expect(seen.connected).toEqual({
-      tcp: expect.stringMatching(/^!/),
-      gateway: expect.stringMatching(/^!/),
-      socket: expect.stringMatching(/^!/),
-    });
-    for (const [path, outcome] of Object.entries(seen.wrote as Record<string, string>)) {
-      expect(outcome, `wrote ${path}`).toMatch(/^!/);
-    }
+    // Failures are left out of the report: nothing connected, nothing was written outside the workspace.
+    expect(seen.connected).toEqual({});
+    expect(seen.wrote).toEqual({});
     // The clone keeps no token: not in .git/config, not in the remote URL.
     expect(seen.gitConfig).toContain('[remote "origin"]');
     for (const token of issued) expect(seen.gitConfig).not.toContain(token);
@@ -165,7 +176,7 @@ describe(`hostile agents, each run through the real worker in bubblewrap (${driv
     const { final, logs } = await run(["long-line", "600"]);
     expect(final).toMatchObject({ status: "completed", resultSummary: "survived" });
     const long = logs.find((l) => l.line.includes("line cut"));
-    expect(long?.line.length).toBeLessThan(10_000); // the log keeps 8 KiB of a line
+    expect(long?.line.length).toBeLessThan(8192 + 100); // 8 KiB of a line, and the note
     expect(long?.line).toMatch(/line cut, \d+ more bytes left out/);
     expect(logs.map((l) => l.line)).toContain("after the long line");
     expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024);
@@ -199,13 +210,12 @@ describe(`hostile agents, each run through the real worker in bubblewrap (${driv
     expect(final?.progressMessage).toBe("my token is ***");
   });
 
-  it("a 20 MB progress message is cut to 200 characters, and its log line to 8 KiB", async () => {
+  it("a 20 MB progress message is cut to 200 characters, and its log line to 8 KiB and a note", async () => {
     const { final, logs } = await run(["huge-progress"]);
-    expect(final).toMatchObject({ status: "completed" });
+    expect(final).toMatchObject({ status: "failed", progress: 50 });
+    expect(final?.progressMessage).toBe("x".repeat(200));
     const line = logs.find((l) => l.line.startsWith("::progress::50"));
-    expect(line?.line.length).toBeLessThanOrEqual(8192);
-    const progress = (await database.db.select().from(jobEvents)).length; // the run stored its events
-    expect(progress).toBeGreaterThan(0);
+    expect(line?.line.length).toBeLessThanOrEqual(8192 + 100);
   });
 
   it("every secret the server knows is masked in what an agent prints, even one it should never have had", async () => {
@@ -239,4 +249,94 @@ describe(`hostile agents, each run through the real worker in bubblewrap (${driv
       expect(stored).not.toContain(secret);
     }
   });
+});
+
+describe.runIf(postgresAvailable)("a hostile agent under a real worker process that holds the App's secrets", () => {
+  let database: TestDatabase;
+  let github: Awaited<ReturnType<typeof startFakeGitHub>>;
+  let worker: RunningProcess | null = null;
+  const repos = makeBareRepository("Codertocat/Hello-World");
+  beforeAll(async () => {
+    database = await openTestDatabase("postgres", { max: 5 });
+    github = await startFakeGitHub();
+  });
+  afterAll(async () => {
+    await worker?.stop("SIGKILL");
+    await github.close();
+    await database.close();
+  });
+
+  it("finds none of them in /proc, the server's folder or the database, and the worker goes on running other jobs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "labelrun-secret-worker-"));
+    const webhookSecret = uniqueMarker("webhook-secret");
+    const adminToken = uniqueMarker("admin-token");
+    const keyFile = join(dir, "app.private-key.pem");
+    writeFileSync(keyFile, TEST_PRIVATE_KEY, { mode: 0o600 });
+    writeFileSync(join(dir, ".env"), `WEBHOOK_SECRET=${webhookSecret}\nADMIN_TOKEN=${adminToken}\n`);
+    const config = join(dir, "labelrun.config.yml");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        job_types: {
+          implement: { command: [process.execPath, HOSTILE_AGENT, "snoop", dir, process.cwd()], network: "none" },
+          review: { command: [process.execPath, AGENT, "complete"] },
+        },
+      }),
+    );
+    worker = spawnBin("worker", {
+      DATABASE_URL: database.url as string,
+      APP_ID: "1",
+      PRIVATE_KEY_PATH: keyFile,
+      WEBHOOK_SECRET: webhookSecret,
+      ADMIN_TOKEN: adminToken,
+      GITHUB_API_URL: github.url,
+      CLONE_BASE_URL: repos.baseUrl,
+      LABELRUN_CONFIG: config,
+      WORKSPACE_ROOT: join(dir, "workspaces"),
+      WORKER_ID: "hostile-test",
+      POLL_INTERVAL_SECONDS: "0.2",
+      HEARTBEAT_SECONDS: "0.5",
+      REDELIVER_FAILED_DELIVERIES: "false",
+    });
+    await worker.waitForLine((line) => line.msg === "worker started");
+    await seedInstallation(database.db, 2);
+    const ids: number[] = [];
+    for (const [jobType, targetNumber] of [
+      ["implement", 1],
+      ["review", 2],
+    ] as const) {
+      const job = await makeJob(database.db, {
+        installationId: 2,
+        repositoryId: 186853002,
+        repositoryFullName: "Codertocat/Hello-World",
+        targetNumber,
+        jobType,
+        at: new Date(),
+      });
+      await transitionJob(database.db, { jobId: job.id, from: "pending", to: "queued", at: new Date(), actor: "test" });
+      ids.push(job.id);
+    }
+    const ended = async () => Promise.all(ids.map((id) => getJob(database.db, id)));
+    for (const started = Date.now(); (await ended()).some((job) => !job?.finishedAt); ) {
+      if (Date.now() - started > 30_000) throw new Error(`jobs did not end: ${JSON.stringify(await ended())}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const [snoop, other] = await ended();
+    expect(snoop).toMatchObject({ status: "completed" });
+    expect(other).toMatchObject({ status: "completed" });
+    const keyLines = TEST_PRIVATE_KEY.split("\n").filter((line) => line.length > 20 && !line.startsWith("-----"));
+    const seen = JSON.stringify(findings(snoop ?? null));
+    const everything = [
+      seen,
+      JSON.stringify(await database.db.select().from(jobLogs)),
+      JSON.stringify(await database.db.select().from(jobEvents)),
+      JSON.stringify(github.requests),
+      worker.output(),
+    ].join("\n");
+    for (const secret of [webhookSecret, adminToken, database.url as string, ...keyLines]) {
+      expect(everything, "a server secret reached the agent or was published").not.toContain(secret);
+    }
+    // The worker process is alive and serving.
+    expect(worker.child.exitCode).toBeNull();
+  }, 60_000);
 });
