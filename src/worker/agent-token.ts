@@ -16,6 +16,9 @@ export class AgentToken {
   private current: ScopedToken | null = null;
   private issuedAt = 0;
   private readonly issued: string[] = [];
+  /** A renewal under way, which the end of the run waits for so its token is revoked too. */
+  private renewing: Promise<unknown> | null = null;
+  private closed = false;
 
   constructor(
     private readonly deps: { github: WorkerGitHubPort; clock: Clock; log: Logger },
@@ -53,18 +56,27 @@ export class AgentToken {
 
   /** Renews the token when it is close to expiring; true when it did. */
   async renewIfDue(): Promise<boolean> {
-    if (!this.current) return false;
+    // One renewal at a time: heartbeats come faster than GitHub may answer.
+    if (!this.current || this.closed || this.renewing) return false;
     const now = this.deps.clock.now().getTime();
     const expires = this.current.expiresAt.getTime();
     const margin = Math.min(RENEW_MARGIN_MS, (expires - this.issuedAt) / 2);
     if (expires - now > margin) return false;
-    await this.issue();
+    const renewal = this.issue();
+    this.renewing = renewal.catch(() => {});
+    try {
+      await renewal;
+    } finally {
+      this.renewing = null;
+    }
     this.deps.log.info({ expiresAt: this.current.expiresAt }, "renewed the agent's installation token");
     return true;
   }
 
   /** Revokes every token of the run; one that cannot be revoked expires on its own within the hour. */
   async revokeAll(): Promise<void> {
+    this.closed = true;
+    await this.renewing;
     for (const token of this.issued.splice(0)) {
       await this.deps.github
         .revokeToken(token)

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +21,7 @@ import {
 import { makeJob, seedInstallation } from "../support/factories.js";
 import { startFakeGitHub } from "../support/fake-github.js";
 import { makeBareRepository } from "../support/git-fixtures.js";
+import { startGitHttpServer } from "../support/git-http-server.js";
 import { api, TEST_PRIVATE_KEY } from "../support/github-harness.js";
 import { pidsWith, uniqueMarker, waitUntil } from "../support/processes.js";
 import { TEST_WORKSPACE_ROOT } from "../support/sandbox.js";
@@ -339,4 +341,75 @@ describe.runIf(postgresAvailable)("a hostile agent under a real worker process t
     // The worker process is alive and serving.
     expect(worker.child.exitCode).toBeNull();
   }, 60_000);
+});
+
+describe(`the agent's token (${driver})`, () => {
+  const database = useTestDatabase(driver);
+  const repos = makeBareRepository("Codertocat/Hello-World");
+  const lifetimeMs = 2_000;
+  const tokens = new Map<string, number>(); // token → expires at
+  const revoked = new Set<string>();
+  let git: Awaited<ReturnType<typeof startGitHttpServer>>;
+  beforeAll(async () => {
+    git = await startGitHttpServer(repos.base, (token) => (tokens.get(token) ?? 0) > Date.now() && !revoked.has(token));
+  });
+  afterAll(() => git.close());
+  beforeEach(() => {
+    let scoped = false;
+    api()
+      .persist()
+      .post("/app/installations/2/access_tokens", (body) => {
+        // The agent's tokens name the repository; the worker's own (to read the issue) does not.
+        scoped = Boolean(body && typeof body === "object" && "repository_ids" in body);
+        return true;
+      })
+      .reply(201, () => {
+        const token = `ghs_short_${Math.random().toString(36).slice(2)}`;
+        const expires = Date.now() + lifetimeMs;
+        if (scoped) tokens.set(token, expires);
+        return { token, expires_at: new Date(expires).toISOString() };
+      })
+      .get("/repos/Codertocat/Hello-World/issues/1")
+      .reply(200, {
+        number: 1,
+        state: "open",
+        title: "t",
+        body: "",
+        html_url: "https://github.com/Codertocat/Hello-World/issues/1",
+        labels: [],
+        user: { login: "octocat" },
+      })
+      .delete("/installation/token")
+      // nock 15.0.0 hands a one-argument reply function the fetch Request.
+      .reply(((request: Request) => {
+        revoked.add((request.headers.get("authorization") ?? "").replace(/^token /, ""));
+        return [204];
+      }) as never);
+  });
+  afterEach(() => nock.cleanAll());
+
+  it("is renewed before it expires, so a run longer than its life still pushes; every token is revoked at the end", async () => {
+    const { deps } = makeRunJobDeps({
+      db: database.db,
+      githubUrl: "https://api.github.com",
+      cloneBaseUrl: git.url,
+      jobTypes: agentJobTypes(["token-over-time", "3000"], {}, HOSTILE_AGENT),
+      heartbeatMs: 200,
+    });
+    const claimed = await queueAndClaim(database.db, deps);
+    const final = await runJob(deps, claimed, neverAborted());
+    expect(final, final?.failureMessage ?? "").toMatchObject({ status: "completed" });
+    const seen = findings(final);
+    // The token the agent read at the start had expired before it pushed; the file held a fresh one.
+    expect(seen.first).not.toBe(seen.second);
+    expect((tokens.get(seen.first as string) ?? 0) < Date.now()).toBe(true);
+    const branches = execFileSync("git", ["--git-dir", join(repos.base, "Codertocat/Hello-World.git"), "branch"], {
+      encoding: "utf8",
+    });
+    expect(branches).toContain("agent-branch");
+    // The clone and the push authenticated; no token was ever in .git/config.
+    expect(git.used.length).toBeGreaterThan(0);
+    for (const token of tokens.keys()) expect(seen.gitConfig).not.toContain(token);
+    expect([...tokens.keys()].filter((token) => !revoked.has(token))).toEqual([]);
+  }, 30_000);
 });
