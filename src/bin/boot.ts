@@ -10,6 +10,7 @@ import { migrate } from "../db/migrate.js";
 import { openPGlite } from "../db/open-pglite.js";
 import { openPostgres } from "../db/open-postgres.js";
 import { DataDirectoryInUseError } from "../db/pglite-lock.js";
+import { installCrashGuards } from "./crash-guards.js";
 
 export interface Booted {
   env: Env;
@@ -34,6 +35,7 @@ export function boot(processName: string): Booted {
     throw error;
   }
   const log = createLogger({ level: env.LOG_LEVEL, format: env.LOG_FORMAT }).child({ process: processName });
+  installCrashGuards(log);
   return { env, log };
 }
 

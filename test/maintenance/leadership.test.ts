@@ -86,3 +86,19 @@ describe.runIf(postgresAvailable)("one maintenance leader at a time (real server
     }
   });
 });
+
+describe.runIf(postgresAvailable)("a stuck maintenance sweep (real server)", () => {
+  const database = useTestDatabase("postgres");
+
+  it("gives up at its deadline, and its lock is released for another process to lead", async () => {
+    const a = openPostgres({ url: database.url as string, max: 2 });
+    const b = openPostgres({ url: database.url as string, max: 2 });
+    try {
+      const stuck = withLeadership(a, () => new Promise<never>(() => {}), 500);
+      await expect(stuck).rejects.toThrow(/ran past its deadline of 500 ms/);
+      expect(await withLeadership(b, async () => "b swept")).toEqual({ led: true, result: "b swept" });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
