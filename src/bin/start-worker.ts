@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { systemClock } from "../clock.js";
 import { serverSecrets } from "../config/server-secrets.js";
 import { recoverWorkerJobs } from "../maintenance/sweeps/sweep-running-jobs.js";
+import type { SandboxSupport } from "../worker/prepare-run.js";
 import { runProcess } from "../worker/run-process.js";
 import { hostSystemEntries } from "../worker/sandbox/host-system.js";
 import { agentHostUser, probeSandbox } from "../worker/sandbox/probe-sandbox.js";
@@ -13,7 +14,7 @@ import { sweepDepsFrom } from "./start-maintenance.js";
 
 /** What a started worker tells `/readyz`: which job types it runs, and why it refuses the others. */
 export interface WorkerReadiness {
-  sandbox: { available: boolean; reason: string | null; hostUid: number | null };
+  sandbox: { available: boolean; reason: string | null; network: string | null; hostUid: number | null };
   runs: string[];
   refuses: Record<string, string>;
 }
@@ -39,7 +40,7 @@ export async function startWorker(
   if (removed.length) log.info({ removed }, "removed the workspaces of crashed runs");
   const hostUser = agentHostUser({ uid: env.SANDBOX_UID, gid: env.SANDBOX_GID });
   const sandbox = await probeSandbox({ workerDir, hostUser, system: hostSystemEntries() });
-  const readiness = describeReadiness(jobTypes, sandbox.unavailable, hostUser?.uid ?? null);
+  const readiness = describeReadiness(jobTypes, sandbox, hostUser?.uid ?? null);
   for (const [name, reason] of Object.entries(readiness.refuses)) {
     log.error({ jobType: name }, `this worker will not run \`${name}\` jobs: ${reason}`);
   }
@@ -89,17 +90,26 @@ export async function startWorker(
   return { stop: () => worker.stop(), readiness };
 }
 
-/** Which job types this worker can run: a sandboxed one only where the sandbox works. */
+/** Which job types this worker can run: a sandboxed one only where its sandbox (and network) works. */
 export function describeReadiness(
   jobTypes: ProcessParts["jobTypes"],
-  unavailable: string | null,
+  support: Pick<SandboxSupport, "unavailable" | "networkUnavailable">,
   hostUid: number | null,
 ): WorkerReadiness {
   const runs: string[] = [];
   const refuses: Record<string, string> = {};
   for (const [name, type] of jobTypes.byName) {
-    if (type.sandbox === "bubblewrap" && unavailable) refuses[name] = unavailable;
+    const reason =
+      type.sandbox === "none"
+        ? null
+        : (support.unavailable ?? (type.network === "full" ? support.networkUnavailable : null));
+    if (reason) refuses[name] = reason;
     else runs.push(name);
   }
-  return { sandbox: { available: unavailable === null, reason: unavailable, hostUid }, runs, refuses };
+  const { unavailable, networkUnavailable } = support;
+  return {
+    sandbox: { available: unavailable === null, reason: unavailable, network: networkUnavailable, hostUid },
+    runs,
+    refuses,
+  };
 }

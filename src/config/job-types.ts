@@ -65,8 +65,13 @@ const jobTypeSchema = z
      * trust as much as the server (a warning is logged at start-up and shown on the job page).
      */
     sandbox: z.enum(["bubblewrap", "none"]).default("bubblewrap"),
-    /** `full`: the agent reaches the network (its model's API); `none`: no network at all. */
-    network: z.enum(["full", "none"]).default("full"),
+    /**
+     * `full` (the default): the internet through a network namespace of its own (slirp4netns),
+     * without the host's loopback (its database, labelrun's own server); `none`: no network;
+     * `host`: the host's network as it is, loopback services included — only where nothing
+     * listens there that an agent must not reach.
+     */
+    network: z.enum(["full", "none", "host"]).default("full"),
     /** Resource limits of one run (inside the sandbox). */
     limits: limitsSchema.prefault({}),
     /**

@@ -1,3 +1,4 @@
+import type { ChildProcess } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
@@ -8,6 +9,7 @@ import { buildAgentEnv } from "./agent-env.js";
 import { agentGitEnv } from "./git-credentials.js";
 import { bubblewrapArgv, type SystemEntry } from "./sandbox/bubblewrap-argv.js";
 import { type HostUser, type RunLimits, SANDBOX_PATHS } from "./sandbox/sandbox-layout.js";
+import { attachSlirpNetwork } from "./sandbox/slirp-network.js";
 import type { RunFolders } from "./workspace.js";
 
 /** What a worker knows about sandboxing on its machine (probed once at start-up). */
@@ -20,6 +22,10 @@ export interface SandboxSupport {
   hostUser: HostUser | null;
   /** The host's system folders (`hostSystemEntries()`). */
   system: readonly SystemEntry[];
+  /** The slirp4netns binary that gives `network: full` sandboxes their network. */
+  slirp: string;
+  /** Null when `network: full` works here; otherwise why not (such job types are not claimed). */
+  networkUnavailable: string | null;
 }
 
 /** The paths an agent is told about, as it sees them. */
@@ -87,7 +93,13 @@ export function agentCommand(params: {
   sandbox: SandboxSupport;
   serverEnv: NodeJS.ProcessEnv;
   token: string;
-}): { argv: string[]; env: Record<string, string>; cwd: string; supervised: boolean } {
+}): {
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  supervised: boolean;
+  attach?: (child: ChildProcess) => Promise<() => void>;
+} {
   const { job, jobType, folders, sandbox } = params;
   const sandboxed = jobType.sandbox === "bubblewrap";
   const paths = agentPaths(folders, sandboxed);
@@ -127,7 +139,9 @@ export function agentCommand(params: {
     hostUser: sandbox.hostUser,
     argv: jobType.command,
   });
-  return { argv, env, cwd: folders.workspace, supervised: true };
+  const attach =
+    jobType.network === "full" ? (child: ChildProcess) => attachSlirpNetwork(child, sandbox.slirp) : undefined;
+  return { argv, env, cwd: folders.workspace, supervised: true, attach };
 }
 
 function isFile(path: string): boolean {

@@ -1,5 +1,6 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import type { Readable } from "node:stream";
 import { readLines } from "./output-lines.js";
 
 export interface RunProcessOptions {
@@ -19,6 +20,12 @@ export interface RunProcessOptions {
   supervised?: boolean;
   /** Longest line kept; the rest of a longer line is counted and dropped. */
   maxLineBytes?: number;
+  /**
+   * Sets up what the started process waits for (the sandbox's network), given the child with two
+   * extra pipes as fds 3 and 4; returns what undoes it when the process ends. If it fails, the
+   * process is stopped and the run ends as if the command could not start.
+   */
+  attach?: (child: ChildProcess) => Promise<() => void>;
 }
 
 export interface ProcessOutcome {
@@ -50,8 +57,24 @@ export const runProcess: ProcessRunner = (options) =>
       cwd: options.cwd,
       env: options.env,
       detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: options.attach ? ["ignore", "pipe", "pipe", "pipe", "pipe"] : ["ignore", "pipe", "pipe"],
     });
+    // The sandbox's side pipes (fds 3 and 4) end with it, often with ECONNRESET: that is no
+    // error of the run's, and an 'error' event without a listener would end the whole process.
+    for (const extra of child.stdio.slice(3)) extra?.on("error", () => {});
+    let detach = () => {};
+    if (options.attach && child.pid !== undefined) {
+      options.attach(child).then(
+        (undo) => {
+          if (exit) undo();
+          else detach = undo;
+        },
+        (error: unknown) => {
+          spawnError = error instanceof Error ? error : new Error(String(error));
+          killGroup("SIGKILL");
+        },
+      );
+    }
     const killGroup = (signal: NodeJS.Signals) => {
       if (child.pid === undefined) return;
       try {
@@ -80,6 +103,7 @@ export const runProcess: ProcessRunner = (options) =>
       clearTimeout(timer);
       options.signal.removeEventListener("abort", onAbort);
       if (killTimer) clearTimeout(killTimer);
+      detach();
       resolve({ exitCode: exit.code, signal: exit.signal, stoppedBy, spawnError });
     };
     for (const [stream, readable] of [
@@ -87,7 +111,7 @@ export const runProcess: ProcessRunner = (options) =>
       ["stderr", child.stderr],
     ] as const) {
       readLines(
-        readable,
+        readable as Readable,
         options.maxLineBytes ?? MAX_LINE_BYTES,
         (line) => options.onLine(stream, line),
         () => {

@@ -3,7 +3,7 @@ import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { HostUser } from "./sandbox/sandbox-layout.js";
-import { SANDBOX_GROUP, SANDBOX_PASSWD } from "./sandbox/sandbox-layout.js";
+import { SANDBOX_GROUP, SANDBOX_PASSWD, SANDBOX_RESOLV_CONF } from "./sandbox/sandbox-layout.js";
 
 /** Raised when the workspace root is not a private folder of this worker's. */
 export class WorkspaceRootError extends Error {
@@ -69,6 +69,7 @@ export async function createRunFolders(workerDir: string, jobId: number): Promis
   await mkdir(runDir, { mode: 0o755 });
   await writeFile(join(runDir, "passwd"), SANDBOX_PASSWD, { mode: 0o644 });
   await writeFile(join(runDir, "group"), SANDBOX_GROUP, { mode: 0o644 });
+  await writeFile(join(runDir, "resolv.conf"), SANDBOX_RESOLV_CONF, { mode: 0o644 });
   return { dir, workspace, runDir };
 }
 

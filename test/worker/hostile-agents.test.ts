@@ -131,6 +131,15 @@ describe(`hostile agents, each run through the real worker in bubblewrap (${driv
     expect(seen.gitConfig).not.toContain("x-access-token");
   });
 
+  it("with its own network (the default) it reaches neither the host's loopback nor the database's socket", async () => {
+    const { final } = await run(["snoop"]);
+    expect(final).toMatchObject({ status: "completed" });
+    const seen = findings(final);
+    expect(seen.connected).toEqual({});
+    // …but it has a network: slirp4netns's interface, with a default route.
+    expect(seen.route).toMatch(/^tap0\s+00000000\s+0202000A/m);
+  });
+
   it("a daemon the agent starts in a session of its own is gone when the job ends", async () => {
     const marker = uniqueMarker();
     const { final } = await run(["daemon", marker]);
@@ -393,7 +402,8 @@ describe(`the agent's token (${driver})`, () => {
       db: database.db,
       githubUrl: "https://api.github.com",
       cloneBaseUrl: git.url,
-      jobTypes: agentJobTypes(["token-over-time", "3000"], {}, HOSTILE_AGENT),
+      // The git server listens on the host's loopback, which only `network: host` reaches.
+      jobTypes: agentJobTypes(["token-over-time", "3000"], { network: "host" }, HOSTILE_AGENT),
       heartbeatMs: 200,
     });
     const claimed = await queueAndClaim(database.db, deps);

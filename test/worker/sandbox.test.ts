@@ -31,11 +31,13 @@ const plan: BubblewrapPlan = {
 };
 
 describe("the bubblewrap command line", () => {
-  it("unshares every namespace but the network, shows the workspace writable and the rest read-only, and ends with the limited command", () => {
+  it("unshares every namespace, shows the workspace writable and the rest read-only, and ends with the limited command", () => {
     const argv = bubblewrapArgv(plan);
     const text = argv.join(" ");
     expect(text).toContain("--die-with-parent --unshare-ipc --unshare-pid --unshare-uts --unshare-cgroup-try");
-    expect(argv).not.toContain("--unshare-net");
+    // network: full is a namespace of its own that slirp4netns connects (bubblewrap waits on fd 4 for it).
+    expect(text).toContain("--unshare-net --info-fd 3 --block-fd 4");
+    expect(text).toContain("--ro-bind /srv/ws/job-1/run/resolv.conf /etc/resolv.conf");
     expect(text).toContain("--bind /srv/ws/job-1/workspace /workspace");
     expect(text).toContain("--ro-bind /srv/ws/job-1/run /run/labelrun");
     expect(text).toContain("--symlink usr/bin /bin");
@@ -57,13 +59,18 @@ describe("the bubblewrap command line", () => {
         "/srv/ws/job-1/run",
         "/srv/ws/job-1/run/passwd",
         "/srv/ws/job-1/run/group",
+        "/srv/ws/job-1/run/resolv.conf",
         "/opt/agents/claude.sh",
       ].sort(),
     );
   });
 
-  it("network: none gives the agent a network namespace of its own", () => {
-    expect(bubblewrapArgv({ ...plan, network: "none" })).toContain("--unshare-net");
+  it("network: none is an empty network namespace, and network: host the host's own", () => {
+    const none = bubblewrapArgv({ ...plan, network: "none" });
+    expect(none).toContain("--unshare-net");
+    expect(none).not.toContain("--info-fd");
+    const host = bubblewrapArgv({ ...plan, network: "host" });
+    expect(host).not.toContain("--unshare-net");
   });
 
   it("a root worker sets the sandbox up as root and the agent runs as the host user, capabilities dropped", () => {
@@ -145,7 +152,7 @@ describe(`a worker that cannot sandbox (${driver})`, () => {
     );
     const dir = mkdtempSync(join(tmpdir(), "labelrun-probe-"));
     const support = await probeSandbox({ workerDir: dir, hostUser: null, system: [], bwrap: "/nonexistent/bwrap" });
-    const readiness = describeReadiness(jobTypes, support.unavailable, null);
+    const readiness = describeReadiness(jobTypes, support, null);
     expect(readiness).toMatchObject({
       sandbox: { available: false },
       runs: ["trusted"],

@@ -108,6 +108,17 @@ describe.runIf(postgresAvailable)("worker processes on the real server", () => {
       sql`select job_id, count(*) as claims from job_events where code = 'CLAIMED' group by job_id`,
     );
     expect(claims).toHaveLength(60);
+    const twice = claims.filter((c) => c.claims !== "1").map((c) => c.job_id);
+    if (twice.length)
+      console.log(
+        "DEBUGC",
+        JSON.stringify(
+          await queryRows(
+            database.db,
+            sql`select job_id, from_status, to_status, code, message, actor from job_events where job_id = ${twice[0]} order by id`,
+          ),
+        ),
+      );
     expect(claims.every((c) => c.claims === "1")).toBe(true);
     const byWorker = await queryRows<{ worker_id: string }>(database.db, sql`select distinct worker_id from jobs`);
     expect(byWorker.length).toBeGreaterThan(1);

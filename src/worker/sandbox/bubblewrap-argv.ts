@@ -18,7 +18,8 @@ export interface BubblewrapPlan {
   system: readonly SystemEntry[];
   /** Files and folders of the operator's (the command's script, `mounts:`), read-only at the same path. */
   readOnly: readonly string[];
-  network: "full" | "none";
+  /** `full`: a namespace of its own, to be connected by slirp4netns (fds 3 and 4); `none`: none; `host`: the host's. */
+  network: "full" | "none" | "host";
   limits: RunLimits;
   /**
    * When set, the worker is root: bubblewrap sets the sandbox up as root and the agent runs as
@@ -41,7 +42,9 @@ const MOUNTED_ROOTS = ["/usr", "/proc", "/dev", "/workspace", "/run/labelrun"];
 export function bubblewrapArgv(plan: BubblewrapPlan): string[] {
   const args: string[] = [plan.bwrap, "--die-with-parent"];
   args.push("--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "labelrun");
-  if (plan.network === "none") args.push("--unshare-net");
+  if (plan.network !== "host") args.push("--unshare-net");
+  // bubblewrap says its child's pid on fd 3 and waits for fd 4 until slirp4netns has the network up.
+  if (plan.network === "full") args.push("--info-fd", "3", "--block-fd", "4");
   // bubblewrap makes missing parent folders with modes the unprivileged agent may not be able to
   // enter (0700 when it runs as root): every parent is made readable first.
   const created = new Set<string>();
@@ -56,6 +59,8 @@ export function bubblewrapArgv(plan: BubblewrapPlan): string[] {
   args.push("--ro-bind", "/usr", "/usr");
   for (const entry of plan.system) {
     if (entry.path === "/usr") continue;
+    // In its own network the resolver is slirp4netns's (10.0.2.3), written into the run folder.
+    if (entry.path === "/etc/resolv.conf" && plan.network === "full") continue;
     makeParents(entry.path);
     if (entry.symlinkTo !== undefined) args.push("--symlink", entry.symlinkTo, entry.path);
     else args.push("--ro-bind-try", entry.path, entry.path);
@@ -67,6 +72,7 @@ export function bubblewrapArgv(plan: BubblewrapPlan): string[] {
   args.push("--ro-bind", plan.runDir, SANDBOX_PATHS.runDir);
   makeParents("/etc/passwd");
   args.push("--ro-bind", `${plan.runDir}/passwd`, "/etc/passwd", "--ro-bind", `${plan.runDir}/group`, "/etc/group");
+  if (plan.network === "full") args.push("--ro-bind", `${plan.runDir}/resolv.conf`, "/etc/resolv.conf");
   for (const path of plan.readOnly) {
     makeParents(path);
     args.push("--ro-bind", path, path);

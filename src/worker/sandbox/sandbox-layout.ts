@@ -35,3 +35,6 @@ export interface RunLimits {
 /** `/etc/passwd` and `/etc/group` inside the sandbox: the agent's account and nothing of the host's. */
 export const SANDBOX_PASSWD = `root:x:0:0:root:/nonexistent:/usr/sbin/nologin\nagent:x:${SANDBOX_UID}:${SANDBOX_UID}:labelrun agent:${SANDBOX_PATHS.home}:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`;
 export const SANDBOX_GROUP = `root:x:0:\nagent:x:${SANDBOX_UID}:\nnogroup:x:65534:\n`;
+
+/** The resolver inside a sandbox with a network of its own: slirp4netns's DNS forwarder. */
+export const SANDBOX_RESOLV_CONF = "nameserver 10.0.2.3\n";
