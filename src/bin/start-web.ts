@@ -45,7 +45,18 @@ export async function startWeb(params: ProcessParts & { worker?: () => unknown }
     secureCookies: env.PUBLIC_URL?.startsWith("https://") ?? false,
   });
   if (!env.ADMIN_TOKEN) log.warn("ADMIN_TOKEN is unset: the dashboard, API and metrics answer on loopback only");
-  const admin = { db: database.db, clock: systemClock, auth, stream, services: params.gh?.services ?? null, after };
+  const unsandboxed = new Set(
+    [...params.jobTypes.byName.values()].filter((type) => type.sandbox === "none").map((type) => type.name),
+  );
+  const admin = {
+    db: database.db,
+    clock: systemClock,
+    auth,
+    stream,
+    services: params.gh?.services ?? null,
+    after,
+    unsandboxed,
+  };
   const server = createHttpServer({
     log,
     handlers: webHandlers({ env, webhookMiddleware, port: env.PORT, admin, worker: params.worker }),

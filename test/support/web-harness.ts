@@ -25,6 +25,8 @@ export async function startTestWeb(
     webhookMiddleware?: Parameters<typeof webHandlers>[0]["webhookMiddleware"];
     services?: JobServices | null;
     clock?: ManualClock;
+    unsandboxed?: string[];
+    worker?: () => unknown;
   } = {},
 ) {
   const log = pino({ level: "silent" });
@@ -40,11 +42,18 @@ export async function startTestWeb(
     stream,
     services: options.services ?? null,
     after,
+    unsandboxed: new Set(options.unsandboxed ?? []),
   };
   const env = loadEnv({ ...(adminToken ? { ADMIN_TOKEN: adminToken } : {}), ...options.env });
   const server: Server = createHttpServer({
     log,
-    handlers: webHandlers({ env, webhookMiddleware: options.webhookMiddleware ?? null, port: 0, admin }),
+    handlers: webHandlers({
+      env,
+      webhookMiddleware: options.webhookMiddleware ?? null,
+      port: 0,
+      admin,
+      worker: options.worker,
+    }),
   });
   const port = await listen(server, 0, "127.0.0.1");
   return {

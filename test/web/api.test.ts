@@ -231,3 +231,36 @@ describe("without an ADMIN_TOKEN", () => {
     }
   });
 });
+
+describe(`what the web process says about sandboxes (${driver})`, () => {
+  let database: TestDatabase;
+  let web: Awaited<ReturnType<typeof startTestWeb>>;
+  const readiness = {
+    sandbox: { available: false, reason: "bubblewrap (bwrap) is not installed" },
+    runs: [],
+    refuses: { implement: "bubblewrap (bwrap) is not installed" },
+  };
+  beforeAll(async () => {
+    database = await openTestDatabase(driver);
+    web = await startTestWeb(database, { unsandboxed: ["trusted"], worker: () => readiness });
+  });
+  afterAll(async () => {
+    await web.close();
+    await database.close();
+  });
+
+  it("a job of a job type without a sandbox says so loudly on its page; a sandboxed one does not", async () => {
+    await seedInstallation(database.db, 1);
+    const trusted = await makeJob(database.db, { installationId: 1, jobType: "trusted" });
+    const sandboxed = await makeJob(database.db, { installationId: 1, jobType: "implement", targetNumber: 2 });
+    const page = (id: number) => httpRequest(`${web.base}/jobs/${id}`, { headers: bearer });
+    expect((await page(trusted.id)).body).toMatch(/id="unsandboxed".*without a sandbox/s);
+    expect((await page(sandboxed.id)).body).not.toContain("unsandboxed");
+  });
+
+  it("/readyz says which job types the worker of this process refuses, and why", async () => {
+    const ready = await httpRequest(`${web.base}/readyz`, {});
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body).worker).toEqual(readiness);
+  });
+});

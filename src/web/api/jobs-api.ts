@@ -23,6 +23,8 @@ export interface AdminDeps {
   /** Follow-ups of an admin's change (comment, dispatch of a retry); null in setup mode. */
   services: JobServices | null;
   after: AfterResponse;
+  /** Job types whose agents run without a sandbox (`sandbox: none`): their job pages say so. */
+  unsandboxed?: ReadonlySet<string>;
 }
 
 const error = (res: ServerResponse, status: number, code: string, message: string) =>

@@ -89,7 +89,11 @@ ${result.nextCursor ? html`<p><a id="next-page" href="/jobs/history?${next.toStr
           listJobEvents(deps.db, job.id),
           listJobLogs(deps.db, job.id, 0, 5000),
         ]);
-        page(res, { title: `Job #${job.id}`, csrf, body: jobPageBody(job, events, logs) });
+        page(res, {
+          title: `Job #${job.id}`,
+          csrf,
+          body: jobPageBody(job, events, logs, { unsandboxed: deps.unsandboxed?.has(job.jobType) ?? false }),
+        });
       }),
     ],
     [

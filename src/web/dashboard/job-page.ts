@@ -6,8 +6,16 @@ import { span } from "./job-card.js";
 
 const when = (at: Date | null) => (at ? at.toISOString().replace("T", " ").slice(0, 19) : "—");
 
-/** Every field of a job, its timeline, and its log with a live tail; Cancel/Retry where the state allows. */
-export function jobPageBody(job: JobRow, events: readonly JobEventRow[], logs: readonly JobLogRow[]): Html {
+/**
+ * Every field of a job, its timeline, and its log with a live tail; Cancel/Retry where the state
+ * allows. A job type that runs its agents without a sandbox is said loudly.
+ */
+export function jobPageBody(
+  job: JobRow,
+  events: readonly JobEventRow[],
+  logs: readonly JobLogRow[],
+  notes: { unsandboxed?: boolean } = {},
+): Html {
   const rows: Array<[string, Html | string]> = [
     ["State", html`<span class="badge" id="job-status">${job.status}</span>${job.hold ? ` (${job.hold})` : ""}`],
     [
@@ -50,7 +58,10 @@ export function jobPageBody(job: JobRow, events: readonly JobEventRow[], logs: r
     ["Failure", job.failureCode ? `${job.failureCode}: ${job.failureMessage ?? ""}` : "—"],
   ];
   const active = !isTerminal(job.status);
-  return html`<h2>Job #${String(job.id)}</h2>
+  const warning = notes.unsandboxed
+    ? html`<p class="warning" id="unsandboxed">⚠ The job type <code>${job.jobType}</code> runs its agent <b>without a sandbox</b> (<code>sandbox: none</code> in the operator's file): the agent can read everything the worker can, including the App's private key.</p>`
+    : "";
+  return html`<h2>Job #${String(job.id)}</h2>${warning}
 <p>${active ? html`<button class="danger" id="cancel" data-action="cancel">Cancel</button>` : html`<button id="retry" data-action="retry">Retry</button>`}
 ${job.hold === "awaiting_approval" ? html` <button id="approve" data-action="approve">Approve</button> <button id="reject" data-action="reject">Reject</button>` : ""}
 ${job.hold === "paused" ? html` <button id="resume" data-action="resume">Resume</button>` : ""}

@@ -19,6 +19,7 @@ button{cursor:pointer}button.danger{border-color:var(--bad);color:var(--bad)}
 .card .title{font-weight:600;display:block;margin:.1rem 0}.card small{color:var(--muted);display:block}
 .s-running{border-left-color:var(--info)}.s-completed{border-left-color:var(--ok)}.s-failed,.s-abandoned{border-left-color:var(--bad)}
 .s-deferred,.s-pending{border-left-color:var(--warn)}.s-queued{border-left-color:var(--accent)}
+.warning{border:2px solid var(--bad);border-radius:8px;padding:.5rem .7rem;color:var(--bad);background:var(--card)}
 .bar{height:6px;background:var(--line);border-radius:3px;overflow:hidden;margin:.3rem 0}.bar>span{display:block;height:100%;background:var(--info)}
 table{border-collapse:collapse;width:100%;background:var(--card)}td,th{border-bottom:1px solid var(--line);padding:.35rem .5rem;text-align:left;vertical-align:top}
 pre.log{background:#0d1117;color:#e6edf3;padding:.6rem;border-radius:8px;overflow:auto;max-height:60vh;font-size:12px}
