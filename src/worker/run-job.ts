@@ -22,7 +22,7 @@ import { JobLogWriter } from "./job-log-writer.js";
 import { agentCommand, describeLimits, runLimits, type SandboxSupport, writeContext } from "./prepare-run.js";
 import { readResultFile } from "./read-result-file.js";
 import { decideRunOutcome, type RunOutcome } from "./run-outcome.js";
-import type { ProcessRunner } from "./run-process.js";
+import type { ProcessOutcome, ProcessRunner } from "./run-process.js";
 import { type SecretMask, secretMasker } from "./secret-masker.js";
 import { createRunFolders, handOverWorkspace, type RunFolders } from "./workspace.js";
 
@@ -67,6 +67,20 @@ export interface RunJobSignals {
   shutdown: AbortSignal;
   /** Set when the job was cancelled elsewhere (NOTIFY): the agent is stopped. */
   cancelled: AbortSignal;
+}
+
+/** How often a sandbox that bubblewrap could not set up is tried before the run is handed back. */
+const SANDBOX_SETUP_TRIES = 3;
+
+/**
+ * A sandbox that never started its command: bubblewrap exits 1 having said only its own
+ * `bwrap: …` error. Anything the agent printed means the agent ran.
+ */
+function sandboxSetupFailure(outcome: ProcessOutcome, firstLines: readonly string[]): string | null {
+  if (outcome.spawnError) return `the sandbox could not be set up (${outcome.spawnError.message})`;
+  if (outcome.exitCode !== 1 || !firstLines.length || !firstLines.every((line) => line.startsWith("bwrap: ")))
+    return null;
+  return `the sandbox could not be set up (${cleanAgentText(firstLines[0] ?? "", QUOTED_LINE_CHARS)})`;
 }
 
 /** The most of one line of the log quoted in a failure message. */
@@ -239,20 +253,31 @@ async function prepareAndRun(
   }, deps.settings.diskCheckMs);
 
   const timeoutMs = jobType.timeout_minutes * 60_000;
-  const processOutcome = await deps.runProcess({
-    ...command,
-    timeoutMs,
-    killGraceMs: deps.settings.killGraceMs,
-    signal: stop.signal,
-    onLine(stream, raw) {
-      const line = mask(raw);
-      const parsed = stream === "stdout" ? parseProgressLine(line) : null;
-      if (parsed) progress = parsed;
-      logs.write({ stream, line, at: deps.clock.now() });
-      lastLines.push(cleanAgentText(line, QUOTED_LINE_CHARS));
-      if (lastLines.length > 10) lastLines.shift();
-    },
-  });
+  let processOutcome: ProcessOutcome;
+  let setupFailure: string | null = null;
+  // bubblewrap can fail to set a sandbox up now and then under load (a netlink reply it did not
+  // expect): that is the machine's hiccup, not the agent's doing, so the sandbox is tried again.
+  for (let tries = 1; ; tries++) {
+    const firstLines: string[] = [];
+    processOutcome = await deps.runProcess({
+      ...command,
+      timeoutMs,
+      killGraceMs: deps.settings.killGraceMs,
+      signal: stop.signal,
+      onLine(stream, raw) {
+        if (firstLines.length < 3) firstLines.push(raw);
+        const line = mask(raw);
+        const parsed = stream === "stdout" ? parseProgressLine(line) : null;
+        if (parsed) progress = parsed;
+        logs.write({ stream, line, at: deps.clock.now() });
+        lastLines.push(cleanAgentText(line, QUOTED_LINE_CHARS));
+        if (lastLines.length > 10) lastLines.shift();
+      },
+    });
+    setupFailure = command.supervised ? sandboxSetupFailure(processOutcome, firstLines) : null;
+    if (!setupFailure || stop.signal.aborted || tries >= SANDBOX_SETUP_TRIES) break;
+    logs.write({ stream: "system", line: `[labelrun: ${setupFailure}; trying again]`, at: deps.clock.now() });
+  }
   clearInterval(heartbeat);
   clearInterval(diskWatch);
   metrics.agentExits.inc({
@@ -281,6 +306,7 @@ async function prepareAndRun(
     lostClaim,
     shuttingDown: signals.shutdown.aborted,
     overLimit,
+    setupFailure,
     limits: sandboxed ? describeLimits(limits) : null,
     lastLines,
   });

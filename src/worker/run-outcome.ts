@@ -31,12 +31,22 @@ export function decideRunOutcome(params: {
   shuttingDown: boolean;
   /** Set when the worker stopped the agent for going over a limit it watches (the workspace's size). */
   overLimit?: string | null;
+  /** Set when the sandbox could not be set up, even after trying again: the job runs again later. */
+  setupFailure?: string | null;
   /** The sandbox's limits in words, named when an agent dies without a result (null: not sandboxed). */
   limits?: string | null;
   lastLines: readonly string[];
 }): RunOutcome {
   const { process, result } = params;
   if (params.lostClaim) return { to: null, message: "the job was taken from this worker (cancelled or timed out)" };
+  if (params.setupFailure) {
+    return {
+      to: "deferred",
+      code: "AGENT_ERROR",
+      message: `${params.setupFailure} on this worker; the job will run again`,
+      retryAfterMs: null,
+    };
+  }
   if (params.overLimit) {
     return { to: "failed", code: "AGENT_ERROR", message: `the agent was stopped: ${params.overLimit}` };
   }

@@ -23,11 +23,11 @@ export async function probeSandbox(params: {
   const bwrap = params.bwrap ?? "bwrap";
   const slirp = params.slirp ?? "slirp4netns";
   const base = { bwrap, slirp, hostUser: params.hostUser, system: params.system };
-  const unavailable = await tryEmptySandbox(params.workerDir, base, "none");
+  const unavailable = await tryThrice(() => tryEmptySandbox(params.workerDir, base, "none"));
   if (unavailable) {
     return { ...base, unavailable: describeFailure(unavailable, bwrap, "bubblewrap"), networkUnavailable: null };
   }
-  const networkFailure = await tryEmptySandbox(params.workerDir, base, "full");
+  const networkFailure = await tryThrice(() => tryEmptySandbox(params.workerDir, base, "full"));
   return {
     ...base,
     unavailable: null,
@@ -77,6 +77,17 @@ async function tryEmptySandbox(
   } finally {
     await rm(folders.dir, { recursive: true, force: true });
   }
+}
+
+/** A sandbox can fail to start now and then under load; a machine that cannot sandbox fails every time. */
+async function tryThrice(attempt: () => Promise<string | null>): Promise<string | null> {
+  let failure: string | null = null;
+  for (let i = 0; i < 3; i++) {
+    failure = await attempt();
+    if (!failure) return null;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return failure;
 }
 
 function describeFailure(said: string, binary: string, name: string): string {
