@@ -84,6 +84,7 @@ export async function startWorker(
       pollIntervalMs: env.POLL_INTERVAL_SECONDS * 1000,
       shutdownGraceMs: env.SHUTDOWN_GRACE_SECONDS * 1000,
       runsJobTypes: readiness.runs,
+      refuses: readiness.refuses,
     },
   );
   await worker.start();

@@ -257,7 +257,24 @@ export const commentCommands = pgTable(
   (t) => [index("comment_commands_unfinished").on(t.createdAt).where(sql`state in ('received', 'running')`)],
 );
 
+/**
+ * Worker processes that are online, with the job types they run and why they refuse the others
+ * (no sandbox on that machine), so a job that waits can say it waits for a worker able to run it.
+ */
+export const workers = pgTable("workers", {
+  workerId: text("worker_id").primaryKey(),
+  host: text("host").notNull(),
+  /** Job types this worker claims. */
+  runs: jsonb("runs").$type<string[]>().notNull(),
+  /** Job type → why this worker does not claim it. */
+  refuses: jsonb("refuses").$type<Record<string, string>>().notNull(),
+  startedAt: at("started_at").notNull(),
+  /** Renewed while the worker runs; one not seen for a minute is taken as gone. */
+  seenAt: at("seen_at").notNull(),
+});
+
 export type InstallationRow = typeof installations.$inferSelect;
+export type WorkerRow = typeof workers.$inferSelect;
 export type JobRow = typeof jobs.$inferSelect;
 export type NewJobRow = typeof jobs.$inferInsert;
 export type JobEventRow = typeof jobEvents.$inferSelect;

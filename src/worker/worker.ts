@@ -1,9 +1,11 @@
+import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { DatabaseHandle } from "../db/client.js";
 import type { JobRow } from "../db/schema.js";
 import { claimNextJob } from "../jobs/claim-next-job.js";
 import { JOB_CHANNEL, parseJobNotice } from "../jobs/notify.js";
 import { isTerminal } from "../jobs/states.js";
+import { announceWorker, forgetWorker } from "./presence-store.js";
 import { type RunJobDeps, runJob } from "./run-job.js";
 
 export interface WorkerOptions {
@@ -16,7 +18,12 @@ export interface WorkerOptions {
   shutdownGraceMs: number;
   /** The job types this worker claims (default: all); a sandboxed type is left out where the sandbox cannot start. */
   runsJobTypes?: readonly string[];
+  /** Job type → why this worker does not claim it; recorded with its presence. */
+  refuses?: Readonly<Record<string, string>>;
 }
+
+/** How often a worker renews its presence (well inside the presence window). */
+const PRESENCE_EVERY_MS = 20_000;
 
 /**
  * The claim loop: keeps up to `slots` jobs running, wakes on NOTIFY when a
@@ -30,6 +37,7 @@ export class Worker {
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private unlisten: (() => Promise<void>) | null = null;
+  private presence: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly deps: RunJobDeps & { handle: DatabaseHandle },
@@ -49,6 +57,9 @@ export class Worker {
       // Cancelled (or ended by the sweep) while our agent runs: stop it now.
       if (isTerminal(notice.status) || notice.status === "deferred") this.running.get(notice.id)?.cancel.abort();
     });
+    await this.announce();
+    this.presence = setInterval(() => void this.announce(), PRESENCE_EVERY_MS);
+    this.presence.unref();
     this.loop = this.claimLoop();
     this.log.info({ workerId: this.deps.settings.workerId, slots: this.options.slots }, "worker started");
   }
@@ -71,6 +82,20 @@ export class Worker {
     await Promise.all([...this.running.values()].map((r) => r.done));
     await stopClaiming;
     await this.unlisten?.();
+    if (this.presence) clearInterval(this.presence);
+    await forgetWorker(this.deps.db, this.deps.settings.workerId).catch(() => {});
+  }
+
+  /** Tells every process which job types this worker runs (the board's "waiting for a worker"). */
+  private async announce(): Promise<void> {
+    const runs = [...(this.options.runsJobTypes ?? this.deps.jobTypes.byName.keys())];
+    await announceWorker(this.deps.db, {
+      workerId: this.deps.settings.workerId,
+      host: hostname(),
+      runs,
+      refuses: { ...(this.options.refuses ?? {}) },
+      at: this.deps.clock.now(),
+    }).catch((error: unknown) => this.log.warn({ err: error }, "could not record this worker's presence"));
   }
 
   private stopping = false;

@@ -20,6 +20,7 @@ const TABLES = [
   "redeliveries",
   "repository_configs",
   "status_comments",
+  "workers",
 ];
 
 async function describeSchema(handle: Awaited<ReturnType<typeof openPGlite>>) {

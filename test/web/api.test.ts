@@ -4,6 +4,7 @@ import { systemClock } from "../../src/clock.js";
 import { getJob, listJobEvents } from "../../src/jobs/find-jobs.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { AdminAuth } from "../../src/web/auth.js";
+import { announceWorker } from "../../src/worker/presence-store.js";
 import { openTestDatabase, type TestDatabase, testDrivers } from "../support/databases.js";
 import { makeJob, seedInstallation } from "../support/factories.js";
 import { httpRequest } from "../support/http.js";
@@ -256,6 +257,37 @@ describe(`what the web process says about sandboxes (${driver})`, () => {
     const page = (id: number) => httpRequest(`${web.base}/jobs/${id}`, { headers: bearer });
     expect((await page(trusted.id)).body).toMatch(/id="unsandboxed".*without a sandbox/s);
     expect((await page(sandboxed.id)).body).not.toContain("unsandboxed");
+  });
+
+  it("a queued job says when no online worker can run it, and why they refuse; once one can, it says so no more", async () => {
+    await database.reset();
+    await seedInstallation(database.db, 1);
+    const job = await makeJob(database.db, { installationId: 1, jobType: "implement", status: "queued" });
+    const waiting = async () => {
+      const body = (await httpRequest(`${web.base}/jobs/${job.id}`, { headers: bearer })).body;
+      return /<th>Waiting<\/th><td>([^<]*)/.exec(body)?.[1];
+    };
+    expect(await waiting()).toBe("for a worker: no worker is online");
+    await announceWorker(database.db, {
+      workerId: "w-no-sandbox",
+      host: "h",
+      runs: ["trusted"],
+      refuses: { implement: "bubblewrap (bwrap) is not installed" },
+      at: new Date(),
+    });
+    expect(await waiting()).toBe(
+      "for a worker: no online worker can run `implement` jobs: bubblewrap (bwrap) is not installed",
+    );
+    const board = (await httpRequest(`${web.base}/jobs?fragment=1`, { headers: bearer })).body;
+    expect(board).toContain("no online worker can run `implement` jobs");
+    await announceWorker(database.db, {
+      workerId: "w-ok",
+      host: "h",
+      runs: ["implement"],
+      refuses: {},
+      at: new Date(),
+    });
+    expect(await waiting()).toBe("for a free worker slot");
   });
 
   it("/readyz says which job types the worker of this process refuses, and why", async () => {

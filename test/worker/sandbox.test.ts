@@ -7,6 +7,7 @@ import { describeReadiness } from "../../src/bin/start-worker.js";
 import { parseJobTypes } from "../../src/config/job-types.js";
 import { getJob } from "../../src/jobs/find-jobs.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
+import { liveWorkers } from "../../src/worker/presence-store.js";
 import { type BubblewrapPlan, bubblewrapArgv } from "../../src/worker/sandbox/bubblewrap-argv.js";
 import { hostSystemEntries } from "../../src/worker/sandbox/host-system.js";
 import { agentHostUser, probeSandbox } from "../../src/worker/sandbox/probe-sandbox.js";
@@ -183,7 +184,14 @@ describe(`a worker that cannot sandbox (${driver})`, () => {
     });
     const worker = new Worker(
       { ...deps, handle: database },
-      { slots: 2, installationLimit: 2, pollIntervalMs: 100, shutdownGraceMs: 100, runsJobTypes: readiness.runs },
+      {
+        slots: 2,
+        installationLimit: 2,
+        pollIntervalMs: 100,
+        shutdownGraceMs: 100,
+        runsJobTypes: readiness.runs,
+        refuses: readiness.refuses,
+      },
     );
     const jobs = [];
     for (const [jobType, targetNumber] of [
@@ -209,8 +217,13 @@ describe(`a worker that cannot sandbox (${driver})`, () => {
       }
       await new Promise((r) => setTimeout(r, 500)); // several polls
       expect(await getJob(database.db, jobs[0] ?? 0)).toMatchObject({ status: "queued" });
+      // Every process can tell why the job waits: the worker recorded what it refuses.
+      expect(await liveWorkers(database.db, new Date())).toMatchObject([
+        { workerId: "test-worker", runs: ["trusted"], refuses: { implement: readiness.refuses.implement } },
+      ]);
     } finally {
       await worker.stop();
     }
+    expect(await liveWorkers(database.db, new Date())).toEqual([]);
   });
 });

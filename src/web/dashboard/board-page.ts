@@ -3,6 +3,7 @@ import type { Database } from "../../db/client.js";
 import type { JobRow } from "../../db/schema.js";
 import { type JobFilter, listJobs } from "../../jobs/list-jobs.js";
 import type { JobState } from "../../jobs/states.js";
+import { liveWorkers } from "../../worker/presence-store.js";
 import { type Html, html } from "./html.js";
 import { jobCard } from "./job-card.js";
 
@@ -24,12 +25,13 @@ export async function boardFragment(params: { db: Database; clock: Clock; filter
   const { db, clock, filter } = params;
   const now = clock.now();
   const wanted = filter.statuses;
+  const online = await liveWorkers(db, now);
   const column = async ([state, title]: [JobState, string], limit: number) => {
     if (wanted && !wanted.includes(state)) return html``;
     const { jobs } = await listJobs(db, { ...filter, statuses: [state], limit });
     const ordered = limit > 20 ? [...jobs].reverse() : jobs;
     return html`<section class="column" data-column="${state}"><h2>${title} (${String(jobs.length)}${jobs.length === limit ? "+" : ""})</h2>
-${ordered.map((job: JobRow) => jobCard(job, now))}</section>`;
+${ordered.map((job: JobRow) => jobCard(job, now, online))}</section>`;
   };
   const active = await Promise.all(ACTIVE_COLUMNS.map((c) => column(c, 100)));
   const recent = await Promise.all(RECENT_COLUMNS.map((c) => column(c, 10)));

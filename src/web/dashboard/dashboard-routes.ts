@@ -1,5 +1,6 @@
 import { getJob, listJobEvents, listJobLogs } from "../../jobs/find-jobs.js";
 import { listJobs } from "../../jobs/list-jobs.js";
+import { liveWorkers } from "../../worker/presence-store.js";
 import { BadRequestError, parseJobFilters } from "../api/job-filters.js";
 import type { AdminDeps } from "../api/jobs-api.js";
 import { denied } from "../auth.js";
@@ -85,14 +86,18 @@ ${result.nextCursor ? html`<p><a id="next-page" href="/jobs/history?${next.toStr
           page(res, { title: "Not found", csrf, status: 404, body: html`<p>No job ${params.id ?? ""}.</p>` });
           return;
         }
-        const [events, logs] = await Promise.all([
+        const [events, logs, online] = await Promise.all([
           listJobEvents(deps.db, job.id),
           listJobLogs(deps.db, job.id, 0, 5000),
+          liveWorkers(deps.db, deps.clock.now()),
         ]);
         page(res, {
           title: `Job #${job.id}`,
           csrf,
-          body: jobPageBody(job, events, logs, { unsandboxed: deps.unsandboxed?.has(job.jobType) ?? false }),
+          body: jobPageBody(job, events, logs, {
+            unsandboxed: deps.unsandboxed?.has(job.jobType) ?? false,
+            online,
+          }),
         });
       }),
     ],

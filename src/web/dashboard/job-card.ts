@@ -1,5 +1,6 @@
-import type { JobRow } from "../../db/schema.js";
+import type { JobRow, WorkerRow } from "../../db/schema.js";
 import { waitingReason } from "../../jobs/waiting-reason.js";
+import { noWorkerReason } from "../../jobs/worker-availability.js";
 import { type Html, html } from "./html.js";
 
 /** "3m 12s", "2h 5m", "40s", "3d". */
@@ -12,9 +13,12 @@ export function span(ms: number): string {
   return h ? `${h}h ${m}m` : m ? `${m}m ${s}s` : `${s}s`;
 }
 
-/** One job on the board: target, type, who, age or duration, progress, why it waits. */
-export function jobCard(job: JobRow, now: Date): Html {
-  const waiting = waitingReason(job, (text) => text);
+/**
+ * One job on the board: target, type, who, age or duration, progress, why it waits (for a queued
+ * job with `online` workers given: whether any of them can run it).
+ */
+export function jobCard(job: JobRow, now: Date, online?: readonly WorkerRow[]): Html {
+  const waiting = waitingFor(job, online);
   const ended =
     job.finishedAt && job.startedAt ? `took ${span(job.finishedAt.getTime() - job.startedAt.getTime())}` : null;
   const age = `${span(now.getTime() - (job.startedAt ?? job.createdAt).getTime())} ${job.status === "running" ? "running" : "ago"}`;
@@ -27,4 +31,12 @@ ${progress !== null ? html`<div class="bar" title="${String(progress)} %"><span 
 ${waiting ? html`<small>waiting ${waiting}</small>` : ""}
 ${job.failureCode && job.status !== "deferred" ? html`<small class="badge">${job.failureCode}</small>` : ""}
 </div>`;
+}
+
+/** Why a job waits, and for a queued one, whether a worker able to run it is online. */
+export function waitingFor(job: JobRow, online?: readonly WorkerRow[]): string | null {
+  const waiting = waitingReason(job, (text) => text);
+  if (job.status !== "queued" || job.hold || !online) return waiting;
+  const noWorker = noWorkerReason(online, job.jobType);
+  return noWorker ? `for a worker: ${noWorker}` : waiting;
 }

@@ -1,8 +1,7 @@
-import type { JobEventRow, JobLogRow, JobRow } from "../../db/schema.js";
+import type { JobEventRow, JobLogRow, JobRow, WorkerRow } from "../../db/schema.js";
 import { isTerminal } from "../../jobs/states.js";
-import { waitingReason } from "../../jobs/waiting-reason.js";
 import { type Html, html } from "./html.js";
-import { span } from "./job-card.js";
+import { span, waitingFor } from "./job-card.js";
 
 const when = (at: Date | null) => (at ? at.toISOString().replace("T", " ").slice(0, 19) : "—");
 
@@ -14,7 +13,7 @@ export function jobPageBody(
   job: JobRow,
   events: readonly JobEventRow[],
   logs: readonly JobLogRow[],
-  notes: { unsandboxed?: boolean } = {},
+  notes: { unsandboxed?: boolean; online?: readonly WorkerRow[] } = {},
 ): Html {
   const rows: Array<[string, Html | string]> = [
     ["State", html`<span class="badge" id="job-status">${job.status}</span>${job.hold ? ` (${job.hold})` : ""}`],
@@ -38,7 +37,7 @@ export function jobPageBody(
     ["Started", when(job.startedAt)],
     ["Finished", when(job.finishedAt)],
     ["Duration", job.startedAt && job.finishedAt ? span(job.finishedAt.getTime() - job.startedAt.getTime()) : "—"],
-    ["Waiting", waitingReason(job, (t) => t) ?? "—"],
+    ["Waiting", waitingFor(job, notes.online) ?? "—"],
     ["Worker", job.workerId ?? "—"],
     [
       "Progress",
