@@ -60,7 +60,7 @@ describe(`hostile agents, each run through the real worker in bubblewrap (${driv
         issued.push(token);
         return { token, expires_at: "2099-01-01T00:00:00Z" };
       })
-      .get("/repos/Codertocat/Hello-World/issues/1")
+      .get(/^\/repos\/Codertocat\/Hello-World\/issues\/\d+$/)
       .reply(200, {
         number: 1,
         state: "open",
@@ -77,7 +77,12 @@ describe(`hostile agents, each run through the real worker in bubblewrap (${driv
 
   const run = async (
     args: string[],
-    options: { fields?: Record<string, unknown>; serverSecrets?: string[]; during?: () => void } = {},
+    options: {
+      fields?: Record<string, unknown>;
+      serverSecrets?: string[];
+      during?: () => void;
+      targetNumber?: number;
+    } = {},
   ) => {
     const { deps } = makeRunJobDeps({
       db: database.db,
@@ -87,7 +92,7 @@ describe(`hostile agents, each run through the real worker in bubblewrap (${driv
       serverSecrets: options.serverSecrets,
       killGraceMs: 500,
     });
-    const claimed = await queueAndClaim(database.db, deps);
+    const claimed = await queueAndClaim(database.db, deps, { targetNumber: options.targetNumber ?? 1 });
     const sampler = options.during ? setInterval(options.during, 100) : null;
     const final = await runJob(deps, claimed, neverAborted()).finally(() => sampler && clearInterval(sampler));
     const logs = await database.db
@@ -129,6 +134,33 @@ describe(`hostile agents, each run through the real worker in bubblewrap (${driv
     expect(seen.gitConfig).toContain('[remote "origin"]');
     for (const token of issued) expect(seen.gitConfig).not.toContain(token);
     expect(seen.gitConfig).not.toContain("x-access-token");
+  });
+
+  it("a job running beside it keeps its token, context and workspace to itself", async () => {
+    const marker = uniqueMarker();
+    const { deps: other } = makeRunJobDeps({
+      db: database.db,
+      githubUrl: "https://api.github.com",
+      cloneBaseUrl: repos.baseUrl,
+      jobTypes: agentJobTypes(["hang", marker]),
+      workerId: "other-worker",
+    });
+    const otherJob = await queueAndClaim(database.db, other, { targetNumber: 1 });
+    const cancel = new AbortController();
+    const running = runJob(other, otherJob, { shutdown: new AbortController().signal, cancelled: cancel.signal });
+    await waitUntil(() => pidsWith(marker).length >= 2, "the other job's agent to run");
+    const othersTokens = [...issued];
+    expect(othersTokens.length).toBeGreaterThan(0);
+    try {
+      const { final } = await run(["snoop", TEST_WORKSPACE_ROOT], { targetNumber: 2 });
+      const text = JSON.stringify(findings(final));
+      for (const token of othersTokens) expect(text).not.toContain(token);
+      expect(text).not.toContain(marker);
+      expect(text).not.toContain(`job-${otherJob.id}-`); // its folder (context, checkout, token file)
+    } finally {
+      cancel.abort();
+      await running;
+    }
   });
 
   it("with its own network (the default) it reaches neither the host's loopback nor the database's socket", async () => {
