@@ -137,14 +137,16 @@ export const runProcess: ProcessRunner = (options) =>
   });
 
 /**
- * SIGTERM to every process of the group led by `leader` except the leader
- * itself (the sandbox's supervisor, whose death would SIGKILL the agent at once).
+ * SIGTERM to every process of the group led by `leader` except bubblewrap's
+ * own (the leader and a nested one: their death would SIGKILL the agent at
+ * once, through `--die-with-parent`), so the agent gets its grace period.
  */
 function signalGroupBelow(leader: number, signal: NodeJS.Signals): void {
   for (const entry of readdirSync("/proc")) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === leader) continue;
     try {
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "bwrap") continue;
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       // Fields after the command name (which may hold spaces and parentheses): state ppid pgrp …
       const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);

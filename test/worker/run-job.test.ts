@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { asc, eq } from "drizzle-orm";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -10,7 +11,14 @@ import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeBareRepository } from "../support/git-fixtures.js";
 import { api } from "../support/github-harness.js";
 import { pidsWith, uniqueMarker, waitUntil } from "../support/processes.js";
-import { agentJobTypes, makeRunJobDeps, neverAborted, queueAndClaim, runJob } from "../support/worker-harness.js";
+import {
+  AGENT,
+  agentJobTypes,
+  makeRunJobDeps,
+  neverAborted,
+  queueAndClaim,
+  runJob,
+} from "../support/worker-harness.js";
 
 const driver = testDrivers[0] ?? "pglite";
 
@@ -246,6 +254,35 @@ describe(`running a claimed job (${driver})`, () => {
     expect(pidsWith(marker)).toEqual([]);
   });
 
+  it("a stopped agent gets SIGTERM first, inside its sandbox, and may clean up within the grace period", async () => {
+    const { deps } = makeRunJobDeps({
+      db: database.db,
+      githubUrl: github.url,
+      cloneBaseUrl: repos.baseUrl,
+      jobTypes: agentJobTypes(["graceful"]),
+      killGraceMs: 5_000,
+    });
+    const claimed = await queueAndClaim(database.db, deps);
+    const cancelled = new AbortController();
+    const running = runJob(deps, claimed, { shutdown: new AbortController().signal, cancelled: cancelled.signal });
+    await waitUntil(() => pidsWith(AGENT).some((pid) => isAgentReady(pid)), "the agent to start");
+    await new Promise((r) => setTimeout(r, 300));
+    await transitionJob(database.db, {
+      jobId: claimed.id,
+      from: "running",
+      to: "cancelled",
+      at: new Date(),
+      actor: "test",
+      code: "CANCELLED",
+    });
+    const started = Date.now();
+    cancelled.abort();
+    await running;
+    expect(Date.now() - started).toBeLessThan(4_000); // it exited by itself, before the SIGKILL
+    const logs = await database.db.select().from(jobLogs).where(eq(jobLogs.jobId, claimed.id));
+    expect(logs.map((l) => l.line)).toEqual(expect.arrayContaining(["got SIGTERM, cleaning up", "cleaned up"]));
+  });
+
   it("without a notification, the heartbeat finds out the job was taken and stops the agent", async () => {
     const marker = uniqueMarker();
     const { deps } = makeRunJobDeps({
@@ -371,6 +408,15 @@ describe(`people in the loop, on the worker (${driver})`, () => {
     expect(final).toMatchObject({ status: "deferred", hold: "paused", pauseRequested: false, runAfter: null });
   });
 });
+
+/** An agent process in graceful mode (its command line names the mode). */
+function isAgentReady(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("graceful");
+  } catch {
+    return false;
+  }
+}
 
 /**
  * What a worker asks GitHub for every run: a token (bodies recorded in `seen`, a new token each
