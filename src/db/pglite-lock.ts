@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { isProcessAlive } from "../process-alive.js";
 
 /** Raised when another live process already uses the embedded database folder. */
 export class DataDirectoryInUseError extends Error {
@@ -8,15 +9,6 @@ export class DataDirectoryInUseError extends Error {
       `the embedded database in ${dataDir} is in use by process ${pid}. PGlite allows one process per folder: stop that process, or set DATABASE_URL to share a PostgreSQL server between processes.`,
     );
     this.name = "DataDirectoryInUseError";
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -35,7 +27,7 @@ export function lockDataDirectory(dataDir: string, pid = process.pid): () => voi
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const holder = Number.parseInt(readFileSync(path, "utf8"), 10);
-      if (Number.isInteger(holder) && holder !== pid && isAlive(holder)) {
+      if (Number.isInteger(holder) && holder !== pid && isProcessAlive(holder)) {
         throw new DataDirectoryInUseError(dataDir, holder);
       }
       rmSync(path, { force: true });

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { isProcessAlive } from "../process-alive.js";
 import type { HostUser } from "./sandbox/sandbox-layout.js";
 import { SANDBOX_GROUP, SANDBOX_PASSWD, SANDBOX_RESOLV_CONF } from "./sandbox/sandbox-layout.js";
 
@@ -46,7 +47,7 @@ export async function prepareWorkspaceRoot(params: {
   if (stat.uid !== owner)
     throw new WorkspaceRootError(`the workspace root ${root} belongs to uid ${stat.uid}, not this worker's (${owner})`);
   if ((stat.mode & 0o077) !== 0) await chmod(root, 0o700);
-  const removed = await removeOrphans(root, params.workerId, params.isAlive ?? isAlive);
+  const removed = await removeOrphans(root, params.workerId, params.isAlive ?? isProcessAlive);
   const workerDir = join(root, folderName(params.workerId));
   await rm(workerDir, { recursive: true, force: true });
   await mkdir(workerDir, { mode: 0o700 });
@@ -107,13 +108,4 @@ async function removeOrphans(root: string, workerId: string, alive: (pid: number
 
 function folderName(workerId: string): string {
   return `worker-${workerId.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

@@ -5,10 +5,10 @@ import { applyJobAction } from "../../src/github/commands/run-command.js";
 import { getJob } from "../../src/jobs/find-jobs.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { Worker } from "../../src/worker/worker.js";
+import { mockAgentGitHub } from "../support/agent-github.js";
 import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation } from "../support/factories.js";
 import { makeBareRepository } from "../support/git-fixtures.js";
-import { api } from "../support/github-harness.js";
 import { pidsWith, uniqueMarker, waitUntil } from "../support/processes.js";
 import { agentJobTypes, makeRunJobDeps } from "../support/worker-harness.js";
 
@@ -17,24 +17,7 @@ const driver = testDrivers[0] ?? "pglite";
 describe(`interrupting a running job on a worker (${driver})`, () => {
   const database = useTestDatabase(driver, { seed: (db) => seedInstallation(db, 2) });
   const repos = makeBareRepository("Codertocat/Hello-World");
-  beforeEach(() => {
-    api()
-      .persist()
-      .post("/app/installations/2/access_tokens")
-      .reply(201, { token: "ghs_interrupt", expires_at: "2099-01-01T00:00:00Z" })
-      .get("/repos/Codertocat/Hello-World/issues/1")
-      .reply(200, {
-        number: 1,
-        state: "open",
-        title: "t",
-        body: "",
-        html_url: "https://github.com/x",
-        labels: [],
-        user: { login: "o" },
-      })
-      .delete("/installation/token")
-      .reply(204);
-  });
+  beforeEach(() => mockAgentGitHub());
   afterEach(() => {
     nock.cleanAll();
   });

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { mockAgentGitHub } from "../support/agent-github.js";
 import { testDrivers, useTestDatabase } from "../support/databases.js";
-import { api } from "../support/github-harness.js";
 import { agentJobTypes, makeRunJobDeps, neverAborted, queueAndClaim, runJob } from "../support/worker-harness.js";
 
 const driver = testDrivers[0] ?? "pglite";
@@ -42,26 +42,7 @@ function repositoryWithHostilePullRequest(): string {
 describe(`agent settings restored from the base branch for pull requests (${driver})`, () => {
   const database = useTestDatabase(driver);
   const cloneBaseUrl = repositoryWithHostilePullRequest();
-  beforeEach(() => {
-    api()
-      .persist()
-      .post("/app/installations/2/access_tokens")
-      .reply(201, { token: "ghs_restore_test_token", expires_at: "2099-01-01T00:00:00Z" })
-      .get("/repos/Codertocat/Hello-World/issues/1")
-      .reply(200, {
-        number: 1,
-        state: "open",
-        title: "t",
-        body: "",
-        html_url: "https://github.com/Codertocat/Hello-World/pull/1",
-        labels: [],
-        user: { login: "mallory" },
-      })
-      .get("/repos/Codertocat/Hello-World/pulls/1")
-      .reply(200, { number: 1, head: { ref: "evil", sha: "abc" }, base: { ref: "main", sha: "def" } })
-      .delete("/installation/token")
-      .reply(204);
-  });
+  beforeEach(() => mockAgentGitHub({ pull: true }));
   afterEach(() => nock.cleanAll());
 
   const run = async (restore: string[]) => {

@@ -13,10 +13,10 @@ import { hostSystemEntries } from "../../src/worker/sandbox/host-system.js";
 import { agentHostUser, probeSandbox } from "../../src/worker/sandbox/probe-sandbox.js";
 import { Worker } from "../../src/worker/worker.js";
 import { prepareWorkspaceRoot, WorkspaceRootError } from "../../src/worker/workspace.js";
+import { mockAgentGitHub } from "../support/agent-github.js";
 import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation } from "../support/factories.js";
 import { makeBareRepository } from "../support/git-fixtures.js";
-import { api } from "../support/github-harness.js";
 import { AGENT, makeRunJobDeps } from "../support/worker-harness.js";
 
 const plan: BubblewrapPlan = {
@@ -159,22 +159,7 @@ describe(`a worker that cannot sandbox (${driver})`, () => {
       runs: ["trusted"],
       refuses: { implement: expect.stringMatching(/bubblewrap .* is not installed/) },
     });
-    api()
-      .persist()
-      .post("/app/installations/2/access_tokens")
-      .reply(201, { token: "ghs_no_sandbox_token", expires_at: "2099-01-01T00:00:00Z" })
-      .get("/repos/Codertocat/Hello-World/issues/2")
-      .reply(200, {
-        number: 2,
-        state: "open",
-        title: "t",
-        body: "",
-        html_url: "https://github.com/x",
-        labels: [],
-        user: { login: "o" },
-      })
-      .delete("/installation/token")
-      .reply(204);
+    mockAgentGitHub();
     const { deps } = makeRunJobDeps({
       db: database.db,
       githubUrl: "https://api.github.com",
