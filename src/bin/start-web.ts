@@ -59,7 +59,7 @@ export async function startWeb(params: ProcessParts & { worker?: () => unknown }
   };
   const server = createHttpServer({
     log,
-    handlers: webHandlers({ env, webhookMiddleware, port: env.PORT, admin, worker: params.worker }),
+    handlers: webHandlers({ env, webhookMiddleware, port: env.PORT, admin, worker: params.worker, log }),
   });
   const port = await listen(server, env.PORT, env.HOST);
   log.info({ port, host: env.HOST }, `listening on http://${env.HOST}:${port} (webhooks at ${WEBHOOK_PATH})`);

@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import type { Logger } from "pino";
 import type { Env } from "../config/env.js";
 import { countMigrations } from "../db/migrate.js";
 import { type AdminDeps, jobsApi } from "./api/jobs-api.js";
@@ -18,6 +19,10 @@ export interface WebHandlerOptions {
   /** The port actually bound, for links in setup mode. */
   port: number;
   admin: AdminDeps;
+  /** The secret deliveries are signed with (default: the App's, from `env`). */
+  webhookSecret?: string;
+  /** Logs what the doors reject (one line each, never a body). */
+  log: Logger;
   /** In a process that runs a worker: what it runs and why it refuses the rest (shown by `/readyz`). */
   worker?: () => unknown;
 }
@@ -33,7 +38,9 @@ export function webHandlers(options: WebHandlerOptions): Handler[] {
     dashboardRoutes(admin),
   ];
   if (options.webhookMiddleware) {
-    handlers.push(webhookRoute(options.webhookMiddleware));
+    const secret = options.webhookSecret ?? env.github?.webhookSecret;
+    if (!secret) throw new Error("a webhook route needs the webhook secret");
+    handlers.push(webhookRoute(options.webhookMiddleware, { secret, log: options.log }));
     // The home page is the board once the app is set up.
     handlers.push((req, res) => {
       if (req.method !== "GET" || pathOf(req) !== "/") return false;

@@ -1,26 +1,148 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type Handler, pathOf } from "./http-server.js";
+import type { Logger } from "pino";
+import { type Handler, pathOf, sendJson } from "./http-server.js";
 
 /** Where GitHub delivers webhooks. */
 export const WEBHOOK_PATH = "/api/github/webhooks";
 
+/** GitHub caps a delivery's payload at 25 MB; anything larger is not from GitHub. */
+export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
+
+/**
+ * Bytes of delivery bodies held at once, across requests, while their
+ * signatures are checked: strangers sending many large bodies with a made-up
+ * signature get a 503 past it instead of the process's memory.
+ */
+export const MAX_WEBHOOK_BYTES_IN_FLIGHT = 100 * 1024 * 1024;
+
 type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next?: () => void) => unknown;
 
 /**
- * Routes `POST /api/github/webhooks` to Probot's middleware. Probot verifies
- * the signature and answers only after the handlers finished, so a job row
- * is committed before GitHub gets its 2xx, and a handler error (database
- * down) becomes a 5xx that GitHub records as a failed delivery.
+ * Routes `POST /api/github/webhooks` to Probot's middleware, after the door
+ * checks a stranger's request must pass first: a body over GitHub's 25 MB
+ * limit is refused before it is read (by its `Content-Length`, or by counting
+ * while it streams), and the signature is verified on the raw bytes before
+ * anything parses or logs the payload. A rejected delivery is one `warn` line
+ * with its delivery id, event and remote address, never its body. Probot
+ * answers only after the handlers finished, so a job row is committed before
+ * GitHub gets its 2xx, and a handler error (database down) becomes a 5xx that
+ * GitHub records as a failed delivery.
  */
-export function webhookRoute(middleware: NodeMiddleware): Handler {
+export function webhookRoute(
+  middleware: NodeMiddleware,
+  options: { secret: string; log: Logger; maxBytes?: number; maxBytesInFlight?: number },
+): Handler {
+  const maxBytes = options.maxBytes ?? MAX_WEBHOOK_BYTES;
+  const budget = { free: options.maxBytesInFlight ?? MAX_WEBHOOK_BYTES_IN_FLIGHT };
   return async (req, res) => {
     if (pathOf(req) !== WEBHOOK_PATH) return false;
-    await middleware(req, res, () => {
+    const next = () => {
       if (!res.headersSent) {
         res.writeHead(404);
         res.end();
       }
-    });
+    };
+    if (req.method !== "POST") {
+      await middleware(req, res, next);
+      return true;
+    }
+    const who = {
+      deliveryId: header(req, "x-github-delivery"),
+      event: header(req, "x-github-event"),
+      remoteAddress: req.socket.remoteAddress,
+    };
+    const refuse = (status: number, message: string) => {
+      options.log.warn({ ...who, status }, `rejected a webhook delivery: ${message}`);
+      // What the client still sends is never read: the connection ends with this answer.
+      res.setHeader("connection", "close");
+      // Half-close first so the client reads this answer, then cut what it is still sending.
+      res.once("finish", () => {
+        req.socket.end();
+        setTimeout(() => req.socket.destroy(), 5_000).unref();
+      });
+      const code = status === 413 ? "too_large" : status === 503 ? "busy" : "bad_signature";
+      if (status === 503) res.setHeader("retry-after", "10");
+      sendJson(res, status, { error: { code, message } });
+    };
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > maxBytes) {
+      refuse(413, `the body is ${declared} bytes; GitHub sends at most ${maxBytes}`);
+      return true;
+    }
+    const signature = header(req, "x-hub-signature-256");
+    if (!signature || !/^sha256=[0-9a-f]{64}$/.test(signature)) {
+      refuse(401, "the delivery has no valid x-hub-signature-256 header");
+      return true;
+    }
+    const body = await readCapped(req, maxBytes, budget);
+    if (body === "too_large") {
+      refuse(413, `the body is over ${maxBytes} bytes; GitHub sends at most that`);
+      return true;
+    }
+    if (body === "busy") {
+      refuse(503, "too many large deliveries are being read at once; try again");
+      return true;
+    }
+    if (!signatureMatches(body, signature, options.secret)) {
+      refuse(401, "the signature does not match the webhook secret");
+      return true;
+    }
+    // The verified bytes go to Probot as they are (@octokit/webhooks reads `rawBody` when set).
+    Object.assign(req, { body: {}, rawBody: body });
+    await middleware(req, res, next);
     return true;
   };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return typeof value === "string" ? value.slice(0, 200) : undefined;
+}
+
+/**
+ * The body, or why it was not read to the end: over `maxBytes`, or over what
+ * the shared budget has free. What is read stays bounded either way, and the
+ * budget gets its bytes back when this request is done with them.
+ */
+function readCapped(
+  req: IncomingMessage,
+  maxBytes: number,
+  budget: { free: number },
+): Promise<Buffer | "too_large" | "busy"> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const stop = (why: "too_large" | "busy") => {
+      req.off("data", onData);
+      req.pause();
+      chunks.length = 0;
+      budget.free += total;
+      resolve(why);
+    };
+    const onData = (chunk: Buffer) => {
+      if (total + chunk.length > maxBytes) return stop("too_large");
+      if (chunk.length > budget.free) return stop("busy");
+      budget.free -= chunk.length;
+      total += chunk.length;
+      chunks.push(chunk);
+    };
+    req.on("data", onData);
+    req.on("end", () => {
+      budget.free += total;
+      resolve(Buffer.concat(chunks, total));
+    });
+    req.on("error", (error) => {
+      budget.free += total;
+      reject(error);
+    });
+  });
+}
+
+/** GitHub's `sha256=<hex>` HMAC of the raw body, compared in constant time. */
+export function signatureMatches(body: Buffer, signature: string | undefined, secret: string): boolean {
+  if (!signature?.startsWith("sha256=")) return false;
+  const expected = Buffer.from(`sha256=${createHmac("sha256", secret).update(body).digest("hex")}`);
+  const given = Buffer.from(signature);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }

@@ -10,6 +10,7 @@ import { AdminAuth } from "../../src/web/auth.js";
 import { closeServer, createHttpServer, listen } from "../../src/web/http-server.js";
 import { JobStream } from "../../src/web/job-stream.js";
 import { webHandlers } from "../../src/web/web-handlers.js";
+import { WEBHOOK_SECRET } from "./github-harness.js";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 
@@ -53,6 +54,8 @@ export async function startTestWeb(
       port: 0,
       admin,
       worker: options.worker,
+      webhookSecret: WEBHOOK_SECRET,
+      log,
     }),
   });
   const port = await listen(server, 0, "127.0.0.1");

@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { connect } from "node:net";
 import pino from "pino";
 import { createNodeMiddleware } from "probot";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -67,10 +68,10 @@ describe(`signed webhook deliveries over HTTP (${driver})`, () => {
     );
   });
 
-  it("a delivery with a wrong signature is refused and records nothing", async () => {
+  it("a delivery with a wrong signature is refused (401) and records nothing", async () => {
     const body = JSON.stringify(labeled({ label: "agent:implement" }).payload);
     const response = await post(body, sign(`${body} `));
-    expect(response.status).toBe(400);
+    expect(response.status).toBe(401);
     expect(await findJobsForTarget(database.db, { repositoryId: REPO.id, targetNumber: 1 })).toEqual([]);
   });
 
@@ -111,8 +112,8 @@ describe(`signed webhook deliveries over HTTP (${driver})`, () => {
 async function startWithoutStream(
   handle: DatabaseHandle,
   middleware: Parameters<typeof webHandlers>[0]["webhookMiddleware"],
+  log = pino({ level: "silent" }),
 ) {
-  const log = pino({ level: "silent" });
   const clock = new ManualClock(T0);
   const server = createHttpServer({
     log,
@@ -128,6 +129,8 @@ async function startWithoutStream(
         services: null,
         after: new AfterResponseTasks(log),
       },
+      webhookSecret: WEBHOOK_SECRET,
+      log,
     }),
   });
   const port = await listen(server, 0, "127.0.0.1");
@@ -149,3 +152,141 @@ async function webhookMiddlewareFor(handle: DatabaseHandle) {
   });
   return createNodeMiddleware(createApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
 }
+
+describe(`the webhook door against strangers (${driver})`, () => {
+  let database: TestDatabase;
+  let web: { base: string; close: () => Promise<void> };
+  const lines: Array<Record<string, unknown>> = [];
+  beforeAll(async () => {
+    database = await openTestDatabase(driver);
+    const log = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    web = await startWithoutStream(database, await webhookMiddlewareFor(database), log);
+  });
+  afterAll(async () => {
+    await web.close();
+    await database.close();
+  });
+  beforeEach(() => {
+    lines.length = 0;
+  });
+  const port = () => Number(new URL(web.base).port);
+
+  /** Sends headers and then up to `sendBytes` of body on a raw socket; resolves with the status line and what was sent. */
+  function rawPost(headers: Record<string, string>, sendBytes: number): Promise<{ status: number; sent: number }> {
+    return new Promise((resolve) => {
+      const socket = connect(port(), "127.0.0.1");
+      let sent = 0;
+      let answer = "";
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        socket.destroy();
+        resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0), sent });
+      };
+      socket.on("data", (chunk) => {
+        answer += chunk.toString("latin1");
+      });
+      socket.on("close", finish);
+      socket.on("error", finish);
+      const head = Object.entries({ host: "127.0.0.1", "content-type": "application/json", ...headers })
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join("");
+      socket.write(`POST ${WEBHOOK_PATH} HTTP/1.1\r\n${head}\r\n`);
+      const data = Buffer.alloc(1024 * 1024, 0x20);
+      // A streamed body is framed as HTTP chunks, the way a client without Content-Length sends it.
+      const chunk = headers["transfer-encoding"]
+        ? Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from("\r\n")])
+        : data;
+      const pump = () => {
+        while (!done && sent < sendBytes) {
+          sent += chunk.length;
+          if (!socket.write(chunk)) return socket.once("drain", pump);
+        }
+      };
+      pump();
+    });
+  }
+
+  it("refuses a body over 25 MB by its Content-Length before reading it, in one warn line without the body", async () => {
+    const before = process.memoryUsage().rss;
+    const answer = await rawPost(
+      { "content-length": String(1024 ** 3), "x-github-event": "issues", "x-github-delivery": "huge-1" },
+      1024 ** 3,
+    );
+    expect([0, 413]).toContain(answer.status); // the answer, or the connection cut before it was read
+    expect(answer.sent).toBeLessThan(1024 ** 3); // the connection was cut long before a gigabyte
+    expect(process.memoryUsage().rss - before).toBeLessThan(100 * 1024 * 1024);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 40, deliveryId: "huge-1", event: "issues", status: 413 });
+    expect((await httpRequest(`${web.base}/healthz`)).status).toBe(200);
+  });
+
+  it("counts a streamed body and stops at 25 MB; 20 at once with a made-up signature leave memory bounded", async () => {
+    const fake = { "x-hub-signature-256": `sha256=${"0".repeat(64)}` };
+    const alone = await rawPost(
+      { "transfer-encoding": "chunked", "x-github-delivery": "stream-alone", ...fake },
+      30 * 1024 * 1024,
+    );
+    // Read up to the limit and refused once it passed it; the rest never read.
+    expect([0, 413]).toContain(alone.status);
+    expect(alone.sent).toBeGreaterThan(25 * 1024 * 1024);
+    expect(lines.find((line) => line.deliveryId === "stream-alone")).toMatchObject({ level: 40, status: 413 });
+    const before = process.memoryUsage().rss;
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        rawPost({ "transfer-encoding": "chunked", "x-github-delivery": `stream-${i}`, ...fake }, 30 * 1024 * 1024),
+      ),
+    );
+    // Past 100 MB held at once, the rest are told to come back later (503) instead of being read.
+    // A client still sending when the server closes may see the connection cut (0) before the
+    // answer; the server's one log line per delivery says what it answered each.
+    expect(answers.every((a) => [0, 413, 503].includes(a.status))).toBe(true);
+    const refusals = lines.filter(
+      (line) => String(line.deliveryId).startsWith("stream-") && line.deliveryId !== "stream-alone",
+    );
+    expect(refusals).toHaveLength(20);
+    expect(refusals.every((line) => line.status === 413 || line.status === 503)).toBe(true);
+    expect(refusals.some((line) => line.status === 503)).toBe(true);
+    expect(process.memoryUsage().rss - before).toBeLessThan(300 * 1024 * 1024);
+    expect((await httpRequest(`${web.base}/healthz`)).status).toBe(200);
+  });
+
+  it("20 unsigned 25 MB posts are refused before their bodies are read", async () => {
+    const before = process.memoryUsage().rss;
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        rawPost({ "content-length": String(25 * 1024 * 1024), "x-github-delivery": `unsigned-${i}` }, 25 * 1024 * 1024),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(401));
+    expect(process.memoryUsage().rss - before).toBeLessThan(100 * 1024 * 1024);
+    expect(lines).toHaveLength(20);
+  });
+
+  it("an unsigned or wrongly signed delivery is a 401, logged once at warn with no payload, and records nothing", async () => {
+    const payload = JSON.stringify(labeled({ label: "agent:implement" }).payload);
+    for (const signature of [
+      "",
+      "sha256=0000",
+      `sha256=${createHmac("sha256", "wrong").update(payload).digest("hex")}`,
+    ]) {
+      lines.length = 0;
+      const response = await httpRequest(`${web.base}${WEBHOOK_PATH}`, {
+        method: "POST",
+        body: payload,
+        headers: {
+          "content-type": "application/json",
+          "x-github-event": "issues",
+          "x-github-delivery": "unsigned-1",
+          ...(signature ? { "x-hub-signature-256": signature } : {}),
+        },
+      });
+      expect(response.status).toBe(401);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ level: 40, deliveryId: "unsigned-1", status: 401 });
+      expect(JSON.stringify(lines)).not.toContain("Codertocat");
+    }
+    expect(await findJobsForTarget(database.db, { repositoryId: REPO.id, targetNumber: 1 })).toEqual([]);
+  });
+});
