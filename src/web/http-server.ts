@@ -7,7 +7,12 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => boolean | P
 export interface HttpServerOptions {
   handlers: readonly Handler[];
   log: Logger;
+  /** Deadlines for a client: all headers, the whole request, an idle keep-alive connection (ms). */
+  timeouts?: { headers: number; request: number; keepAlive: number };
 }
+
+/** A slow client (headers trickled in, a body that never ends) is cut off, not waited on for Node's 300 s. */
+const TIMEOUTS = { headers: 10_000, request: 60_000, keepAlive: 5_000 };
 
 /**
  * One HTTP server for webhooks, dashboard, API and health: each request goes
@@ -15,18 +20,29 @@ export interface HttpServerOptions {
  * a 500 and one log line; the process keeps serving.
  */
 export function createHttpServer(options: HttpServerOptions): Server {
-  return createServer(async (req, res) => {
-    try {
-      for (const handler of options.handlers) {
-        if (await handler(req, res)) return;
+  const timeouts = options.timeouts ?? TIMEOUTS;
+  const server = createServer(
+    {
+      headersTimeout: timeouts.headers,
+      requestTimeout: timeouts.request,
+      keepAliveTimeout: timeouts.keepAlive,
+      // How often Node checks those deadlines (its default is 30 s).
+      connectionsCheckingInterval: Math.min(1_000, timeouts.headers),
+    },
+    async (req, res) => {
+      try {
+        for (const handler of options.handlers) {
+          if (await handler(req, res)) return;
+        }
+        sendJson(res, 404, { error: { code: "not_found", message: `no route for ${req.method} ${pathOf(req)}` } });
+      } catch (error) {
+        options.log.error({ err: error, method: req.method, path: pathOf(req) }, "request failed");
+        if (!res.headersSent) sendJson(res, 500, { error: { code: "internal", message: "internal error" } });
+        else res.end();
       }
-      sendJson(res, 404, { error: { code: "not_found", message: `no route for ${req.method} ${pathOf(req)}` } });
-    } catch (error) {
-      options.log.error({ err: error, method: req.method, path: pathOf(req) }, "request failed");
-      if (!res.headersSent) sendJson(res, 500, { error: { code: "internal", message: "internal error" } });
-      else res.end();
-    }
-  });
+    },
+  );
+  return server;
 }
 
 export function pathOf(req: IncomingMessage): string {

@@ -13,6 +13,7 @@ import { octokitPort } from "../../src/github/octokit-port.js";
 import { findJobsForTarget } from "../../src/jobs/find-jobs.js";
 import { registry } from "../../src/metrics.js";
 import { AdminAuth } from "../../src/web/auth.js";
+import { healthz } from "../../src/web/health.js";
 import { closeServer, createHttpServer, listen } from "../../src/web/http-server.js";
 import { JobStream } from "../../src/web/job-stream.js";
 import { webHandlers } from "../../src/web/web-handlers.js";
@@ -288,5 +289,34 @@ describe(`the webhook door against strangers (${driver})`, () => {
       expect(JSON.stringify(lines)).not.toContain("Codertocat");
     }
     expect(await findJobsForTarget(database.db, { repositoryId: REPO.id, targetNumber: 1 })).toEqual([]);
+  });
+});
+
+describe("slow clients", () => {
+  it("one that trickles its headers is cut off at the headers deadline, and the server keeps serving", async () => {
+    const server = createHttpServer({
+      log: pino({ level: "silent" }),
+      handlers: [healthz],
+      timeouts: { headers: 500, request: 1_000, keepAlive: 500 },
+    });
+    const port = await listen(server, 0, "127.0.0.1");
+    try {
+      const socket = connect(port, "127.0.0.1");
+      socket.on("error", () => {});
+      socket.write("GET /healthz HTTP/1.1\r\nhost: x\r\n"); // …and never the blank line
+      const started = Date.now();
+      const closed = await new Promise<string>((resolve) => {
+        let answer = "";
+        socket.on("data", (chunk) => {
+          answer += chunk.toString();
+        });
+        socket.on("close", () => resolve(answer));
+      });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(closed).toMatch(/^HTTP\/1\.1 408/);
+      expect((await httpRequest(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    } finally {
+      await closeServer(server);
+    }
   });
 });
