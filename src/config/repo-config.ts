@@ -4,13 +4,36 @@ import type { JobTypes } from "./job-types.js";
 /** Where a repository (or its organisation's `.github` repository) configures labelrun. */
 export const REPO_CONFIG_PATH = ".github/labelrun.yml";
 
+/**
+ * The largest `.github/labelrun.yml` (and file it `_extends`) labelrun reads. A real one is a few
+ * lines; the cap bounds what a repository writer can make the server parse (YAML parsing grows
+ * faster than the file: 64 KiB of keys took 0.3 s, 1 MiB 9 s).
+ */
+export const MAX_REPO_CONFIG_BYTES = 16 * 1024;
+
+/** Trigger labels one repository may declare. */
+export const MAX_TRIGGERS = 100;
+
+/** A config file labelrun will not use, whatever is asked again: too large, a bad `_extends`, a folder. */
+export class RepoConfigFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RepoConfigFileError";
+  }
+}
+
 /** `.github/labelrun.yml`. An organisation's `.github` repository can supply defaults (`_extends`). */
 export const repoConfigSchema = z
   .object({
     /** Turn labelrun off for this repository without uninstalling it. */
     enabled: z.boolean().default(true),
     /** Which labels trigger which job type (job types are the operator's). */
-    triggers: z.record(z.string().min(1), z.string().min(1)).optional(),
+    triggers: z
+      .record(z.string().min(1).max(100), z.string().min(1).max(100))
+      .refine((triggers) => Object.keys(triggers).length <= MAX_TRIGGERS, {
+        message: `at most ${MAX_TRIGGERS} trigger labels`,
+      })
+      .optional(),
     /** Remove the trigger label when a job ends, so adding it again is a one-step retry. */
     remove_label_when_done: z.boolean().default(true),
     /** Jobs on issues/PRs opened by people without write access wait for `/labelrun approve`. */

@@ -1,5 +1,5 @@
 import type { ProbotOctokit } from "probot";
-import { REPO_CONFIG_PATH } from "../config/repo-config.js";
+import { MAX_REPO_CONFIG_BYTES, REPO_CONFIG_PATH, RepoConfigFileError } from "../config/repo-config.js";
 import type { GitHubPort, Permission, WorkerGitHubPort } from "./port.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
@@ -59,8 +59,24 @@ export function octokitPort(
     },
     async getRepoConfig({ installationId, owner, repo }) {
       const octokit = await authenticate(installationId);
-      const { config, files } = await octokit.config.get({ owner, repo, path: REPO_CONFIG_PATH });
-      return files.some((file) => file.config !== null) ? config : null;
+      // Each file the config plugin reads (the repository's, what it `_extends`) is checked for
+      // size before the plugin parses it.
+      octokit.hook.after("request", (response) => {
+        const { data, url } = response as { data: unknown; url: string };
+        if (!url.includes("/contents/") || typeof data !== "string") return;
+        const bytes = Buffer.byteLength(data);
+        if (bytes > MAX_REPO_CONFIG_BYTES) {
+          throw new RepoConfigFileError(
+            `${REPO_CONFIG_PATH} (or a file it extends) is ${bytes} bytes; labelrun reads at most ${MAX_REPO_CONFIG_BYTES}`,
+          );
+        }
+      });
+      try {
+        const { config, files } = await octokit.config.get({ owner, repo, path: REPO_CONFIG_PATH });
+        return files.some((file) => file.config !== null) ? config : null;
+      } catch (error) {
+        throw asConfigFileError(error);
+      }
     },
     async getTarget({ installationId, owner, repo, number }) {
       const octokit = await authenticate(installationId);
@@ -119,3 +135,21 @@ export function octokitPort(
     },
   };
 }
+
+/**
+ * The config plugin's own refusals (an `_extends` it cannot follow, a folder, an unsupported
+ * extension, recursion) are the file's problem, not a passing fault: they say so once instead
+ * of being fetched again every tick. Its invalid-YAML error keeps its cause for line and column.
+ */
+function asConfigFileError(error: unknown): unknown {
+  if (error instanceof RepoConfigFileError) return error;
+  const e = error as { message?: unknown; status?: unknown; cause?: unknown };
+  if (e?.cause instanceof RepoConfigFileError) return e.cause;
+  // An HTTP answer or a network fault: the caller sorts it (rate limit, transient, revoked).
+  if (typeof e?.message !== "string" || e.status !== undefined) return error;
+  // Invalid YAML: the caller reports it with the parser's line and column.
+  if (!PLUGIN_ERROR.test(e.message) || e.message.includes("could not be parsed")) return error;
+  return new RepoConfigFileError(`${REPO_CONFIG_PATH}: ${e.message.replace(PLUGIN_ERROR, "")}`);
+}
+
+const PLUGIN_ERROR = /^\[@probot\/octokit-plugin-config\]\s*/;

@@ -1,6 +1,11 @@
 import { eq } from "drizzle-orm";
 import type { JobTypes } from "../config/job-types.js";
-import { type RepoConfig, type RepoConfigResult, validateRepoConfig } from "../config/repo-config.js";
+import {
+  type RepoConfig,
+  RepoConfigFileError,
+  type RepoConfigResult,
+  validateRepoConfig,
+} from "../config/repo-config.js";
 import { describeYamlError } from "../config/yaml-problems.js";
 import type { Database } from "../db/client.js";
 import { type RepositoryConfigRow, repositoryConfigs } from "../db/schema.js";
@@ -24,7 +29,7 @@ export async function refreshRepositoryConfig(
     result = validateRepoConfig(raw, deps.jobTypes);
     rawTriggers = readTriggers(raw);
   } catch (error) {
-    const problem = yamlProblem(error);
+    const problem = error instanceof RepoConfigFileError ? error.message : yamlProblem(error);
     if (!problem) throw error;
     result = { ok: false, problems: [problem] };
   }

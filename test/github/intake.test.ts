@@ -197,6 +197,37 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
     expect(bodies[0]).toContain("unknown job type `reveiw`");
   });
 
+  it.each([
+    [
+      "an 11 MB file",
+      `triggers:\n${Array.from({ length: 400_000 }, (_, i) => `  "agent:x${i}": implement\n`).join("")}`,
+      /^\.github\/labelrun\.yml \(or a file it extends\) is \d+ bytes; labelrun reads at most 16384$/,
+    ],
+    [
+      "101 trigger labels",
+      `triggers:\n${Array.from({ length: 101 }, (_, i) => `  "agent:x${i}": implement\n`).join("")}  "agent:implement": implement\n`,
+      /`triggers`: at most 100 trigger labels/,
+    ],
+    [
+      "an _extends it cannot follow",
+      '_extends: "../../etc/passwd"\ntriggers:\n  "agent:implement": implement\n',
+      /^\.github\/labelrun\.yml: .*_extends/,
+    ],
+  ])("a repository config with %s fails the job with VALIDATION_ERROR, once, instead of being read again", async (_what, yaml, message) => {
+    // The label is a default trigger: the job is recorded at once, and dispatching reads the file once.
+    const scope = mockConfig(mockToken(api()), yaml)
+      .post(COMMENTS)
+      .reply(201, { id: 556 })
+      .delete("/repos/Codertocat/Hello-World/issues/1/labels/agent%3Aimplement")
+      .reply(200, []);
+    await harness.deliver(labeled({ label: "agent:implement" }));
+    await harness.settle();
+    expect(scope.isDone()).toBe(true);
+    const [job] = await findJobsForTarget(database.db, target);
+    expect(job).toMatchObject({ status: "failed", failureCode: "VALIDATION_ERROR" });
+    expect(job?.failureMessage).toMatch(message);
+  });
+
   it("a rate limit met while dispatching defers the job until the limit resets", async () => {
     const reset = Math.floor(T0.getTime() / 1000) + 900;
     const scope = mockToken(api())
