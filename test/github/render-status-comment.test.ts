@@ -148,3 +148,43 @@ describe("renderStatusComment", () => {
     expect(renderStatusComment({ jobs })).toBe(renderStatusComment({ jobs: [...jobs] }));
   });
 });
+
+describe("text labelrun did not write, in its comment", () => {
+  const hostile = {
+    resultSummary:
+      "Done! cc @octo-org/security-team ![x](https://evil.example/p.png) [click](javascript:alert(1)) <img src=x> </details> www.evil.example | `code`",
+    failureMessage: null,
+  };
+
+  it("cannot mention anyone, show an image or a link, or carry HTML", () => {
+    const body = renderStatusComment({ jobs: [job({ status: "completed", ...hostile })] });
+    const summary = body.split("\n").find((line) => line.startsWith("| Summary |")) ?? "";
+    expect(summary).not.toMatch(/@octo-org/); // the mention is broken by a zero-width space
+    expect(summary).toContain("@&#8203;octo-org/security-team");
+    expect(summary).not.toMatch(/!\[|\]\(|<img|<\/details>|https:\/\/|www\.evil/);
+    expect(summary).toContain("&lt;img src=x&gt;");
+    // One table cell: a stranger's pipe cannot open another.
+    expect(summary.replace(/\\\|/g, "").split("|")).toHaveLength(4);
+  });
+
+  it("links a result only inside the job's own repository on GitHub", () => {
+    const render = (resultUrl: string) =>
+      renderStatusComment({ jobs: [job({ status: "completed", resultUrl, repositoryFullName: "octo-org/widgets" })] })
+        .split("\n")
+        .find((line) => line.startsWith("| Result |"));
+    expect(render("https://github.com/octo-org/widgets/pull/8")).toBe(
+      "| Result | https://github.com/octo-org/widgets/pull/8 |",
+    );
+    for (const elsewhere of [
+      "https://github.com/octo-org/widgets-evil/pull/8",
+      "https://evil.example/octo-org/widgets/pull/8",
+      "https://github.com.evil.example/octo-org/widgets",
+      "https://user:pw@github.com/octo-org/widgets/pull/8",
+      "javascript:alert(1)",
+    ]) {
+      const line = render(elsewhere) ?? "";
+      expect(line, elsewhere).toContain("(not a link: it is not in octo-org/widgets)");
+      expect(line, elsewhere).not.toMatch(/https:\/\/|\]\(/); // neither autolinked nor a Markdown link
+    }
+  });
+});

@@ -1,6 +1,8 @@
 import { request } from "node:http";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
+import { jobs } from "../../src/db/schema.js";
 import { getJob, listJobEvents } from "../../src/jobs/find-jobs.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { AdminAuth } from "../../src/web/auth.js";
@@ -288,6 +290,18 @@ describe(`what the web process says about sandboxes (${driver})`, () => {
       at: new Date(),
     });
     expect(await waiting()).toBe("for a free worker slot");
+  });
+
+  it("a result URL that is not https is shown as text on the job page, never as a link", async () => {
+    await seedInstallation(database.db, 1);
+    const bad = await makeJob(database.db, { installationId: 1, targetNumber: 9 });
+    await database.db
+      .update(jobs)
+      .set({ resultUrl: "javascript:fetch('/api/jobs/1/cancel')" })
+      .where(eq(jobs.id, bad.id));
+    const body = (await httpRequest(`${web.base}/jobs/${bad.id}`, { headers: bearer })).body;
+    expect(body).not.toMatch(/href="javascript:/);
+    expect(body).toContain("not an https link");
   });
 
   it("/readyz says which job types the worker of this process refuses, and why", async () => {

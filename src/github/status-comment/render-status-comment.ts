@@ -2,6 +2,7 @@ import type { JobRow } from "../../db/schema.js";
 import type { JobState } from "../../jobs/states.js";
 import { ACTIVE_STATES } from "../../jobs/states.js";
 import { utcMinute, waitingReason } from "../../jobs/waiting-reason.js";
+import { neutralize, resultLink } from "./neutralize.js";
 
 /**
  * Hidden in every status comment. It only marks the comment for people
@@ -26,6 +27,8 @@ export interface RenderOptions {
   jobs: readonly JobRow[];
   /** Base URL for links to job pages, when set. */
   publicUrl?: string;
+  /** GitHub's host, for telling a result in the repository from a link elsewhere (default github.com). */
+  githubHost?: string;
 }
 
 /**
@@ -81,7 +84,11 @@ function renderDetails(job: JobRow, options: RenderOptions): string {
     "Triggered",
     `${who}${job.triggerLabel ? ` with \`${job.triggerLabel}\`` : ""}, ${utcMinute(job.createdAt)}`,
   ]);
-  const waiting = waitingReason(job, (text) => `\`${text}\``, escapeCell);
+  const waiting = waitingReason(
+    job,
+    (text) => `\`${text}\``,
+    (text) => neutralize(text),
+  );
   if (waiting) rows.push(["Waiting", waiting]);
   if (job.startedAt) rows.push(["Started", utcMinute(job.startedAt)]);
   if (job.finishedAt) rows.push(["Finished", utcMinute(job.finishedAt)]);
@@ -92,7 +99,7 @@ function renderDetails(job: JobRow, options: RenderOptions): string {
     const shown = Math.min(job.progress, 99);
     rows.push([
       "Progress",
-      `${bar(shown)} ${shown} %${job.progressMessage ? ` — ${escapeCell(job.progressMessage)}` : ""}`,
+      `${bar(shown)} ${shown} %${job.progressMessage ? ` — ${neutralize(job.progressMessage)}` : ""}`,
     ]);
   }
   if (job.costUsd !== null || job.inputTokens !== null || job.outputTokens !== null) {
@@ -103,11 +110,14 @@ function renderDetails(job: JobRow, options: RenderOptions): string {
         : "";
     rows.push(["Cost", `${cost}${tokens}`]);
   }
-  if (job.resultUrl) rows.push(["Result", `${job.resultUrl}${job.resultPrState ? ` (${job.resultPrState})` : ""}`]);
-  if (job.question && job.hold === "awaiting_input") rows.push(["Question", escapeCell(job.question)]);
-  if (job.resultSummary) rows.push(["Summary", escapeCell(job.resultSummary)]);
+  if (job.resultUrl) {
+    const link = resultLink(job.resultUrl, job.repositoryFullName, options.githubHost);
+    rows.push(["Result", `${link}${job.resultPrState ? ` (${job.resultPrState})` : ""}`]);
+  }
+  if (job.question && job.hold === "awaiting_input") rows.push(["Question", neutralize(job.question)]);
+  if (job.resultSummary) rows.push(["Summary", neutralize(job.resultSummary)]);
   if (job.failureCode && job.status !== "deferred") {
-    rows.push(["Reason", `\`${job.failureCode}\`${job.failureMessage ? ` ${escapeCell(job.failureMessage)}` : ""}`]);
+    rows.push(["Reason", `\`${job.failureCode}\`${job.failureMessage ? ` ${neutralize(job.failureMessage)}` : ""}`]);
   }
   return `| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join("\n")}`;
 }
@@ -124,7 +134,7 @@ function holdText(job: JobRow): string {
 
 function outcome(job: JobRow): string {
   if (job.resultUrl) return job.resultUrl;
-  if (job.failureCode) return `\`${job.failureCode}\`${job.failureMessage ? ` ${escapeCell(job.failureMessage)}` : ""}`;
+  if (job.failureCode) return `\`${job.failureCode}\`${job.failureMessage ? ` ${neutralize(job.failureMessage)}` : ""}`;
   return "—";
 }
 
@@ -147,6 +157,3 @@ function formatCount(n: number): string {
 }
 
 /** Keeps agent text from breaking the table or injecting markup. */
-function escapeCell(text: string): string {
-  return text.replace(/\r?\n/g, " ").replace(/\|/g, "\\|").replace(/</g, "&lt;").slice(0, 500);
-}

@@ -52,7 +52,14 @@ export function jobPageBody(
         ? `${job.inputTokens ?? 0} in / ${job.outputTokens ?? 0} out`
         : "—",
     ],
-    ["Result", job.resultUrl ? html`<a href="${job.resultUrl}">${job.resultUrl}</a>` : "—"],
+    [
+      "Result",
+      job.resultUrl
+        ? isHttps(job.resultUrl)
+          ? html`<a href="${job.resultUrl}" rel="noopener noreferrer">${job.resultUrl}</a>`
+          : html`${job.resultUrl} <span class="muted">(not an https link: shown as text)</span>`
+        : "—",
+    ],
     ["Summary", job.resultSummary ?? "—"],
     ["Failure", job.failureCode ? `${job.failureCode}: ${job.failureMessage ?? ""}` : "—"],
   ];
@@ -111,4 +118,13 @@ stream.addEventListener("job", async (event) => {
 });
 setInterval(() => { if (!["completed","failed","abandoned","cancelled"].includes(document.getElementById("job-status").textContent)) tail(); }, 2000);
 </script>`;
+}
+
+/** Only an https URL becomes a link on the board: `javascript:`, `data:` and the like stay text. */
+function isHttps(url: string): boolean {
+  try {
+    return new URL(url).protocol === "https:";
+  } catch {
+    return false;
+  }
 }
