@@ -258,25 +258,45 @@ async function prepareAndRun(
   // bubblewrap can fail to set a sandbox up now and then under load (a netlink reply it did not
   // expect): that is the machine's hiccup, not the agent's doing, so the sandbox is tried again.
   for (let tries = 1; ; tries++) {
-    const firstLines: string[] = [];
+    // bubblewrap's own complaints come before the agent prints anything; they are held back
+    // until the agent speaks, so a sandbox that never started leaves nothing in the job's log.
+    const held: Array<{ stream: "stdout" | "stderr"; line: string }> = [];
+    let agentSpoke = !command.supervised;
+    const keep = (stream: "stdout" | "stderr", line: string) => {
+      const parsed = stream === "stdout" ? parseProgressLine(line) : null;
+      if (parsed) progress = parsed;
+      logs.write({ stream, line, at: deps.clock.now() });
+      lastLines.push(cleanAgentText(line, QUOTED_LINE_CHARS));
+      if (lastLines.length > 10) lastLines.shift();
+    };
     processOutcome = await deps.runProcess({
       ...command,
       timeoutMs,
       killGraceMs: deps.settings.killGraceMs,
       signal: stop.signal,
       onLine(stream, raw) {
-        if (firstLines.length < 3) firstLines.push(raw);
         const line = mask(raw);
-        const parsed = stream === "stdout" ? parseProgressLine(line) : null;
-        if (parsed) progress = parsed;
-        logs.write({ stream, line, at: deps.clock.now() });
-        lastLines.push(cleanAgentText(line, QUOTED_LINE_CHARS));
-        if (lastLines.length > 10) lastLines.shift();
+        if (!agentSpoke && raw.startsWith("bwrap: ") && held.length < 3) {
+          held.push({ stream, line });
+          return;
+        }
+        agentSpoke = true;
+        for (const early of held.splice(0)) keep(early.stream, early.line);
+        keep(stream, line);
       },
     });
-    setupFailure = command.supervised ? sandboxSetupFailure(processOutcome, firstLines) : null;
-    if (!setupFailure || stop.signal.aborted || tries >= SANDBOX_SETUP_TRIES) break;
-    logs.write({ stream: "system", line: `[labelrun: ${setupFailure}; trying again]`, at: deps.clock.now() });
+    setupFailure =
+      command.supervised && !agentSpoke
+        ? sandboxSetupFailure(
+            processOutcome,
+            held.map((h) => h.line),
+          )
+        : null;
+    if (!setupFailure || stop.signal.aborted || tries >= SANDBOX_SETUP_TRIES) {
+      for (const early of held.splice(0)) keep(early.stream, early.line);
+      break;
+    }
+    log.warn({ tries }, `${setupFailure}; trying again`);
   }
   clearInterval(heartbeat);
   clearInterval(diskWatch);

@@ -7,6 +7,7 @@ import { claimNextJob } from "../../src/jobs/claim-next-job.js";
 import { listJobEvents } from "../../src/jobs/find-jobs.js";
 import { appendAnswer, liftHold, requestPause } from "../../src/jobs/holds.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
+import { runProcess } from "../../src/worker/run-process.js";
 import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeBareRepository } from "../support/git-fixtures.js";
 import { api } from "../support/github-harness.js";
@@ -306,6 +307,35 @@ describe(`running a claimed job (${driver})`, () => {
     expect(final).toMatchObject({ status: "failed", failureCode: "TIMEOUT" });
     expect((await listJobEvents(database.db, claimed.id)).filter((e) => e.fromStatus === "running")).toHaveLength(1);
     expect(pidsWith(marker)).toEqual([]);
+  });
+
+  it.each([
+    [1, "completed"],
+    [3, "deferred"],
+  ])("a sandbox bubblewrap fails to set up %i time(s) is tried again (then the job is handed back), its complaint kept out of the job's log", async (failures, status) => {
+    const { deps } = makeRunJobDeps({
+      db: database.db,
+      githubUrl: github.url,
+      cloneBaseUrl: repos.baseUrl,
+      jobTypes: agentJobTypes(["complete"]),
+    });
+    let calls = 0;
+    const flaky: typeof deps.runProcess = async (options) => {
+      if (++calls > failures) return runProcess(options);
+      // What bubblewrap says when the kernel answers its netlink request oddly (seen under load).
+      options.onLine("stderr", "bwrap: loopback: Failed RTM_NEWADDR: No child processes");
+      return { exitCode: 1, signal: null, stoppedBy: null, spawnError: null };
+    };
+    const claimed = await queueAndClaim(database.db, deps);
+    const final = await runJob({ ...deps, runProcess: flaky }, claimed, neverAborted());
+    expect(final).toMatchObject({ status });
+    expect(calls).toBe(Math.min(failures + 1, 3));
+    const logs = await database.db.select().from(jobLogs).where(eq(jobLogs.jobId, claimed.id));
+    if (status === "completed") expect(logs.map((l) => l.line).join("\n")).not.toContain("bwrap:");
+    else
+      expect(final?.failureMessage).toMatch(
+        /the sandbox could not be set up \(bwrap: loopback.*\) on this worker; the job will run again/,
+      );
   });
 
   it("a chatty agent's log is capped: head and tail kept, the middle counted", async () => {
