@@ -43,6 +43,16 @@ describe("parseCommand", () => {
     ["> /labelrun cancel\nquoted, not a command", null],
     ["```\n/labelrun cancel\n```", null],
     ["please run /labelrun cancel later", null],
+    ["~~~\n/labelrun cancel\n~~~", null],
+    ["````\n```\n/labelrun cancel\n````", null],
+    ["    /labelrun cancel", null],
+    ["<!-- /labelrun cancel -->", null],
+    ["<!--\n/labelrun cancel\n-->\nvisible text", null],
+    ["/labelrunner cancel", null],
+    ["/labelrun cancel review, it is stuck", { kind: "command", command: "cancel", jobType: "review" }],
+    ["```\ncode\n```\n/labelrun approve", { kind: "command", command: "approve", jobType: null }],
+    ["/labelrun `@octo-org/team`", { kind: "unknown", word: null }],
+    ["/labelrun frob<img>", { kind: "unknown", word: null }],
   ])("%j", (body, expected) => {
     expect(parseCommand(body)).toEqual(expected);
   });
@@ -165,6 +175,22 @@ describe.each(testDrivers)("comment commands, approvals and chains (%s)", (drive
       "There is no active labelrun job on this issue to cancel.",
       "There is no active labelrun `review` job on this issue to cancel.",
     ]);
+  });
+
+  it("an unknown command word a stranger crafted is not repeated in the reply", async () => {
+    const replies: string[] = [];
+    const scope = mockToken(api());
+    scope
+      .post(COMMENTS, (b) => typeof b?.body !== "string" || replies.push(b.body) > 0)
+      .reply(201, { id: 1 })
+      .post(/\/reactions$/)
+      .reply(201, {});
+    await harness.deliver(commented({ body: "/labelrun x`@octo-org/everyone`", commentId: 7 }));
+    await harness.settle();
+    expect(scope.isDone()).toBe(true);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toMatch(/, that is not a command\. Known:/);
+    expect(replies[0]).not.toContain("octo-org");
   });
 
   it("with jobs of two types, a command must name the type", async () => {

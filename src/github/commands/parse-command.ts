@@ -4,24 +4,48 @@ export type CommandName = (typeof COMMANDS)[number];
 
 export type ParsedCommand =
   | { kind: "command"; command: CommandName; jobType: string | null }
-  | { kind: "unknown"; word: string };
+  /** `word` is null when the word is not one labelrun would repeat (only letters, digits, `-`, `_`). */
+  | { kind: "unknown"; word: string | null };
 
 /**
- * Finds `/labelrun <command> [job type]` on a line of its own in a comment
- * (the first one wins; quoted lines `> …` and code blocks are not commands).
+ * Finds `/labelrun <command> [job type]` on a line of its own in a comment,
+ * as a person sees it rendered: never inside code (fenced with ``` or ~~~, or
+ * indented), a quote (`> …`) or an HTML comment (invisible on GitHub), and
+ * only as the exact word `/labelrun` (not `/labelrunner`). The first one wins.
  */
 export function parseCommand(body: string): ParsedCommand | null {
-  let inCode = false;
-  for (const raw of body.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (line.startsWith("```")) inCode = !inCode;
-    if (inCode || !line.startsWith("/labelrun")) continue;
-    const [, word = "", jobType] = line.split(/\s+/);
+  for (const line of visibleLines(body)) {
+    // What follows the job type is free text (ignored here).
+    const match = /^\/labelrun(?:\s+(\S+)(?:\s+(\S+))?(?:\s.*)?)?$/.exec(line.trim());
+    if (!match || /^\s{4}|^\t/.test(line)) continue;
+    const word = match[1] ?? "";
     const command = word.toLowerCase();
     if ((COMMANDS as readonly string[]).includes(command)) {
-      return { kind: "command", command: command as CommandName, jobType: jobType?.toLowerCase() ?? null };
+      const jobType = match[2]?.toLowerCase().replace(/[.,;:!?]+$/, "") || null;
+      return { kind: "command", command: command as CommandName, jobType };
     }
-    return { kind: "unknown", word };
+    return { kind: "unknown", word: /^[A-Za-z0-9_-]{1,40}$/.test(word) ? word : null };
   }
   return null;
+}
+
+/** The lines of a comment outside fenced code, quotes and HTML comments. */
+function* visibleLines(body: string): Generator<string> {
+  // HTML comments first (they may span lines); what is left of their lines stays in place.
+  const text = body.replace(/<!--[\s\S]*?(?:-->|$)/g, (comment) => comment.replace(/[^\n]/g, " "));
+  let fence: { char: string; length: number } | null = null;
+  for (const line of text.split(/\r?\n/)) {
+    const opening = /^ {0,3}(`{3,}|~{3,})/.exec(line);
+    if (fence) {
+      const closing = /^ {0,3}(`{3,}|~{3,})\s*$/.exec(line);
+      if (closing?.[1]?.[0] === fence.char && (closing[1]?.length ?? 0) >= fence.length) fence = null;
+      continue;
+    }
+    if (opening?.[1]) {
+      fence = { char: opening[1][0] ?? "`", length: opening[1].length };
+      continue;
+    }
+    if (/^ {0,3}>/.test(line)) continue;
+    yield line;
+  }
 }

@@ -44,7 +44,7 @@ export async function handleComment(
         repositoryFullName: event.repositoryFullName,
         targetNumber: event.number,
         author: event.sender.login,
-        command: parsed.kind === "command" ? parsed.command : `unknown:${parsed.word}`,
+        command: parsed.kind === "command" ? parsed.command : `unknown:${parsed.word ?? "?"}`,
         jobType: parsed.kind === "command" ? parsed.jobType : null,
         createdAt: deps.clock.now(),
         ...(parsed.kind === "unknown" ? { state: "refused", outcome: "unknown command" } : {}),
@@ -100,12 +100,13 @@ async function answer(
   }
 }
 
-async function replyUnknown(deps: CommentIntakeDeps, event: CommentEvent, word: string) {
+async function replyUnknown(deps: CommentIntakeDeps, event: CommentEvent, word: string | null) {
   const { owner, repo } = splitFullName(event.repositoryFullName);
   const ref = { installationId: event.installation.id, owner, repo };
   await deps.github.addReaction(ref, event.commentId, "confused");
   await deps.github.createComment(
     { ...ref, number: event.number },
-    `@${event.sender.login}, \`/labelrun ${word}\` is not a command. Known: retry, cancel, approve, reject, pause, resume, interrupt (optionally followed by a job type).`,
+    // The word is repeated only when it is a plain word: a stranger's text never breaks out of the code span.
+    `@${event.sender.login}, ${word ? `\`/labelrun ${word}\` is` : "that is"} not a command. Known: retry, cancel, approve, reject, pause, resume, interrupt (optionally followed by a job type).`,
   );
 }
