@@ -16,8 +16,11 @@ const flag = z
 export const envSchema = z.object({
   /** Port of the HTTP server (webhooks, dashboard, API, health). */
   PORT: port.default(3000),
-  /** Address to listen on. */
-  HOST: z.string().default("0.0.0.0"),
+  /**
+   * Address to listen on. Default: every address (0.0.0.0) when ADMIN_TOKEN is set; loopback
+   * only (127.0.0.1) when it is not, since the board and API then answer without signing in.
+   */
+  HOST: z.string().min(1).optional(),
   /** PostgreSQL URL. Unset: an embedded PGlite database in `LABELRUN_DATA_DIR` (one process only). */
   DATABASE_URL: z.string().url().optional(),
   /** Folder of the embedded database when `DATABASE_URL` is unset. */
@@ -115,7 +118,9 @@ export interface GitHubAppCredentials {
   baseUrl: string;
 }
 
-export interface Env extends RawEnv {
+export interface Env extends Omit<RawEnv, "HOST"> {
+  /** Where the HTTP server listens (see `HOST`). */
+  HOST: string;
   /** The GitHub App's credentials, or null when any is missing (setup mode). */
   github: GitHubAppCredentials | null;
   /** What is missing for the GitHub App to work, in words. */
@@ -166,7 +171,8 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env, readFile = readKey
           baseUrl: raw.GITHUB_API_URL ?? (raw.GHE_HOST ? `https://${raw.GHE_HOST}/api/v3` : "https://api.github.com"),
         }
       : null;
-  return Object.freeze({ ...raw, github, githubMissing });
+  const HOST = raw.HOST ?? (raw.ADMIN_TOKEN ? "0.0.0.0" : "127.0.0.1");
+  return Object.freeze({ ...raw, HOST, github, githubMissing });
 }
 
 function readKeyFile(path: string): string {

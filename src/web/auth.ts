@@ -19,6 +19,8 @@ export type Access =
  */
 export class AdminAuth {
   private readonly failures = new Map<string, number[]>();
+  /** The loopback mode's CSRF token: random per process, never a constant a page elsewhere could know. */
+  private readonly loopbackCsrf = randomBytes(24).toString("base64url");
 
   constructor(private readonly options: { adminToken?: string; clock: Clock; secureCookies: boolean }) {}
 
@@ -29,11 +31,12 @@ export class AdminAuth {
   check(req: IncomingMessage): Access {
     const token = this.options.adminToken;
     if (!token) {
-      if (isLoopback(req)) return { ok: true, actor: "admin:local", via: "loopback", csrf: "loopback" };
+      const refused = loopbackRefusal(req);
+      if (!refused) return { ok: true, actor: "admin:local", via: "loopback", csrf: this.loopbackCsrf };
       return {
         ok: false,
         status: 403,
-        message: "no ADMIN_TOKEN is configured, so the dashboard and API answer only on loopback (127.0.0.1)",
+        message: `no ADMIN_TOKEN is configured, so the dashboard and API answer only direct requests on loopback (127.0.0.1): ${refused}`,
       };
     }
     const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
@@ -57,7 +60,7 @@ export class AdminAuth {
   csrfOk(req: IncomingMessage, access: Access & { ok: true }): boolean {
     if (access.via === "bearer") return true;
     const origin = req.headers.origin;
-    if (origin && new URL(origin).host !== req.headers.host) return false;
+    if (origin !== undefined && originHost(origin) !== req.headers.host) return false;
     const header = req.headers["x-csrf-token"];
     return typeof header === "string" && safeEqual(header, access.csrf);
   }
@@ -113,9 +116,30 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(l, r) && left.length === right.length;
 }
 
-function isLoopback(req: IncomingMessage): boolean {
+/**
+ * Why a request cannot use the loopback mode, or null when it can: it must come from loopback,
+ * not through a proxy on the same host (which makes every request look local), and name a
+ * loopback host (a DNS-rebound name would let a web page on another site reach it).
+ */
+function loopbackRefusal(req: IncomingMessage): string | null {
   const address = req.socket.remoteAddress ?? "";
-  return address === "127.0.0.1" || address === "::1" || address === "::ffff:127.0.0.1";
+  if (!["127.0.0.1", "::1", "::ffff:127.0.0.1"].includes(address)) return "this request came from elsewhere";
+  if (req.headers.forwarded || req.headers["x-forwarded-for"] || req.headers["x-real-ip"]) {
+    return "this request came through a proxy; set ADMIN_TOKEN to serve behind one";
+  }
+  const host = (req.headers.host ?? "").replace(/:\d+$/, "").toLowerCase();
+  if (!["localhost", "127.0.0.1", "[::1]"].includes(host))
+    return `the Host \`${host.slice(0, 100)}\` is not a loopback name`;
+  return null;
+}
+
+/** The host of an Origin header, or a value no Host equals when it is malformed (`null`, garbage). */
+function originHost(origin: string): string {
+  try {
+    return new URL(origin).host || "\u0000";
+  } catch {
+    return "\u0000";
+  }
 }
 
 function readCookie(req: IncomingMessage, name: string): string | null {

@@ -53,3 +53,11 @@ describe("loadEnv", () => {
     ).toThrow(/PRIVATE_KEY_PATH: cannot read \/nope.pem/);
   });
 });
+
+describe("where the server listens", () => {
+  it("on loopback only without ADMIN_TOKEN, on every address with it, and where HOST says", () => {
+    expect(loadEnv({}).HOST).toBe("127.0.0.1");
+    expect(loadEnv({ ADMIN_TOKEN: "a-long-enough-admin-token" }).HOST).toBe("0.0.0.0");
+    expect(loadEnv({ HOST: "::" }).HOST).toBe("::");
+  });
+});

@@ -211,7 +211,8 @@ describe(`the JSON API over HTTP (${driver})`, () => {
 describe("without an ADMIN_TOKEN", () => {
   it("the dashboard and API answer loopback requests only", () => {
     const auth = new AdminAuth({ clock: systemClock, secureCookies: false });
-    const from = (remoteAddress: string) => ({ headers: {}, socket: { remoteAddress } }) as never;
+    const from = (remoteAddress: string) =>
+      ({ headers: { host: "127.0.0.1:3000" }, socket: { remoteAddress } }) as never;
     expect(auth.check(from("127.0.0.1"))).toMatchObject({ ok: true, via: "loopback" });
     expect(auth.check(from("::1"))).toMatchObject({ ok: true, via: "loopback" });
     expect(auth.check(from("203.0.113.7"))).toMatchObject({
@@ -228,6 +229,28 @@ describe("without an ADMIN_TOKEN", () => {
       expect((await httpRequest(`${web.base}/api/jobs`)).status).toBe(200);
       const login = await httpRequest(`${web.base}/login`);
       expect(login.body).toContain("answers on loopback only");
+      // A proxy on the same host makes every request look local; a rebound DNS name is not ours.
+      const proxied: Array<Record<string, string>> = [
+        { "x-forwarded-for": "203.0.113.9" },
+        { forwarded: "for=203.0.113.9" },
+        { host: "evil.example:3000" },
+      ];
+      for (const headers of proxied) {
+        const refused = await httpRequest(`${web.base}/api/jobs`, { headers });
+        expect(refused.status, JSON.stringify(headers)).toBe(403);
+      }
+      // The CSRF token is random per process, and a malformed Origin is refused, not a 500.
+      const page = (await httpRequest(`${web.base}/jobs`)).body;
+      const csrf = /name="csrf-token" content="([^"]+)"/.exec(page)?.[1] ?? "";
+      expect(csrf).not.toBe("loopback");
+      expect(csrf.length).toBeGreaterThan(20);
+      for (const origin of ["null", "::garbage::"]) {
+        const post = await httpRequest(`${web.base}/api/jobs/1/cancel`, {
+          method: "POST",
+          headers: { origin, "x-csrf-token": csrf },
+        });
+        expect(post.status, origin).toBe(403);
+      }
     } finally {
       await web.close();
       await database.close();
