@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import YAML from "yaml";
 import { type Handler, pathOf } from "./http-server.js";
+import { htmlSecurityHeaders } from "./security-headers.js";
 
 export interface SetupPageOptions {
   /** What is missing for the GitHub App to work (from `loadEnv`). */
@@ -46,7 +47,8 @@ code{background:#8882;padding:0 .2em;border-radius:3px}@media (prefers-color-sch
 <button type="submit">Register labelrun on GitHub</button></form>
 <p>Then put <code>APP_ID</code>, <code>PRIVATE_KEY</code> (or <code>PRIVATE_KEY_PATH</code>) and <code>WEBHOOK_SECRET</code>
 in <code>.env</code> and restart. README.md, “Register and install the app”, has the steps.</p></body></html>`;
-    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    // The one form posts the manifest to GitHub.
+    res.writeHead(200, htmlSecurityHeaders(`https://${host}`));
     res.end(body);
     return true;
   };

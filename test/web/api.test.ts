@@ -327,6 +327,26 @@ describe(`what the web process says about sandboxes (${driver})`, () => {
     expect(body).toContain("not an https link");
   });
 
+  it("every HTML answer forbids inline scripts, <base>, foreign form targets and framing; the scripts are files", async () => {
+    await seedInstallation(database.db, 1);
+    const job = await makeJob(database.db, { installationId: 1, targetNumber: 11 });
+    for (const path of ["/jobs", "/jobs?fragment=1", `/jobs/${job.id}`, "/jobs/history"]) {
+      const answer = await httpRequest(`${web.base}${path}`, { headers: bearer });
+      const csp = String(answer.headers["content-security-policy"] ?? "");
+      expect(csp, path).toMatch(/script-src 'self'(;|$)/);
+      expect(csp, path).not.toMatch(/script-src[^;]*unsafe-inline/);
+      for (const rule of ["base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'", "object-src 'none'"]) {
+        expect(csp, path).toContain(rule);
+      }
+      expect(answer.body, path).not.toMatch(/<script>/);
+    }
+    for (const asset of ["/assets/board.js", "/assets/job.js"]) {
+      const answer = await httpRequest(`${web.base}${asset}`);
+      expect(answer.status).toBe(200);
+      expect(answer.headers["content-type"]).toBe("text/javascript; charset=utf-8");
+    }
+  });
+
   it("/readyz says which job types the worker of this process refuses, and why", async () => {
     const ready = await httpRequest(`${web.base}/readyz`, {});
     expect(ready.status).toBe(200);

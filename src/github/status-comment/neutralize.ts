@@ -13,8 +13,9 @@ export function neutralize(text: string, max = 500): string {
       .replace(/&/g, "&amp;")
       .replace(/</g, "&lt;")
       .replace(/>/g, "&gt;")
-      // Markdown syntax a stranger could use for links, images, emphasis or code spans.
-      .replace(/([[\]()!*_~`|\\])/g, "\\$1")
+      // Brackets make links and images, a pipe a new table cell, a backslash could undo these escapes.
+      // Code spans and emphasis stay: labelrun's own messages use them, and neither links or mentions.
+      .replace(/([[\]|\\])/g, "\\$1")
       // A zero-width space after @ keeps the text readable but no longer a mention.
       .replace(/@(?=[A-Za-z0-9_-])/g, "@&#8203;")
       // GitHub autolinks bare URLs and www. addresses; break them.

@@ -6,10 +6,11 @@ import type { AdminDeps } from "../api/jobs-api.js";
 import { denied } from "../auth.js";
 import { sendJson } from "../http-server.js";
 import { type RouteHandler, readBody, router } from "../router.js";
+import { htmlSecurityHeaders } from "../security-headers.js";
 import { BOARD_SCRIPT, boardFragment, filterForm } from "./board-page.js";
-import { Html, html } from "./html.js";
+import { type Html, html } from "./html.js";
 import { jobCard } from "./job-card.js";
-import { jobPageBody } from "./job-page.js";
+import { JOB_SCRIPT, jobPageBody } from "./job-page.js";
 import { page } from "./layout.js";
 
 /** A page handler: signed in (else to /login), bad filters shown as a 400 page. */
@@ -38,13 +39,16 @@ export function dashboardRoutes(deps: AdminDeps) {
     const filter = parseJobFilters(url.searchParams);
     const fragment = await boardFragment({ db: deps.db, clock: deps.clock, filter });
     if (url.searchParams.get("fragment")) {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+      res.writeHead(200, htmlSecurityHeaders());
       res.end(fragment.value);
       return undefined;
     }
     return fragment;
   };
   return router([
+    // The pages' scripts, as files: the pages' CSP allows no inline script.
+    ["GET", "/assets/board.js", script(BOARD_SCRIPT)],
+    ["GET", "/assets/job.js", script(JOB_SCRIPT)],
     [
       "GET",
       "/jobs",
@@ -54,7 +58,7 @@ export function dashboardRoutes(deps: AdminDeps) {
         page(res, {
           title: "Board",
           csrf,
-          body: html`${filterForm(parseJobFilters(url.searchParams), "/jobs")}<div id="board">${fragment}</div><script>${new Html(BOARD_SCRIPT)}</script>`,
+          body: html`${filterForm(parseJobFilters(url.searchParams), "/jobs")}<div id="board">${fragment}</div><script src="/assets/board.js" defer></script>`,
         });
       }),
     ],
@@ -140,4 +144,15 @@ ${result.nextCursor ? html`<p><a id="next-page" href="/jobs/history?${next.toStr
       },
     ],
   ]);
+}
+
+function script(source: string): RouteHandler {
+  return (_req, res) => {
+    res.writeHead(200, {
+      "content-type": "text/javascript; charset=utf-8",
+      "cache-control": "no-cache",
+      "x-content-type-options": "nosniff",
+    });
+    res.end(source);
+  };
 }

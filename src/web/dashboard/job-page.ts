@@ -79,11 +79,24 @@ ${job.status === "running" ? html` <button id="pause" data-action="pause">Pause 
     (e) =>
       html`<tr><td class="muted">${when(e.at)}</td><td>${e.fromStatus ?? "∅"} → <b>${e.toStatus}</b></td><td>${e.code ?? ""} ${e.message ?? ""}</td><td class="muted">${e.actor}</td></tr>`,
   )}</table></div></div>
-<h3>Log</h3><pre class="log" id="log" data-after="${String(logs.at(-1)?.id ?? 0)}">${logs.map(
+<h3>Log</h3><pre class="log" id="log" data-job="${String(job.id)}" data-after="${String(logs.at(-1)?.id ?? 0)}">${logs.map(
     (l) => html`<span class="${l.stream}">${l.line}</span>\n`,
   )}</pre>
-<script>
-const jobId = ${String(job.id)};
+<script src="/assets/job.js" defer></script>`;
+}
+
+/** Only an https URL becomes a link on the board: `javascript:`, `data:` and the like stay text. */
+function isHttps(url: string): boolean {
+  try {
+    return new URL(url).protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
+/** The job page's own script (served as a file: the page allows no inline script). */
+export const JOB_SCRIPT = `const log = document.getElementById("log");
+const jobId = Number(log.dataset.job);
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
 for (const button of document.querySelectorAll("button[data-action]")) {
   button.addEventListener("click", async () => {
@@ -96,7 +109,6 @@ for (const button of document.querySelectorAll("button[data-action]")) {
     else button.disabled = false;
   });
 }
-const log = document.getElementById("log");
 async function tail() {
   const res = await fetch("/api/jobs/" + jobId + "/logs?after=" + log.dataset.after);
   if (!res.ok) return;
@@ -117,14 +129,4 @@ stream.addEventListener("job", async (event) => {
   if (notice.status !== document.getElementById("job-status").textContent) location.reload();
 });
 setInterval(() => { if (!["completed","failed","abandoned","cancelled"].includes(document.getElementById("job-status").textContent)) tail(); }, 2000);
-</script>`;
-}
-
-/** Only an https URL becomes a link on the board: `javascript:`, `data:` and the like stay text. */
-function isHttps(url: string): boolean {
-  try {
-    return new URL(url).protocol === "https:";
-  } catch {
-    return false;
-  }
-}
+`;

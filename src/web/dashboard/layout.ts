@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import { htmlSecurityHeaders } from "../security-headers.js";
 import { Html, html } from "./html.js";
 
 const STYLE = `
@@ -35,12 +36,6 @@ export function page(res: ServerResponse, params: { title: string; csrf: string;
 <style>${new Html(STYLE)}</style></head>
 <body><header><h1>labelrun</h1><nav><a href="/jobs">Board</a><a href="/jobs/history">History</a></nav></header>
 <main>${params.body}</main></body></html>`;
-  res.writeHead(params.status ?? 200, {
-    "content-type": "text/html; charset=utf-8",
-    "cache-control": "no-store",
-    "content-security-policy":
-      "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'",
-    "x-frame-options": "DENY",
-  });
+  res.writeHead(params.status ?? 200, htmlSecurityHeaders());
   res.end(doc.value);
 }
