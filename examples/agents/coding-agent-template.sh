@@ -6,7 +6,12 @@
 #
 # What labelrun gives you (README.md, "The agent protocol"):
 #   cwd                a fresh shallow clone (the PR head for pull requests)
-#   GITHUB_TOKEN       an installation token for this one repository
+#   GITHUB_TOKEN       the installation token at the start (this one repository, the job type's
+#                      permissions); LABELRUN_TOKEN_FILE always holds the current one (renewed
+#                      during long runs) and git's credential helper reads it for push
+#   the sandbox        bubblewrap: the checkout is the only writable place besides $HOME and /tmp;
+#                      give the job type `network: full` (the default) so the CLI reaches its API,
+#                      and list files this script needs besides itself in `mounts:`
 #   LABELRUN_CONTEXT   JSON: { job: {...}, target: { title, body, url, labels, head? } }
 #   LABELRUN_RESULT    where to write the outcome as JSON
 #   stdout lines "::progress::<0-100> <message>" update the status comment
@@ -31,7 +36,7 @@ fi
 
 git -c user.name="labelrun" -c user.email="labelrun@users.noreply.github.com" commit -am "labelrun: ${title}"
 git push origin "$branch"
-# Open the PR with the API (curl + GITHUB_TOKEN, or gh if installed) and report it:
+# Open the PR with the API (curl with the token from "$LABELRUN_TOKEN_FILE", or gh) and report it:
 url="https://github.com/${LABELRUN_REPOSITORY}/compare/${branch}"
 printf '{"status":"completed","result_url":"%s","summary":"pushed %s","cost_usd":0,"input_tokens":0,"output_tokens":0}' \
   "$url" "$branch" > "$LABELRUN_RESULT"
