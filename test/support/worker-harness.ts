@@ -107,6 +107,24 @@ export async function queueAndClaim(db: Database, deps: RunJobDeps, overrides: P
   return claimed;
 }
 
+/** Records queued jobs of these types on issues of Codertocat/Hello-World (installation 2); returns their ids. */
+export async function queueJobs(db: Database, specs: ReadonlyArray<readonly [jobType: string, targetNumber: number]>) {
+  const ids: number[] = [];
+  for (const [jobType, targetNumber] of specs) {
+    const job = await makeJob(db, {
+      installationId: 2,
+      repositoryId: 186853002,
+      repositoryFullName: "Codertocat/Hello-World",
+      targetNumber,
+      jobType,
+      at: systemClock.now(),
+    });
+    await transitionJob(db, { jobId: job.id, from: "pending", to: "queued", at: systemClock.now(), actor: "test" });
+    ids.push(job.id);
+  }
+  return ids;
+}
+
 export function neverAborted() {
   return { shutdown: new AbortController().signal, cancelled: new AbortController().signal };
 }

@@ -10,7 +10,6 @@ import type { Env } from "../../src/config/env.js";
 import { serverSecrets } from "../../src/config/server-secrets.js";
 import { type JobRow, jobEvents, jobLogs } from "../../src/db/schema.js";
 import { getJob } from "../../src/jobs/find-jobs.js";
-import { transitionJob } from "../../src/jobs/transition-job.js";
 import { mockAgentGitHub } from "../support/agent-github.js";
 import {
   openTestDatabase,
@@ -19,7 +18,7 @@ import {
   testDrivers,
   useTestDatabase,
 } from "../support/databases.js";
-import { makeJob, seedInstallation } from "../support/factories.js";
+import { seedInstallation } from "../support/factories.js";
 import { startFakeGitHub } from "../support/fake-github.js";
 import { makeBareRepository } from "../support/git-fixtures.js";
 import { startGitHttpServer } from "../support/git-http-server.js";
@@ -34,6 +33,7 @@ import {
   makeRunJobDeps,
   neverAborted,
   queueAndClaim,
+  queueJobs,
   runJob,
 } from "../support/worker-harness.js";
 
@@ -332,22 +332,10 @@ describe.runIf(postgresAvailable)("a hostile agent under a real worker process t
     });
     await worker.waitForLine((line) => line.msg === "worker started");
     await seedInstallation(database.db, 2);
-    const ids: number[] = [];
-    for (const [jobType, targetNumber] of [
+    const ids = await queueJobs(database.db, [
       ["implement", 1],
       ["review", 2],
-    ] as const) {
-      const job = await makeJob(database.db, {
-        installationId: 2,
-        repositoryId: 186853002,
-        repositoryFullName: "Codertocat/Hello-World",
-        targetNumber,
-        jobType,
-        at: new Date(),
-      });
-      await transitionJob(database.db, { jobId: job.id, from: "pending", to: "queued", at: new Date(), actor: "test" });
-      ids.push(job.id);
-    }
+    ]);
     const ended = async () => Promise.all(ids.map((id) => getJob(database.db, id)));
     for (const started = Date.now(); (await ended()).some((job) => !job?.finishedAt); ) {
       if (Date.now() - started > 30_000) throw new Error(`jobs did not end: ${JSON.stringify(await ended())}`);

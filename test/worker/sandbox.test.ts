@@ -6,7 +6,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import { describeReadiness } from "../../src/bin/start-worker.js";
 import { parseJobTypes } from "../../src/config/job-types.js";
 import { getJob } from "../../src/jobs/find-jobs.js";
-import { transitionJob } from "../../src/jobs/transition-job.js";
 import { liveWorkers } from "../../src/worker/presence-store.js";
 import { type BubblewrapPlan, bubblewrapArgv } from "../../src/worker/sandbox/bubblewrap-argv.js";
 import { hostSystemEntries } from "../../src/worker/sandbox/host-system.js";
@@ -15,9 +14,9 @@ import { Worker } from "../../src/worker/worker.js";
 import { prepareWorkspaceRoot, WorkspaceRootError } from "../../src/worker/workspace.js";
 import { mockAgentGitHub } from "../support/agent-github.js";
 import { testDrivers, useTestDatabase } from "../support/databases.js";
-import { makeJob, seedInstallation } from "../support/factories.js";
+import { seedInstallation } from "../support/factories.js";
 import { makeBareRepository } from "../support/git-fixtures.js";
-import { AGENT, makeRunJobDeps } from "../support/worker-harness.js";
+import { AGENT, makeRunJobDeps, queueJobs } from "../support/worker-harness.js";
 
 const plan: BubblewrapPlan = {
   bwrap: "bwrap",
@@ -178,22 +177,10 @@ describe(`a worker that cannot sandbox (${driver})`, () => {
         refuses: readiness.refuses,
       },
     );
-    const jobs = [];
-    for (const [jobType, targetNumber] of [
+    const jobs = await queueJobs(database.db, [
       ["implement", 1],
       ["trusted", 2],
-    ] as const) {
-      const job = await makeJob(database.db, {
-        installationId: 2,
-        repositoryId: 186853002,
-        repositoryFullName: "Codertocat/Hello-World",
-        targetNumber,
-        jobType,
-        at: new Date(),
-      });
-      await transitionJob(database.db, { jobId: job.id, from: "pending", to: "queued", at: new Date(), actor: "test" });
-      jobs.push(job.id);
-    }
+    ]);
     await worker.start();
     try {
       for (const started = Date.now(); (await getJob(database.db, jobs[1] ?? 0))?.status !== "completed"; ) {
