@@ -15,6 +15,14 @@ import { metrics } from "./metrics.js";
 
 type Payload = Record<string, unknown>;
 
+/** What a failed delivery answers with (a 500): no detail of the database or the server. */
+export class DeliveryFailedError extends Error {
+  constructor(cause: unknown) {
+    super("labelrun could not record this delivery right now; it is logged, and GitHub can redeliver it", { cause });
+    this.name = "DeliveryFailedError";
+  }
+}
+
 /**
  * The Probot application function: routes GitHub events to labelrun's
  * handlers, which receive plain values. A payload missing what a handler
@@ -33,7 +41,10 @@ export function createApp(deps: CommentIntakeDeps): ApplicationFunction {
         } catch (error) {
           if (!(error instanceof MalformedPayloadError)) {
             metrics.webhooks.inc({ event, outcome: "error" });
-            throw error;
+            // GitHub shows the answer's body in the App's delivery log: it says what happened,
+            // never the SQL or the connection behind it (those go to this server's log).
+            deps.log.error({ err: error, deliveryId: context.id, event: context.name }, "could not handle a delivery");
+            throw new DeliveryFailedError(error);
           }
           metrics.webhooks.inc({ event, outcome: "malformed" });
           deps.log.warn(

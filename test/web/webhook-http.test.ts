@@ -97,10 +97,63 @@ describe(`signed webhook deliveries over HTTP (${driver})`, () => {
         },
       });
       expect(response.status).toBeGreaterThanOrEqual(500);
+      // The answer (shown in GitHub's delivery log) says what happened, not the SQL or the connection.
+      expect(response.body).toContain("could not record this delivery");
+      expect(response.body).not.toMatch(/select|insert|postgres|127\.0\.0\.1|ECONN|closed/i);
       expect((await httpRequest(`http://127.0.0.1:${port}/readyz`)).status).toBe(503);
     } finally {
       await server.close();
     }
+  });
+
+  it.each([
+    [
+      "an issue number past PostgreSQL's integer",
+      (p: Record<string, any>) => {
+        p.issue.number = 2 ** 31;
+      },
+      0,
+    ],
+    [
+      "a negative issue number",
+      (p: Record<string, any>) => {
+        p.issue.number = -1;
+      },
+      0,
+    ],
+    [
+      "a NUL in the title",
+      (p: Record<string, any>) => {
+        p.issue.title = "a\u0000b";
+      },
+      1,
+    ],
+    [
+      "a repository name that is not owner/repo",
+      (p: Record<string, any>) => {
+        p.repository.full_name = "../../etc";
+      },
+      0,
+    ],
+    [
+      "a 2 MB label name",
+      (p: Record<string, any>) => {
+        p.label.name = "x".repeat(2_000_000);
+      },
+      0,
+    ],
+  ])("a signed payload with %s is answered without a 5xx and the server keeps serving", async (_what, mutate, recorded) => {
+    const payload = labeled({ label: "agent:implement" }).payload as unknown as Record<string, any>;
+    mutate(payload);
+    const body = JSON.stringify(payload);
+    const response = await post(body, sign(body), `odd-${Math.random()}`);
+    expect(response.status).toBeLessThan(500);
+    expect(response.body).not.toMatch(/select|insert|postgres/i);
+    const number = Math.min(Math.max(Number(payload.issue.number) || 1, 1), 2 ** 31 - 1);
+    const jobs = await findJobsForTarget(database.db, { repositoryId: REPO.id, targetNumber: number });
+    expect(jobs).toHaveLength(recorded);
+    if (recorded) expect(jobs[0]?.targetTitle).toBe("a\uFFFDb");
+    expect((await httpRequest(`${base}/healthz`)).status).toBe(200);
   });
 
   it("garbage JSON is refused without crashing the server", async () => {

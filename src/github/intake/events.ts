@@ -43,18 +43,29 @@ function object(value: unknown, what: string): Json {
   if (!value || typeof value !== "object") throw new MalformedPayloadError(what);
   return value as Json;
 }
-function string(value: unknown, what: string): string {
-  if (typeof value !== "string" || value === "") throw new MalformedPayloadError(what);
+/** A required string: non-empty, at most `max` characters (GitHub's own limits are far below). */
+function string(value: unknown, what: string, max = 1_000): string {
+  if (typeof value !== "string" || value === "" || value.length > max || value.includes("\u0000")) {
+    throw new MalformedPayloadError(what);
+  }
   return value;
 }
-function integer(value: unknown, what: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value)) throw new MalformedPayloadError(what);
+/** An optional text a person wrote (title, comment): NUL replaced, cut at `max`. */
+function text(value: unknown, max: number): string {
+  return typeof value === "string" ? value.slice(0, max).replaceAll("\u0000", "\uFFFD") : "";
+}
+/** A positive id or number; issue and PR numbers fit PostgreSQL's integer. */
+function integer(value: unknown, what: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new MalformedPayloadError(what);
+  }
   return value;
 }
+const MAX_TARGET_NUMBER = 2 ** 31 - 1;
 
 export function readSender(payload: Json): Sender {
   const sender = object(payload.sender, "sender");
-  const login = string(sender.login, "sender.login");
+  const login = string(sender.login, "sender.login", 100);
   return { login, isBot: sender.type === "Bot" || login.endsWith("[bot]") };
 }
 
@@ -79,11 +90,11 @@ export function readTargetEvent(payload: Json, deliveryId: string): TargetEvent 
     deliveryId,
     installation: readInstallation(payload),
     repositoryId: integer(repository.id, "repository.id"),
-    repositoryFullName: string(repository.full_name, "repository.full_name"),
-    number: integer(target.number, `${isPull ? "pull_request" : "issue"}.number`),
+    repositoryFullName: fullName(repository.full_name),
+    number: integer(target.number, `${isPull ? "pull_request" : "issue"}.number`, MAX_TARGET_NUMBER),
     kind: isPull || (target.pull_request !== undefined && target.pull_request !== null) ? "pull_request" : "issue",
-    title: typeof target.title === "string" ? target.title : "",
-    url: typeof target.html_url === "string" ? target.html_url : "",
+    title: text(target.title, 1_000),
+    url: text(target.html_url, 1_000),
     state: target.state === "closed" ? "closed" : "open",
     sender: readSender(payload),
   };
@@ -91,7 +102,7 @@ export function readTargetEvent(payload: Json, deliveryId: string): TargetEvent 
 
 export function readLabelEvent(payload: Json, deliveryId: string): LabelEvent {
   const label = object(payload.label, "label");
-  return { ...readTargetEvent(payload, deliveryId), label: string(label.name, "label.name") };
+  return { ...readTargetEvent(payload, deliveryId), label: string(label.name, "label.name", 100) };
 }
 
 /** Reads an `issue_comment.created` payload. */
@@ -102,11 +113,24 @@ export function readCommentEvent(payload: Json, deliveryId: string) {
   return {
     ...target,
     sender: {
-      login: string(user.login, "comment.user.login"),
+      login: string(user.login, "comment.user.login", 100),
       isBot: user.type === "Bot" || String(user.login).endsWith("[bot]"),
     },
     commentId: integer(comment.id, "comment.id"),
-    body: typeof comment.body === "string" ? comment.body : "",
-    createdAt: typeof comment.created_at === "string" ? new Date(comment.created_at) : new Date(0),
+    // GitHub caps a comment at 65,536 characters.
+    body: text(comment.body, 65_536),
+    createdAt: date(comment.created_at),
   };
+}
+
+/** `owner/repo` as GitHub names repositories. */
+function fullName(value: unknown): string {
+  const name = string(value, "repository.full_name", 200);
+  if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(name)) throw new MalformedPayloadError("repository.full_name");
+  return name;
+}
+
+function date(value: unknown): Date {
+  const at = typeof value === "string" ? new Date(value) : new Date(Number.NaN);
+  return Number.isNaN(at.getTime()) ? new Date(0) : at;
 }
