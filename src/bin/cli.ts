@@ -35,27 +35,37 @@ const USAGE = `usage: labelrun <command> [options]
 
   --json    machine-readable output`;
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    json: { type: "boolean", default: false },
-    status: { type: "string" },
-    repository: { type: "string" },
-    "job-type": { type: "string" },
-    installation: { type: "string" },
-    account: { type: "string" },
-    number: { type: "string" },
-    limit: { type: "string" },
-    before: { type: "string" },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
-const [command, argument] = positionals;
-const out = (text: string) => process.stdout.write(`${text}\n`);
 const fail = (message: string, code = 1): never => {
   process.stderr.write(`labelrun: ${message}\n`);
   process.exit(code);
 };
+
+const { values, positionals } = parseCommandLine();
+
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        json: { type: "boolean", default: false },
+        status: { type: "string" },
+        repository: { type: "string" },
+        "job-type": { type: "string" },
+        installation: { type: "string" },
+        account: { type: "string" },
+        number: { type: "string" },
+        limit: { type: "string" },
+        before: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    // An unknown option (or `job -1`): one line and the usage, never a stack trace.
+    return fail(`${(error as Error).message.split("\n")[0]}\n\n${USAGE}`, 2);
+  }
+}
+const [command, argument] = positionals;
+const out = (text: string) => process.stdout.write(`${text}\n`);
 
 if (values.help || !command) {
   out(USAGE);
@@ -76,7 +86,11 @@ const log = createLogger({
 });
 const database = await openDatabase(env, log, { migrate: false });
 const actor = `cli:${userInfo().username}`;
-const idArgument = () => (argument && /^\d+$/.test(argument) ? Number(argument) : fail(`${command} needs a job id`, 2));
+/** A job id as the database holds it: a positive whole number, at most 15 digits. */
+const idArgument = () =>
+  argument && /^[1-9]\d{0,14}$/.test(argument)
+    ? Number(argument)
+    : fail(`${command} needs a job id (a positive number)`, 2);
 
 try {
   switch (command) {
@@ -171,6 +185,11 @@ try {
   const cause = (error as { cause?: { code?: string } }).cause;
   // 42P01 undefined_table: a database labelrun never migrated.
   if (cause?.code === "42P01") fail("this database has no labelrun tables yet: run `labelrun migrate` first");
-  fail(`${(error as Error).message.split("\n")[0]}${cause ? ` (${(cause as Error).message})` : ""}`);
+  // The database's own words (not the query labelrun sent, which drizzle puts in its message).
+  fail(
+    cause
+      ? `the database refused it: ${(cause as Error).message}`
+      : ((error as Error).message.split("\n")[0] ?? "failed"),
+  );
 }
 await database.close();

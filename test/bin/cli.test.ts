@@ -48,6 +48,18 @@ describe.runIf(postgresAvailable)("the admin CLI (real binary, real database)", 
     expect(bad).toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown status sleeping/) });
   });
 
+  it.each([
+    [["job", "-1"], /^labelrun: Unknown option '-1'/],
+    [["job", "12345678901234567890"], /^labelrun: job needs a job id \(a positive number\)$/m],
+    [["job", "0"], /^labelrun: job needs a job id/],
+    [["jobs", "--limit"], /^labelrun: Option '--limit <value>' argument missing/],
+  ])("%j is one clear line on stderr: no stack trace, no SQL", async (args, message) => {
+    const result = await cli(args, env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/\n\s+at |select|from "jobs"/i);
+  });
+
   it("shows one job with its timeline, cancels it, and retries it", async () => {
     const job = await makeJob(database.db, { status: "queued" });
     const detail = await cli(["job", String(job.id)], env);
