@@ -27,6 +27,13 @@ import { startTestWeb } from "../support/web-harness.js";
 
 const driver = testDrivers[0] ?? "pglite";
 
+/** The fields of a label payload the oddity tests change. */
+type Mutable = {
+  issue: { number: unknown; title: unknown };
+  repository: { full_name: unknown };
+  label: { name: unknown };
+};
+
 describe(`signed webhook deliveries over HTTP (${driver})`, () => {
   let database: TestDatabase;
   let web: Awaited<ReturnType<typeof startTestWeb>>;
@@ -109,41 +116,41 @@ describe(`signed webhook deliveries over HTTP (${driver})`, () => {
   it.each([
     [
       "an issue number past PostgreSQL's integer",
-      (p: Record<string, any>) => {
+      (p: Mutable) => {
         p.issue.number = 2 ** 31;
       },
       0,
     ],
     [
       "a negative issue number",
-      (p: Record<string, any>) => {
+      (p: Mutable) => {
         p.issue.number = -1;
       },
       0,
     ],
     [
       "a NUL in the title",
-      (p: Record<string, any>) => {
+      (p: Mutable) => {
         p.issue.title = "a\u0000b";
       },
       1,
     ],
     [
       "a repository name that is not owner/repo",
-      (p: Record<string, any>) => {
+      (p: Mutable) => {
         p.repository.full_name = "../../etc";
       },
       0,
     ],
     [
       "a 2 MB label name",
-      (p: Record<string, any>) => {
+      (p: Mutable) => {
         p.label.name = "x".repeat(2_000_000);
       },
       0,
     ],
   ])("a signed payload with %s is answered without a 5xx and the server keeps serving", async (_what, mutate, recorded) => {
-    const payload = labeled({ label: "agent:implement" }).payload as unknown as Record<string, any>;
+    const payload = labeled({ label: "agent:implement" }).payload as unknown as Mutable;
     mutate(payload);
     const body = JSON.stringify(payload);
     const response = await post(body, sign(body), `odd-${Math.random()}`);
