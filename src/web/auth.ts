@@ -1,15 +1,14 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "../clock.js";
+import { FailureLimiter, type SlowDownPolicy } from "./failure-limiter.js";
 
 export const SESSION_COOKIE = "labelrun_session";
 const SESSION_MS = 12 * 3600_000;
-const FAILURES_ALLOWED = 5;
-const FAILURE_WINDOW_MS = 5 * 60_000;
 
 export type Access =
   | { ok: true; actor: string; via: "bearer" | "session" | "loopback"; csrf: string }
-  | { ok: false; status: 401 | 403; message: string };
+  | { ok: false; status: 401 | 403 | 429; message: string };
 
 /**
  * Who may use the dashboard, API and SSE stream. With ADMIN_TOKEN: a bearer
@@ -18,17 +17,25 @@ export type Access =
  * requests only. Comparisons are constant-time.
  */
 export class AdminAuth {
-  private readonly failures = new Map<string, number[]>();
+  private readonly failures: FailureLimiter;
   /** The loopback mode's CSRF token: random per process, never a constant a page elsewhere could know. */
   private readonly loopbackCsrf = randomBytes(24).toString("base64url");
 
-  constructor(private readonly options: { adminToken?: string; clock: Clock; secureCookies: boolean }) {}
+  constructor(
+    private readonly options: { adminToken?: string; clock: Clock; secureCookies: boolean; slowDown?: SlowDownPolicy },
+  ) {
+    this.failures = new FailureLimiter(options.clock, options.slowDown);
+  }
 
   get tokenConfigured(): boolean {
     return Boolean(this.options.adminToken);
   }
 
-  check(req: IncomingMessage): Access {
+  /**
+   * Who is asking. A wrong bearer token or session cookie counts as a failed sign-in for its
+   * address: past a few, each waits its turn (slow-down), and one that would wait too long is a 429.
+   */
+  async check(req: IncomingMessage): Promise<Access> {
     const token = this.options.adminToken;
     if (!token) {
       const refused = loopbackRefusal(req);
@@ -41,13 +48,14 @@ export class AdminAuth {
     }
     const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
     if (bearer !== undefined) {
-      return safeEqual(bearer, token)
-        ? { ok: true, actor: "admin:token", via: "bearer", csrf: "" }
-        : { ok: false, status: 401, message: "the bearer token is wrong" };
+      if (safeEqual(bearer, token)) return { ok: true, actor: "admin:token", via: "bearer", csrf: "" };
+      return this.refuse(req, "the bearer token is wrong");
     }
     const session = readCookie(req, SESSION_COOKIE);
     const nonce = session ? this.verifySession(session) : null;
     if (nonce) return { ok: true, actor: "admin:session", via: "session", csrf: this.sign(`csrf.${nonce}`) };
+    // A cookie that does not verify is a guess too; no cookie at all is just a visitor.
+    if (session) return this.refuse(req, "the session is not valid (expired, or not signed by this server)");
     return { ok: false, status: 401, message: "sign in with the admin token (Authorization: Bearer …, or /login)" };
   }
 
@@ -65,31 +73,40 @@ export class AdminAuth {
     return typeof header === "string" && safeEqual(header, access.csrf);
   }
 
-  /** Checks a login attempt; returns the Set-Cookie value, or why not. */
-  login(
+  /** Checks a login attempt; returns the Set-Cookie value, or why not (a wrong token waits its turn). */
+  async login(
     req: IncomingMessage,
     submitted: string,
-  ): { ok: true; cookie: string } | { ok: false; status: 401 | 429 | 400 } {
+  ): Promise<{ ok: true; cookie: string } | { ok: false; status: 401 | 429 | 400 }> {
     const token = this.options.adminToken;
     if (!token) return { ok: false, status: 400 };
-    const now = this.options.clock.now().getTime();
-    const key = req.socket.remoteAddress ?? "unknown";
-    const recent = (this.failures.get(key) ?? []).filter((t) => now - t < FAILURE_WINDOW_MS);
-    if (recent.length >= FAILURES_ALLOWED) return { ok: false, status: 429 };
     if (!safeEqual(submitted, token)) {
-      recent.push(now);
-      this.failures.set(key, recent);
-      return { ok: false, status: 401 };
+      const refused = await this.refuse(req, "wrong token");
+      return { ok: false, status: refused.status === 429 ? 429 : 401 };
     }
-    this.failures.delete(key);
-    const expires = now + SESSION_MS;
+    const expires = this.options.clock.now().getTime() + SESSION_MS;
     const nonce = randomBytes(16).toString("hex");
     const value = `${expires}.${nonce}.${this.sign(`${expires}.${nonce}`)}`;
-    const secure = this.options.secureCookies ? "; Secure" : "";
+    // Secure whenever this request came over HTTPS (directly, or as the proxy in front says).
+    const https = this.options.secureCookies || isHttps(req);
+    const secure = https ? "; Secure" : "";
     return {
       ok: true,
       cookie: `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MS / 1000}${secure}`,
     };
+  }
+
+  /** The cookie that signs out: the session cookie, emptied and expired. */
+  signOutCookie(req: IncomingMessage): string {
+    const secure = this.options.secureCookies || isHttps(req) ? "; Secure" : "";
+    return `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${secure}`;
+  }
+
+  private async refuse(req: IncomingMessage, message: string): Promise<Access & { ok: false }> {
+    const allowed = await this.failures.failed(req.socket.remoteAddress ?? "unknown");
+    if (!allowed)
+      return { ok: false, status: 429, message: "too many failed attempts from this address: try again later" };
+    return { ok: false, status: 401, message };
   }
 
   private verifySession(value: string): string | null {
@@ -134,12 +151,22 @@ function loopbackRefusal(req: IncomingMessage): string | null {
 }
 
 /** The host of an Origin header, or a value no Host equals when it is malformed (`null`, garbage). */
-function originHost(origin: string): string {
+export function originHost(origin: string): string {
   try {
     return new URL(origin).host || "\u0000";
   } catch {
     return "\u0000";
   }
+}
+
+function isHttps(req: IncomingMessage): boolean {
+  const socket = req.socket as { encrypted?: boolean };
+  return (
+    socket.encrypted === true ||
+    String(req.headers["x-forwarded-proto"] ?? "")
+      .split(",")[0]
+      ?.trim() === "https"
+  );
 }
 
 function readCookie(req: IncomingMessage, name: string): string | null {

@@ -10,7 +10,7 @@ export function metricsRoute(params: { db: Database; auth: AdminAuth; public: bo
   return async (req, res) => {
     if (req.method !== "GET" || pathOf(req) !== "/metrics") return false;
     if (!params.public) {
-      const access = params.auth.check(req);
+      const access = await params.auth.check(req);
       if (!access.ok) {
         denied(res, access, false);
         return true;

@@ -7,6 +7,7 @@ import { AfterResponseTasks } from "../../src/github/intake/after-response.js";
 import type { JobServices } from "../../src/github/job-services.js";
 import type { AdminDeps } from "../../src/web/api/jobs-api.js";
 import { AdminAuth } from "../../src/web/auth.js";
+import type { SlowDownPolicy } from "../../src/web/failure-limiter.js";
 import { closeServer, createHttpServer, listen } from "../../src/web/http-server.js";
 import { JobStream } from "../../src/web/job-stream.js";
 import { webHandlers } from "../../src/web/web-handlers.js";
@@ -28,6 +29,7 @@ export async function startTestWeb(
     clock?: ManualClock;
     unsandboxed?: string[];
     worker?: () => unknown;
+    slowDown?: SlowDownPolicy;
   } = {},
 ) {
   const log = pino({ level: "silent" });
@@ -39,7 +41,7 @@ export async function startTestWeb(
   const admin: AdminDeps = {
     db: handle.db,
     clock,
-    auth: new AdminAuth({ adminToken, clock, secureCookies: false }),
+    auth: new AdminAuth({ adminToken, clock, secureCookies: false, slowDown: options.slowDown }),
     stream,
     services: options.services ?? null,
     after,

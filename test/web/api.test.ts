@@ -14,13 +14,22 @@ import { ADMIN_TOKEN, startTestWeb } from "../support/web-harness.js";
 
 const driver = testDrivers[0] ?? "pglite";
 const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
+/** The sign-in slow-down, scaled down so a test sees it whole in a fraction of a second. */
+const FAST_SLOW_DOWN = {
+  freeFailures: 3,
+  baseDelayMs: 20,
+  maxDelayMs: 80,
+  maxWaitMs: 150,
+  forgetAfterMs: 60_000,
+  maxKeys: 100,
+};
 
 describe(`the JSON API over HTTP (${driver})`, () => {
   let database: TestDatabase;
   let web: Awaited<ReturnType<typeof startTestWeb>>;
   beforeAll(async () => {
     database = await openTestDatabase(driver);
-    web = await startTestWeb(database);
+    web = await startTestWeb(database, { slowDown: FAST_SLOW_DOWN });
   });
   afterAll(async () => {
     await web.close();
@@ -146,15 +155,51 @@ describe(`the JSON API over HTTP (${driver})`, () => {
     expect((await post(`/api/jobs/${job.id}/cancel`, { cookie, "x-csrf-token": csrf })).status).toBe(200);
   });
 
-  it("slows down guessing: after 5 wrong tokens, sign-in answers 429", async () => {
+  it("slows guessing down — wrong sign-ins, bearer tokens and cookies alike — but never locks the real admin out", async () => {
     const attempt = (token: string) =>
       httpRequest(`${web.base}/login`, {
         method: "POST",
         body: `token=${token}`,
         headers: { "content-type": "application/x-www-form-urlencoded" },
       });
-    for (let i = 0; i < 5; i++) expect((await attempt(`guess-${i}`)).status).toBe(401);
-    expect((await attempt(ADMIN_TOKEN)).status).toBe(429);
+    const guesses = await Promise.all([
+      ...Array.from({ length: 6 }, (_, i) => attempt(`guess-${i}`)),
+      ...Array.from({ length: 6 }, () =>
+        httpRequest(`${web.base}/api/jobs`, { headers: { authorization: "Bearer nope" } }),
+      ),
+      ...Array.from({ length: 6 }, () =>
+        httpRequest(`${web.base}/api/jobs`, { headers: { cookie: "labelrun_session=1.2.forged" } }),
+      ),
+    ]);
+    const statuses = guesses.map((g) => g.status);
+    // A few fail plainly; the rest wait their turn, and those that would wait too long are told 429.
+    expect(statuses.every((status) => status === 401 || status === 429)).toBe(true);
+    expect(statuses).toContain(429);
+    // The admin with the right token is neither refused nor kept waiting behind the guesses.
+    expect((await attempt(ADMIN_TOKEN)).status).toBe(303);
+    expect((await httpRequest(`${web.base}/api/jobs`, { headers: bearer })).status).toBe(200);
+  });
+
+  it("the session cookie is Secure when the request came over HTTPS, and signing out expires it", async () => {
+    const signIn = (headers: Record<string, string> = {}) =>
+      httpRequest(`${web.base}/login`, {
+        method: "POST",
+        body: `token=${ADMIN_TOKEN}`,
+        headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+      });
+    const plain = String((await signIn()).headers["set-cookie"] ?? "");
+    expect(plain).toMatch(/^labelrun_session=\S+; HttpOnly; SameSite=Strict/);
+    expect(plain).not.toContain("Secure");
+    const proxied = String((await signIn({ "x-forwarded-proto": "https" })).headers["set-cookie"] ?? "");
+    expect(proxied).toContain("; Secure");
+    const out = await httpRequest(`${web.base}/logout`, { method: "POST" });
+    expect(out.status).toBe(303);
+    expect(String(out.headers["set-cookie"])).toMatch(/^labelrun_session=; .*Max-Age=0/);
+    const crossSite = await httpRequest(`${web.base}/logout`, {
+      method: "POST",
+      headers: { origin: "https://evil.example" },
+    });
+    expect(crossSite.status).toBe(403);
   });
 
   it("streams job changes from any process as Server-Sent Events", async () => {
@@ -209,13 +254,13 @@ describe(`the JSON API over HTTP (${driver})`, () => {
 });
 
 describe("without an ADMIN_TOKEN", () => {
-  it("the dashboard and API answer loopback requests only", () => {
+  it("the dashboard and API answer loopback requests only", async () => {
     const auth = new AdminAuth({ clock: systemClock, secureCookies: false });
     const from = (remoteAddress: string) =>
       ({ headers: { host: "127.0.0.1:3000" }, socket: { remoteAddress } }) as never;
-    expect(auth.check(from("127.0.0.1"))).toMatchObject({ ok: true, via: "loopback" });
-    expect(auth.check(from("::1"))).toMatchObject({ ok: true, via: "loopback" });
-    expect(auth.check(from("203.0.113.7"))).toMatchObject({
+    expect(await auth.check(from("127.0.0.1"))).toMatchObject({ ok: true, via: "loopback" });
+    expect(await auth.check(from("::1"))).toMatchObject({ ok: true, via: "loopback" });
+    expect(await auth.check(from("203.0.113.7"))).toMatchObject({
       ok: false,
       status: 403,
       message: expect.stringMatching(/loopback/),

@@ -37,7 +37,7 @@ export function guarded(
   handler: (access: Access & { ok: true }) => RouteHandler,
 ): RouteHandler {
   return async (req, res, params, url) => {
-    const access = deps.auth.check(req);
+    const access = await deps.auth.check(req);
     if (!access.ok) return denied(res, access, false);
     if (write && !deps.auth.csrfOk(req, access)) {
       return error(

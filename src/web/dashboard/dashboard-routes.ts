@@ -3,7 +3,7 @@ import { listJobs } from "../../jobs/list-jobs.js";
 import { liveWorkers } from "../../worker/presence-store.js";
 import { BadRequestError, parseJobFilters } from "../api/job-filters.js";
 import type { AdminDeps } from "../api/jobs-api.js";
-import { denied } from "../auth.js";
+import { denied, originHost } from "../auth.js";
 import { sendJson } from "../http-server.js";
 import { type RouteHandler, readBody, router } from "../router.js";
 import { htmlSecurityHeaders } from "../security-headers.js";
@@ -16,7 +16,7 @@ import { page } from "./layout.js";
 /** A page handler: signed in (else to /login), bad filters shown as a 400 page. */
 function pageGuard(deps: AdminDeps, handler: (csrf: string) => RouteHandler): RouteHandler {
   return async (req, res, params, url) => {
-    const access = deps.auth.check(req);
+    const access = await deps.auth.check(req);
     if (!access.ok) return denied(res, access, true);
     try {
       await handler(access.csrf)(req, res, params, url);
@@ -121,20 +121,34 @@ ${result.nextCursor ? html`<p><a id="next-page" href="/jobs/history?${next.toStr
     ],
     [
       "POST",
+      "/logout",
+      (req, res) => {
+        // Only our own page signs out (a cross-site form cannot end the admin's session).
+        const origin = req.headers.origin;
+        if (origin !== undefined && originHost(origin) !== req.headers.host)
+          return sendJson(res, 403, { error: { code: "csrf", message: "cross-site sign-out refused" } });
+        res.writeHead(303, { location: "/login", "set-cookie": deps.auth.signOutCookie(req) });
+        res.end();
+      },
+    ],
+    [
+      "POST",
       "/login",
       async (req, res) => {
         const origin = req.headers.origin;
-        if (origin && new URL(origin).host !== req.headers.host)
+        if (origin !== undefined && originHost(origin) !== req.headers.host)
           return sendJson(res, 403, { error: { code: "csrf", message: "cross-site sign-in refused" } });
         const token = new URLSearchParams(await readBody(req, 4096)).get("token") ?? "";
-        const result = deps.auth.login(req, token);
+        const result = await deps.auth.login(req, token);
         if (result.ok) {
           res.writeHead(303, { location: "/jobs", "set-cookie": result.cookie });
           res.end();
           return;
         }
         const message =
-          result.status === 429 ? "Too many failed attempts: wait five minutes." : "That token is not right.";
+          result.status === 429
+            ? "Too many failed attempts from this address: try again later."
+            : "That token is not right.";
         page(res, {
           title: "Sign in",
           csrf: "",

@@ -9,6 +9,7 @@ const STYLE = `
 --ok:#3fb950;--bad:#f85149;--warn:#d29922;--info:#58a6ff}}
 *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;background:var(--bg);color:var(--fg)}
 a{color:var(--info)}header{display:flex;gap:1rem;align-items:center;padding:.6rem 1rem;border-bottom:1px solid var(--line);flex-wrap:wrap}
+.signout{margin-left:auto}
 header h1{font-size:1rem;margin:0}header nav{display:flex;gap:.8rem}main{padding:1rem}
 form.filters{display:flex;gap:.5rem;flex-wrap:wrap;margin-bottom:1rem}
 input,select,button{font:inherit;padding:.3rem .5rem;border:1px solid var(--line);border-radius:6px;background:var(--card);color:var(--fg)}
@@ -34,7 +35,8 @@ export function page(res: ServerResponse, params: { title: string; csrf: string;
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="csrf-token" content="${params.csrf}"><title>${params.title} — labelrun</title>
 <style>${new Html(STYLE)}</style></head>
-<body><header><h1>labelrun</h1><nav><a href="/jobs">Board</a><a href="/jobs/history">History</a></nav></header>
+<body><header><h1>labelrun</h1><nav><a href="/jobs">Board</a><a href="/jobs/history">History</a></nav>
+${params.csrf ? html`<form method="post" action="/logout" class="signout"><button type="submit">Sign out</button></form>` : ""}</header>
 <main>${params.body}</main></body></html>`;
   res.writeHead(params.status ?? 200, htmlSecurityHeaders());
   res.end(doc.value);
