@@ -9,6 +9,7 @@ import { endActiveJobs } from "../jobs/end-active-jobs.js";
 import { liftHold } from "../jobs/holds.js";
 import { ACTIVE_STATES } from "../jobs/states.js";
 import { type GitHubPort, splitFullName } from "./port.js";
+import { neutralize } from "./status-comment/neutralize.js";
 
 export interface FollowUpDeps {
   db: Database;
@@ -41,10 +42,13 @@ export async function runFollowUps(deps: FollowUpDeps, job: JobRow): Promise<Job
 
 async function postQuestion(deps: FollowUpDeps, job: JobRow): Promise<void> {
   const { owner, repo } = splitFullName(job.repositoryFullName);
-  const quoted = (job.question ?? "")
-    .split("\n")
-    .map((line) => `> ${line}`)
-    .join("\n");
+  // The agent's words, quoted line by line and made inert: no HTML (`</details>`, `<img>`), no
+  // mention, link or image in the App's voice. At most 40 lines of 500 characters.
+  const lines = (job.question ?? "").split(/\r?\n/);
+  const quoted = [
+    ...lines.slice(0, 40).map((line) => `> ${neutralize(line)}`),
+    ...(lines.length > 40 ? [`> … (${lines.length - 40} more lines)`] : []),
+  ].join("\n");
   const { id } = await deps.github.createComment(
     { installationId: job.installationId, owner, repo, number: job.targetNumber },
     `**labelrun job #${job.id} (\`${job.jobType}\`) asks:**\n\n${quoted}\n\nReply in a comment (anyone with write access): the next comment after this one is the answer, and the job runs again with it.`,
