@@ -15,6 +15,26 @@ import { metrics } from "./metrics.js";
 
 type Payload = Record<string, unknown>;
 
+/**
+ * How long a delivery's handling may take before it is answered 500: well under GitHub's 10 s,
+ * past which @octokit/webhooks would answer `202 still processing` and GitHub would count a
+ * trigger that was never recorded as delivered. A 500 is a failed delivery the redelivery sweep
+ * asks for again; if the slow work finishes after all, the delivery id keeps the retry from
+ * recording the job twice.
+ */
+export const DELIVERY_DEADLINE_MS = 5_000;
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`handling the delivery took more than ${ms} ms (is the database slow?)`)),
+      ms,
+    );
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 /** What a failed delivery answers with (a 500): no detail of the database or the server. */
 export class DeliveryFailedError extends Error {
   constructor(cause: unknown) {
@@ -30,13 +50,14 @@ export class DeliveryFailedError extends Error {
  * database down) propagates, so Probot answers 500 and GitHub records a
  * failed delivery that can be redelivered.
  */
-export function createApp(deps: CommentIntakeDeps): ApplicationFunction {
+export function createApp(deps: CommentIntakeDeps, options: { deadlineMs?: number } = {}): ApplicationFunction {
+  const deadlineMs = options.deadlineMs ?? DELIVERY_DEADLINE_MS;
   return (app) => {
     const on = (events: string[], handle: (payload: Payload, context: Context) => Promise<unknown>) => {
       app.on(events as Parameters<typeof app.on>[0], async (context: Context) => {
         const event = `${context.name}.${String((context.payload as Payload).action ?? "")}`;
         try {
-          await handle(context.payload as Payload, context);
+          await withDeadline(handle(context.payload as Payload, context), deadlineMs);
           metrics.webhooks.inc({ event, outcome: "handled" });
         } catch (error) {
           if (!(error instanceof MalformedPayloadError)) {

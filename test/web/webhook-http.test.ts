@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 import pino from "pino";
 import { createNodeMiddleware } from "probot";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -7,6 +7,7 @@ import { createApp } from "../../src/app.js";
 import { ManualClock } from "../../src/clock.js";
 import { loadEnv } from "../../src/config/env.js";
 import type { DatabaseHandle } from "../../src/db/client.js";
+import { openPostgres } from "../../src/db/open-postgres.js";
 import { AfterResponseTasks } from "../../src/github/intake/after-response.js";
 import { buildIntakeDeps } from "../../src/github/intake/build-intake-deps.js";
 import { octokitPort } from "../../src/github/octokit-port.js";
@@ -163,6 +164,38 @@ describe(`signed webhook deliveries over HTTP (${driver})`, () => {
     expect((await httpRequest(`${base}/healthz`)).status).toBe(200);
   });
 
+  it("with a database that hangs, a trigger is answered 5xx at the deadline — not 202 — so GitHub redelivers it", async () => {
+    // A server that accepts connections and never answers: every query waits.
+    const blackhole = createServer(() => {});
+    await new Promise<void>((resolve) => blackhole.listen(0, "127.0.0.1", resolve));
+    const address = blackhole.address();
+    const hanging = openPostgres({
+      url: `postgres://postgres@127.0.0.1:${typeof address === "object" && address ? address.port : 0}/hang`,
+      max: 1,
+    });
+    const server = await startWithoutStream(hanging, await webhookMiddlewareFor(hanging, { deadlineMs: 300 }));
+    try {
+      const body = JSON.stringify(labeled({ label: "agent:implement" }).payload);
+      const response = await httpRequest(`${server.base}${WEBHOOK_PATH}`, {
+        method: "POST",
+        body,
+        headers: {
+          "content-type": "application/json",
+          "x-github-event": "issues",
+          "x-github-delivery": "while-slow",
+          "x-hub-signature-256": sign(body),
+        },
+      });
+      expect(response.status).toBeGreaterThanOrEqual(500);
+      expect(response.body).toContain("could not record this delivery");
+    } finally {
+      await server.close();
+      void hanging.close();
+      blackhole.close();
+      blackhole.unref();
+    }
+  });
+
   it("garbage JSON is refused without crashing the server", async () => {
     const response = await post("{not json", sign("{not json"));
     expect(response.status).toBeGreaterThanOrEqual(400);
@@ -199,7 +232,7 @@ async function startWithoutStream(
 }
 
 /** Probot's webhook middleware over labelrun's app; follow-up work (dispatch, comment) is dropped. */
-async function webhookMiddlewareFor(handle: DatabaseHandle) {
+async function webhookMiddlewareFor(handle: DatabaseHandle, options: { deadlineMs?: number } = {}) {
   const log = pino({ level: "silent" });
   const probot = makeProbot(log);
   const deps = buildIntakeDeps({
@@ -211,7 +244,7 @@ async function webhookMiddlewareFor(handle: DatabaseHandle) {
     after: { run: () => {} },
     writerId: "http-test",
   });
-  return createNodeMiddleware(createApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
+  return createNodeMiddleware(createApp(deps, options), { probot, webhooksPath: WEBHOOK_PATH });
 }
 
 describe(`the webhook door against strangers (${driver})`, () => {
