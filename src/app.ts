@@ -1,4 +1,5 @@
 import type { ApplicationFunction, Context } from "probot";
+import { withDeadline } from "./deadline.js";
 import {
   MalformedPayloadError,
   readCommentEvent,
@@ -24,17 +25,6 @@ type Payload = Record<string, unknown>;
  */
 export const DELIVERY_DEADLINE_MS = 5_000;
 
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`handling the delivery took more than ${ms} ms (is the database slow?)`)),
-      ms,
-    );
-  });
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
-}
-
 /** What a failed delivery answers with (a 500): no detail of the database or the server. */
 export class DeliveryFailedError extends Error {
   constructor(cause: unknown) {
@@ -57,7 +47,11 @@ export function createApp(deps: CommentIntakeDeps, options: { deadlineMs?: numbe
       app.on(events as Parameters<typeof app.on>[0], async (context: Context) => {
         const event = `${context.name}.${String((context.payload as Payload).action ?? "")}`;
         try {
-          await withDeadline(handle(context.payload as Payload, context), deadlineMs);
+          await withDeadline(
+            handle(context.payload as Payload, context),
+            deadlineMs,
+            () => new Error(`handling the delivery took more than ${deadlineMs} ms (is the database slow?)`),
+          );
           metrics.webhooks.inc({ event, outcome: "handled" });
         } catch (error) {
           if (!(error instanceof MalformedPayloadError)) {

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { type DatabaseHandle, queryRows } from "../db/client.js";
+import { withDeadline } from "../deadline.js";
 
 /** The advisory lock key of the maintenance leader ("labelrun" in ASCII, as a bigint). */
 export const MAINTENANCE_LOCK_KEY = 0x6c6162656c72756en;
@@ -34,7 +35,8 @@ export async function withLeadership<T>(
   sweep: () => Promise<T>,
   deadlineMs = LEADER_DEADLINE_MS,
 ): Promise<{ led: true; result: T } | { led: false }> {
-  if (handle.driver === "pglite") return { led: true, result: await withDeadline(sweep(), deadlineMs) };
+  if (handle.driver === "pglite")
+    return { led: true, result: await withDeadline(sweep(), deadlineMs, () => new SweepDeadlineError(deadlineMs)) };
   return handle.db.transaction(async (tx) => {
     // The server's backstop comes a little after this process's own deadline, which rolls back cleanly.
     const backstop = Math.ceil(deadlineMs) + SERVER_BACKSTOP_MS;
@@ -44,15 +46,9 @@ export async function withLeadership<T>(
       sql`select pg_try_advisory_xact_lock(${MAINTENANCE_LOCK_KEY.toString()}::bigint) as leader`,
     );
     if (!row?.leader) return { led: false as const };
-    return { led: true as const, result: await withDeadline(sweep(), deadlineMs) };
+    return {
+      led: true as const,
+      result: await withDeadline(sweep(), deadlineMs, () => new SweepDeadlineError(deadlineMs)),
+    };
   });
-}
-
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SweepDeadlineError(ms)), ms);
-    timer.unref();
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

@@ -1,6 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
+import { withDeadline } from "../../deadline.js";
 
 /** How long the sandbox's network may take to come up. */
 const SETUP_TIMEOUT_MS = 15_000;
@@ -18,7 +19,7 @@ export async function attachSlirpNetwork(sandbox: ChildProcess, slirp: string): 
   const info = sandbox.stdio[3] as Readable | null;
   const release = sandbox.stdio[4] as Writable | null;
   if (!info || !release) throw new Error("the sandbox was started without its info and block pipes");
-  const pid = await withTimeout(childPid(info), "bubblewrap did not report its sandbox");
+  const pid = await withDeadline(childPid(info), SETUP_TIMEOUT_MS, () => late("bubblewrap did not report its sandbox"));
   const net = spawn(
     slirp,
     ["--configure", "--mtu=65520", "--disable-host-loopback", "--ready-fd=3", "--exit-fd=4", String(pid), "tap0"],
@@ -31,7 +32,7 @@ export async function attachSlirpNetwork(sandbox: ChildProcess, slirp: string): 
     if (net.exitCode === null) net.kill("SIGTERM");
   };
   try {
-    await withTimeout(ready(net), "slirp4netns did not bring the network up");
+    await withDeadline(ready(net), SETUP_TIMEOUT_MS, () => late("slirp4netns did not bring the network up"));
   } catch (error) {
     stop();
     throw error;
@@ -39,6 +40,8 @@ export async function attachSlirpNetwork(sandbox: ChildProcess, slirp: string): 
   release.write("1");
   return stop;
 }
+
+const late = (what: string) => new Error(`${what} within ${SETUP_TIMEOUT_MS / 1000} s`);
 
 function childPid(info: Readable): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -68,12 +71,4 @@ function ready(net: ChildProcess): Promise<void> {
       reject(new Error(`slirp4netns exited (${code}): ${said.trim().split("\n").at(-1) ?? ""}`)),
     );
   });
-}
-
-function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} within ${SETUP_TIMEOUT_MS / 1000} s`)), SETUP_TIMEOUT_MS);
-  });
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
