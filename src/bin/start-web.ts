@@ -16,6 +16,8 @@ export async function startWeb(params: ProcessParts & { worker?: () => unknown }
   const after = new AfterResponseTasks(log);
   // Comment writes wait on GitHub's pacing; they get their own queue so dispatch never waits on them.
   const comments = new AfterResponseTasks(log, 2);
+  // Comment commands (anyone on GitHub can write one) have their own queue: they never delay dispatch.
+  const commands = new AfterResponseTasks(log, 2);
   let webhookMiddleware = null;
   if (params.gh) {
     const { probot, github } = params.gh;
@@ -27,6 +29,7 @@ export async function startWeb(params: ProcessParts & { worker?: () => unknown }
       log,
       after,
       commentQueue: comments,
+      commands,
       writerId: params.workerId,
       publicUrl: env.PUBLIC_URL,
     });
@@ -68,5 +71,6 @@ export async function startWeb(params: ProcessParts & { worker?: () => unknown }
     await closeServer(server);
     await after.idle();
     await comments.idle();
+    await commands.idle();
   };
 }

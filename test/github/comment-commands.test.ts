@@ -119,21 +119,29 @@ describe.each(testDrivers)("comment commands, approvals and chains (%s)", (drive
     expect(await getJob(database.db, job.id)).toMatchObject({ status: "cancelled" });
   });
 
-  it("someone with read access is refused politely and nothing changes", async () => {
+  it("someone without write access gets 😕 and nothing else — no reply in the App's voice — and nothing changes", async () => {
     const job = await onIssue({ status: "queued" });
     const reactions: string[] = [];
-    const replies: string[] = [];
     const scope = mockPermission(mockToken(api()), "octocat", "read");
-    mockReactions(scope, 9001, reactions);
-    scope.post(COMMENTS, (b) => typeof b?.body !== "string" || replies.push(b.body) > 0).reply(201, { id: 556 });
+    mockReactions(scope, 9001, reactions, 1);
     await harness.deliver(commented({ body: "/labelrun cancel" }));
     await harness.settle();
     expect(scope.isDone()).toBe(true);
-    expect(reactions).toEqual(["eyes", "confused"]);
-    expect(replies).toEqual([
-      "@octocat, only people with write access to this repository can use `/labelrun` commands.",
-    ]);
+    expect(reactions).toEqual(["confused"]);
     expect(await getJob(database.db, job.id)).toMatchObject({ status: "queued" });
+    expect(await database.db.select().from(commentCommands)).toMatchObject([{ state: "refused" }]);
+  });
+
+  it("one person's flood of commands is cut after ten a minute: the rest are ignored, costing nothing", async () => {
+    const scope = mockPermission(mockToken(api()), "octocat", "read");
+    scope
+      .post(/\/reactions$/)
+      .times(10)
+      .reply(201, {});
+    for (let i = 0; i < 15; i++) await harness.deliver(commented({ body: "/labelrun cancel", commentId: 500 + i }));
+    await harness.settle();
+    expect(scope.isDone()).toBe(true);
+    expect(await database.db.select().from(commentCommands)).toHaveLength(10);
   });
 
   it("bots never command, and the same comment delivered twice acts once", async () => {
@@ -179,7 +187,7 @@ describe.each(testDrivers)("comment commands, approvals and chains (%s)", (drive
 
   it("an unknown command word a stranger crafted is not repeated in the reply", async () => {
     const replies: string[] = [];
-    const scope = mockToken(api());
+    const scope = mockPermission(mockToken(api()), "octocat", "write");
     scope
       .post(COMMENTS, (b) => typeof b?.body !== "string" || replies.push(b.body) > 0)
       .reply(201, { id: 1 })

@@ -27,13 +27,17 @@ export type Outcome =
   | { done: true; message: string; changed: JobRow[]; dispatch: number[] }
   | { done: false; message: string };
 
-/** GitHub's collaborator permission, remembered for a minute per repository and user. */
+/**
+ * GitHub's collaborator permission, remembered for a minute per repository and user; lookups
+ * for the same person at the same time share one request (a burst of commands costs one).
+ */
 export class PermissionCache {
-  private readonly entries = new Map<string, { permission: Permission; until: number }>();
+  private readonly entries = new Map<string, { permission: Promise<Permission>; until: number }>();
   constructor(
     private readonly github: GitHubPort,
     private readonly clock: Clock,
     private readonly ttlMs = 60_000,
+    private readonly maxEntries = 10_000,
   ) {}
 
   async get(ref: Parameters<GitHubPort["getPermission"]>[0], username: string): Promise<Permission> {
@@ -41,8 +45,16 @@ export class PermissionCache {
     const now = this.clock.now().getTime();
     const hit = this.entries.get(key);
     if (hit && hit.until > now) return hit.permission;
-    const permission = await this.github.getPermission(ref, username);
+    const permission = this.github.getPermission(ref, username);
     this.entries.set(key, { permission, until: now + this.ttlMs });
+    if (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    // A failed lookup is not remembered: the next command asks again.
+    permission.catch(() => {
+      if (this.entries.get(key)?.permission === permission) this.entries.delete(key);
+    });
     return permission;
   }
 
@@ -54,7 +66,8 @@ export class PermissionCache {
 /**
  * Carries out one recorded `/labelrun` command: 👀 when taken, then the
  * permission check (write, maintain or admin), the change through the
- * lifecycle with the commenter as actor, and 👍 — or 😕 and a reply that
+ * lifecycle with the commenter as actor, and 👍 — or 😕 (for people without
+ * write access, nothing more), and for writers a reply that
  * says why. The row's state makes a second delivery of the comment a no-op.
  */
 export async function runCommand(deps: CommandDeps, row: CommandRow): Promise<Outcome> {
@@ -78,14 +91,14 @@ export async function runCommand(deps: CommandDeps, row: CommandRow): Promise<Ou
   if (!claimed) return { done: false, message: "already taken" };
   const { owner, repo } = splitFullName(row.repositoryFullName);
   const ref = { installationId: row.installationId, owner, repo };
-  await deps.github.addReaction(ref, row.commentId, "eyes");
   let outcome: Outcome;
-  if (!(await deps.permissions.canWrite(ref, row.author))) {
-    outcome = {
-      done: false,
-      message: `@${row.author}, only people with write access to this repository can use \`/labelrun\` commands.`,
-    };
+  const writer = await deps.permissions.canWrite(ref, row.author);
+  if (!writer) {
+    // Anyone on GitHub can comment: a stranger's command costs one reaction, never a reply
+    // comment in the App's voice (which could be made to notify people, and spends the rate limit).
+    outcome = { done: false, message: "only people with write access to this repository can use /labelrun commands" };
   } else {
+    await deps.github.addReaction(ref, row.commentId, "eyes");
     outcome = await carryOut(deps, row);
   }
   await deps.db
@@ -97,7 +110,7 @@ export async function runCommand(deps: CommandDeps, row: CommandRow): Promise<Ou
     for (const job of outcome.changed) await deps.services.onJobChanged(job);
   }
   await deps.github.addReaction(ref, row.commentId, outcome.done ? "+1" : "confused");
-  if (!outcome.done) await deps.github.createComment({ ...ref, number: row.targetNumber }, outcome.message);
+  if (!outcome.done && writer) await deps.github.createComment({ ...ref, number: row.targetNumber }, outcome.message);
   deps.log.info(
     { command: row.command, author: row.author, done: outcome.done, outcome: outcome.message },
     "comment command",

@@ -2,9 +2,12 @@ import { PermissionCache, runCommand } from "../commands/run-command.js";
 import { buildJobServices, type JobServicesDeps } from "../job-services.js";
 import type { CommentIntakeDeps } from "./handle-comment.js";
 import type { AfterResponse } from "./intake-deps.js";
+import { PerPersonLimit } from "./per-person-limit.js";
 
 export interface IntakeCollaborators extends JobServicesDeps {
   after: AfterResponse;
+  /** Comment commands' own queue (default: `after`). */
+  commands?: AfterResponse;
 }
 
 /** Wires dispatch, the status comment and comment commands into the intake; constructs no client. */
@@ -18,6 +21,10 @@ export function buildIntakeDeps(c: IntakeCollaborators): CommentIntakeDeps {
     jobTypes: c.jobTypes,
     github: c.github,
     after: c.after,
+    commands: c.commands,
+    // Ten a minute per person and installation (per process): a person typing commands never
+    // meets it; a script flooding an issue with them stops costing GitHub requests.
+    commandLimit: new PerPersonLimit(10, 60_000),
     syncComment: services.syncComment,
     dispatch: services.dispatch,
     onJobChanged: services.onJobChanged,

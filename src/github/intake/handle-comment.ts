@@ -7,6 +7,7 @@ import type { CommandRow } from "../commands/run-command.js";
 import { splitFullName } from "../port.js";
 import type { TargetEvent } from "./events.js";
 import type { IntakeDeps } from "./intake-deps.js";
+import type { PerPersonLimit } from "./per-person-limit.js";
 
 export interface CommentEvent extends TargetEvent {
   commentId: number;
@@ -15,6 +16,8 @@ export interface CommentEvent extends TargetEvent {
 }
 
 export interface CommentIntakeDeps extends IntakeDeps {
+  /** Commands one person may send per installation in a while; more are ignored with a log line. */
+  commandLimit?: PerPersonLimit;
   runCommand(row: CommandRow): Promise<unknown>;
   /** Writer check for answers (the same cache the commands use). */
   canWrite(ref: { installationId: number; owner: string; repo: string }, username: string): Promise<boolean>;
@@ -34,6 +37,17 @@ export async function handleComment(
 ): Promise<"command" | "duplicate" | "answer" | "ignored"> {
   if (event.sender.isBot) return "ignored";
   const parsed = parseCommand(event.body);
+  if (
+    parsed &&
+    deps.commandLimit &&
+    !deps.commandLimit.allow(`${event.installation.id}:${event.sender.login}`, deps.clock.now())
+  ) {
+    deps.log.warn(
+      { deliveryId: event.deliveryId, author: event.sender.login },
+      "ignored a /labelrun command: this person sent too many in the last minute",
+    );
+    return "ignored";
+  }
   if (parsed) {
     const [row] = await deps.db
       .insert(commentCommands)
@@ -52,11 +66,12 @@ export async function handleComment(
       .onConflictDoNothing()
       .returning();
     if (!row) return "duplicate";
+    const queue = deps.commands ?? deps.after;
     if (parsed.kind === "unknown") {
-      deps.after.run("unknown command", () => replyUnknown(deps, event, parsed.word));
+      queue.run("unknown command", () => replyUnknown(deps, event, parsed.word));
       return "command";
     }
-    deps.after.run("command", () => deps.runCommand(row));
+    queue.run("command", () => deps.runCommand(row));
     return "command";
   }
   const waiting = (
@@ -104,6 +119,8 @@ async function replyUnknown(deps: CommentIntakeDeps, event: CommentEvent, word: 
   const { owner, repo } = splitFullName(event.repositoryFullName);
   const ref = { installationId: event.installation.id, owner, repo };
   await deps.github.addReaction(ref, event.commentId, "confused");
+  // Only a writer gets a reply; anyone else's mistyped command gets the reaction alone.
+  if (!(await deps.canWrite(ref, event.sender.login))) return;
   await deps.github.createComment(
     { ...ref, number: event.number },
     // The word is repeated only when it is a plain word: a stranger's text never breaks out of the code span.

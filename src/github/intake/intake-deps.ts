@@ -17,6 +17,11 @@ export interface IntakeDeps {
   jobTypes: JobTypes;
   github: GitHubPort;
   after: AfterResponse;
+  /**
+   * Where comment commands are carried out (default: `after`): a queue of their own, so a flood
+   * of strangers' `/labelrun` comments never delays dispatching jobs.
+   */
+  commands?: AfterResponse;
   dispatch(jobId: number): Promise<unknown>;
   syncComment(target: CommentTarget): Promise<unknown>;
 }
