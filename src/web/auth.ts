@@ -87,9 +87,7 @@ export class AdminAuth {
     const expires = this.options.clock.now().getTime() + SESSION_MS;
     const nonce = randomBytes(16).toString("hex");
     const value = `${expires}.${nonce}.${this.sign(`${expires}.${nonce}`)}`;
-    // Secure whenever this request came over HTTPS (directly, or as the proxy in front says).
-    const https = this.options.secureCookies || isHttps(req);
-    const secure = https ? "; Secure" : "";
+    const secure = this.secureSuffix(req);
     return {
       ok: true,
       cookie: `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MS / 1000}${secure}`,
@@ -98,8 +96,12 @@ export class AdminAuth {
 
   /** The cookie that signs out: the session cookie, emptied and expired. */
   signOutCookie(req: IncomingMessage): string {
-    const secure = this.options.secureCookies || isHttps(req) ? "; Secure" : "";
-    return `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${secure}`;
+    return `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${this.secureSuffix(req)}`;
+  }
+
+  /** `Secure` whenever this request came over HTTPS (directly, or as the proxy in front says). */
+  private secureSuffix(req: IncomingMessage): string {
+    return this.options.secureCookies || isHttps(req) ? "; Secure" : "";
   }
 
   private async refuse(req: IncomingMessage, message: string): Promise<Access & { ok: false }> {

@@ -23,8 +23,8 @@ export class AgentToken {
   constructor(
     private readonly deps: { github: WorkerGitHubPort; clock: Clock; log: Logger },
     private readonly request: TokenRequest,
-    /** Where the current token is written (read-only to the agent), or null for none. */
-    private readonly file: string | null,
+    /** Where the current token is written (read-only to the agent). */
+    private readonly file: string,
     /** Told of every token issued, so the masker knows it. */
     private readonly onIssued: (token: string) => void,
   ) {}
@@ -35,22 +35,15 @@ export class AgentToken {
     return this.current.token;
   }
 
-  /** Every token issued for this run, for masking. */
-  get all(): readonly string[] {
-    return this.issued;
-  }
-
   async issue(): Promise<string> {
     const token = await this.deps.github.createScopedToken(this.request);
     this.current = token;
     this.issuedAt = this.deps.clock.now().getTime();
     this.issued.push(token.token);
     this.onIssued(token.token);
-    if (this.file) {
-      // Written beside and renamed: the agent never reads half a token.
-      await writeFile(`${this.file}.new`, token.token, { mode: 0o644 });
-      await rename(`${this.file}.new`, this.file);
-    }
+    // Written beside and renamed: the agent never reads half a token.
+    await writeFile(`${this.file}.new`, token.token, { mode: 0o644 });
+    await rename(`${this.file}.new`, this.file);
     return token.token;
   }
 

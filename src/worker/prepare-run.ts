@@ -30,7 +30,6 @@ export interface SandboxSupport {
 
 /** The paths an agent is told about, as it sees them. */
 export interface AgentPaths {
-  workspace: string;
   checkout: string;
   home: string;
   tmp: string;
@@ -44,7 +43,6 @@ export function agentPaths(folders: RunFolders, sandboxed: boolean): AgentPaths 
   if (sandboxed) return { ...SANDBOX_PATHS };
   const { workspace, runDir } = folders;
   return {
-    workspace,
     checkout: join(workspace, "repo"),
     home: join(workspace, "home"),
     tmp: join(workspace, "tmp"),

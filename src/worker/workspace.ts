@@ -58,7 +58,7 @@ export async function prepareWorkspaceRoot(params: {
 /**
  * A fresh pair of folders for one run below the worker's private folder. The
  * sandbox is set up by the worker, so the agent's host user never needs to
- * reach them on the host; it gets the workspace's contents (`handOver`).
+ * reach them on the host; it gets the workspace's contents (`handOverWorkspace`).
  */
 export async function createRunFolders(workerDir: string, jobId: number): Promise<RunFolders> {
   const dir = await mkdtemp(join(workerDir, `job-${jobId}-`));
