@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -138,6 +138,15 @@ describe(`hostile agents, each run through the real worker in bubblewrap (${driv
     const cancel = new AbortController();
     const running = runJob(other, otherJob, { shutdown: new AbortController().signal, cancelled: cancel.signal });
     await waitUntil(() => pidsWith(marker).length >= 2, "the other job's agent to run");
+    // Seen from the host, the agent's processes are not the worker's user: when the worker is root,
+    // they run as the sandbox's host user (65534 here).
+    const hostUids = new Set(
+      pidsWith(marker)
+        .filter((pid) => readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "bwrap")
+        .map((pid) => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1])),
+    );
+    if (process.getuid?.() === 0) expect([...hostUids]).toEqual([65534]);
+    else expect([...hostUids]).toEqual([process.getuid?.()]);
     const othersTokens = [...issued];
     expect(othersTokens.length).toBeGreaterThan(0);
     try {
