@@ -137,13 +137,20 @@ describe(`hostile agents, each run through the real worker in bubblewrap (${driv
     const otherJob = await queueAndClaim(database.db, other, { targetNumber: 1 });
     const cancel = new AbortController();
     const running = runJob(other, otherJob, { shutdown: new AbortController().signal, cancelled: cancel.signal });
-    await waitUntil(() => pidsWith(marker).length >= 2, "the other job's agent to run");
+    // The agent and its child are node processes; bubblewrap, setpriv and prlimit come first.
+    const agentPids = () =>
+      pidsWith(marker).filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "node";
+        } catch {
+          return false;
+        }
+      });
+    await waitUntil(() => agentPids().length >= 2, "the other job's agent and its child to run");
     // Seen from the host, the agent's processes are not the worker's user: when the worker is root,
     // they run as the sandbox's host user (65534 here).
     const hostUids = new Set(
-      pidsWith(marker)
-        .filter((pid) => readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "bwrap")
-        .map((pid) => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1])),
+      agentPids().map((pid) => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1])),
     );
     if (process.getuid?.() === 0) expect([...hostUids]).toEqual([65534]);
     else expect([...hostUids]).toEqual([process.getuid?.()]);
