@@ -1,4 +1,4 @@
-// The admin CLI: jobs, job, cancel, retry, migrate, sweep — against the database
+// The admin CLI: jobs, job, the job actions (cancel, retry, …), migrate, sweep — against the database
 // directly (DATABASE_URL, or the embedded folder when no other process holds it).
 // Only wiring and printing here.
 import { existsSync } from "node:fs";
@@ -10,11 +10,9 @@ import { EnvError, loadEnv } from "../config/env.js";
 import { loadJobTypes } from "../config/job-types.js";
 import { createLogger } from "../config/logger.js";
 import { migrate } from "../db/migrate.js";
-import { endActiveJobs } from "../jobs/end-active-jobs.js";
 import { getJob, listJobEvents } from "../jobs/find-jobs.js";
+import { actOnJob } from "../jobs/job-actions.js";
 import { listJobs } from "../jobs/list-jobs.js";
-import { retryJob } from "../jobs/retry-job.js";
-import { isTerminal } from "../jobs/states.js";
 import { runSweeps } from "../maintenance/run-sweeps.js";
 import { BadRequestError, parseJobFilters } from "../web/api/job-filters.js";
 import { defaultWorkerId, openDatabase } from "./boot.js";
@@ -30,6 +28,8 @@ const USAGE = `usage: labelrun <command> [options]
   job <id>  one job and its timeline
   cancel <id>   cancel an active job (recorded with you as the actor)
   retry <id>    a new job like re-adding the label, after the job ended
+  approve|reject|pause|resume|interrupt <id>
+                what the /labelrun comment commands do
   migrate   apply the database migrations
   sweep     run the maintenance sweeps once
 
@@ -125,36 +125,26 @@ try {
       out(values.json ? JSON.stringify({ job, events }) : jobDetail(job as NonNullable<typeof job>, events));
       break;
     }
-    case "cancel": {
+    case "cancel":
+    case "retry":
+    case "approve":
+    case "reject":
+    case "pause":
+    case "resume":
+    case "interrupt": {
       const id = idArgument();
       const job = await getJob(database.db, id);
       if (!job) fail(`no job ${id}`);
-      if (isTerminal((job as NonNullable<typeof job>).status)) fail(`job ${id} is already ${job?.status}`);
-      const [ended] = await endActiveJobs(database.db, [job as NonNullable<typeof job>], {
-        to: "cancelled",
-        code: "CANCELLED",
-        message: `cancelled by ${actor}`,
+      // The same action as a comment command or a board button: its change marks the
+      // status comment behind, and the next maintenance sweep writes it.
+      const outcome = await actOnJob(database.db, systemClock, job as NonNullable<typeof job>, command, {
         actor,
-        at: systemClock.now(),
+        by: actor,
+        approver: actor,
       });
-      if (!ended) fail(`job ${id} ended meanwhile`);
-      out(values.json ? JSON.stringify({ job: ended }) : `job ${id} cancelled`);
-      break;
-    }
-    case "retry": {
-      const id = idArgument();
-      const result = await retryJob(database.db, { jobId: id, actor, at: systemClock.now() });
-      if (result.outcome === "not_found") fail(`no job ${id}`);
-      if (result.outcome === "still_active") fail(`job ${id} is still ${result.job.status}: cancel it first`);
-      if (result.outcome === "duplicate")
-        fail(`job ${result.activeJob.id} is already active for this issue and job type`);
-      if (result.outcome === "created" || result.outcome === "already_recorded") {
-        out(
-          values.json
-            ? JSON.stringify({ job: result.job })
-            : `job ${result.job.id} created (retry of ${id}); the dispatcher picks it up`,
-        );
-      }
+      if (!outcome.done) fail(outcome.message);
+      const shown = outcome.done ? (outcome.job ?? (await getJob(database.db, id))) : null;
+      out(values.json ? JSON.stringify({ job: shown, message: outcome.message }) : outcome.message);
       break;
     }
     case "migrate":

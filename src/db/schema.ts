@@ -103,6 +103,15 @@ export const jobs = pgTable(
     resultPrState: text("result_pr_state"),
     /** When the retention sweep removed this job's logs and events (the row itself is kept). */
     prunedAt: at("pruned_at"),
+    /**
+     * Reactions (label removal, question, follow-up, blocked jobs) are due while
+     * `reaction_version > reacted_version`: recordChange raises the first in the
+     * change's transaction, a reactor sets the second to the version it acted on.
+     */
+    reactionVersion: integer("reaction_version").notNull().default(0),
+    reactedVersion: integer("reacted_version").notNull().default(0),
+    /** Who is carrying out the reactions right now, until when (one reactor at a time). */
+    reactionLockedUntil: at("reaction_locked_until"),
   },
   (t) => [
     // Settles the duplicate-trigger race: at most one active job per target and job type.
@@ -133,6 +142,8 @@ export const jobs = pgTable(
     index("jobs_blocked_by").on(t.blockedBy).where(sql`blocked_by is not null`),
     // Retention sweep: finished jobs by age whose logs are still there.
     index("jobs_finished_unpruned").on(t.finishedAt).where(sql`finished_at is not null and pruned_at is null`),
+    // Reactions sweep: jobs whose reactions are behind their changes.
+    index("jobs_reactions_due").on(t.updatedAt).where(sql`reaction_version > reacted_version`),
   ],
 );
 
@@ -184,6 +195,13 @@ export const statusComments = pgTable(
     renderedBody: text("rendered_body"),
     /** Set when the comment must be (re)written; cleared by a successful write. */
     dirtySince: at("dirty_since"),
+    /**
+     * Raised by every change to a job on this target, in the change's
+     * transaction; `synced_version` is the version the comment on GitHub was
+     * rendered at. Behind while `version > synced_version`.
+     */
+    version: bigint("version", { mode: "number" }).notNull().default(0),
+    syncedVersion: bigint("synced_version", { mode: "number" }).notNull().default(0),
     lastError: text("last_error"),
     /** Who is writing the comment right now, and until when (settles concurrent creates). */
     lockedBy: text("locked_by"),

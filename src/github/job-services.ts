@@ -4,10 +4,9 @@ import type { JobTypes } from "../config/job-types.js";
 import type { Database } from "../db/client.js";
 import type { JobRow } from "../db/schema.js";
 import { getJob } from "../jobs/find-jobs.js";
-import { afterJobChange } from "./after-job-change.js";
 import { dispatchJob } from "./dispatch-job.js";
 import type { AfterResponse } from "./intake/intake-deps.js";
-import { runFollowUps } from "./job-follow-ups.js";
+import { reactToJob } from "./job-reactions.js";
 import type { GitHubPort } from "./port.js";
 import type { CommentTarget } from "./status-comment/status-comment-store.js";
 import { type SyncOutcome, syncStatusComment } from "./status-comment/sync-status-comment.js";
@@ -28,12 +27,27 @@ export interface JobServicesDeps {
   commentQueue?: AfterResponse;
 }
 
-/** What every process does after a job changes: the same code for intake, worker and maintenance. */
+/**
+ * What every process does after a job changes: the same code for intake,
+ * worker and maintenance. Each change has already recorded its marks (the
+ * comment is behind, reactions are due) in its own transaction; these calls
+ * act on them now instead of at the next sweep, and are safe to repeat.
+ */
 export interface JobServices {
   syncComment(target: CommentTarget): Promise<SyncOutcome>;
-  /** Dispatches a job, then updates its comment (and removes the label if it ended). */
+  /** Dispatches a job, then lets its reactions and comment catch up. */
   dispatch(jobId: number): Promise<unknown>;
-  onJobChanged(job: JobRow): Promise<void>;
+  /** Carries out the job's due reactions, then brings the comments of every job they touched up to date. */
+  onJobChanged(job: CommentTarget & Pick<JobRow, "id">): Promise<void>;
+}
+
+export function targetOf(job: CommentTarget): CommentTarget {
+  return {
+    installationId: job.installationId,
+    repositoryId: job.repositoryId,
+    repositoryFullName: job.repositoryFullName,
+    targetNumber: job.targetNumber,
+  };
 }
 
 export function buildJobServices(c: JobServicesDeps): JobServices {
@@ -42,7 +56,6 @@ export function buildJobServices(c: JobServicesDeps): JobServices {
       { db: c.db, github: c.github, clock: c.clock, log: c.log, writerId: c.writerId, publicUrl: c.publicUrl },
       target,
     );
-  const ownChange = afterJobChange({ db: c.db, github: c.github, log: c.log, syncComment });
   const dispatch = async (jobId: number) => {
     const outcome = await dispatchJob(c, jobId);
     // Skipped (suspended, held, transient GitHub trouble): nothing visible changed.
@@ -53,11 +66,13 @@ export function buildJobServices(c: JobServicesDeps): JobServices {
     else await onJobChanged(job);
     return outcome;
   };
-  async function onJobChanged(job: JobRow): Promise<void> {
-    const others = await runFollowUps({ ...c, dispatch }, job);
-    // The question (if any) is posted first, so the comment can link the job to it.
-    await ownChange((await getJob(c.db, job.id)) ?? job);
-    for (const other of others) await ownChange(other);
+  async function onJobChanged(job: CommentTarget & { id: number }, depth = 0): Promise<void> {
+    const others = await reactToJob({ ...c, dispatch }, job.id);
+    // Reactions first: the question (if any) is posted, so the comment can link the job to it.
+    await syncComment(targetOf(job));
+    // Jobs the reactions changed (a blocked job cancelled, a follow-up created) have reactions
+    // and comments of their own; a chain deeper than this is left to the sweep.
+    if (depth < 4) for (const other of others) await onJobChanged(other, depth + 1);
   }
   return { syncComment, onJobChanged, dispatch };
 }

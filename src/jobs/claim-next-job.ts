@@ -3,8 +3,7 @@ import { type Database, queryRows } from "../db/client.js";
 import { type JobRow, jobs } from "../db/schema.js";
 import { bigintArrayParam, timestampParam } from "../db/sql-values.js";
 import { metrics } from "../metrics.js";
-import { notifyJobChange } from "./notify.js";
-import { recordEvent } from "./record-event.js";
+import { recordChange } from "./record-change.js";
 import { assertTransition } from "./states.js";
 
 export interface ClaimRequest {
@@ -97,16 +96,14 @@ export async function claimNextJob(db: Database, request: ClaimRequest): Promise
       if (!claimed) return { done: false as const, installationId, job: null };
 
       assertTransition("queued", "running");
-      await recordEvent(tx, {
-        jobId: claimed.id,
+      await recordChange(tx, {
+        job: claimed,
         from: "queued",
-        to: "running",
         at: request.at,
         actor: `worker:${request.workerId}`,
         code: "CLAIMED",
         data: { attempt: claimed.attempt },
       });
-      await notifyJobChange(tx, { id: claimed.id, status: "running", installationId });
       return { done: true as const, job: claimed };
     });
     if (outcome.done) {

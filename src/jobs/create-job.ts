@@ -1,8 +1,7 @@
 import { and, desc, eq, inArray } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { type JobRow, jobs, type NewJobRow } from "../db/schema.js";
-import { notifyJobChange } from "./notify.js";
-import { recordEvent } from "./record-event.js";
+import { recordChange } from "./record-change.js";
 import { ACTIVE_STATES, isTerminal, type JobHold, type TargetKind } from "./states.js";
 
 export interface NewJob {
@@ -23,6 +22,8 @@ export interface NewJob {
   /** A job that must wait for a person or another job from the start. */
   hold?: JobHold | null;
   blockedBy?: number | null;
+  /** A follow-up's parent (the job whose pull request it works on). */
+  parentJobId?: number | null;
 }
 
 export interface CreateJobRequest {
@@ -70,17 +71,15 @@ export async function createJob(db: Database, request: CreateJobRequest): Promis
         .onConflictDoNothing()
         .returning();
       if (created) {
-        await recordEvent(tx, {
-          jobId: created.id,
+        await recordChange(tx, {
+          job: created,
           from: null,
-          to: "pending",
           at,
           actor,
           code: retried ? "RETRY" : "CREATED",
           message: retried ? `retry of job ${retried.id}` : null,
           data: job.triggerLabel ? { label: job.triggerLabel } : null,
         });
-        await notifyJobChange(tx, { id: created.id, status: "pending", installationId: created.installationId });
         return { outcome: "created" as const, job: created };
       }
 
@@ -108,17 +107,15 @@ export async function createJob(db: Database, request: CreateJobRequest): Promis
         .onConflictDoNothing()
         .returning();
       if (!duplicate) continue; // the same delivery raced us: the next round finds it
-      await recordEvent(tx, {
-        jobId: duplicate.id,
+      await recordChange(tx, {
+        job: duplicate,
         from: null,
-        to: "cancelled",
         at,
         actor,
         code: "DUPLICATE",
         message,
         data: { duplicateOf: active.id },
       });
-      await notifyJobChange(tx, { id: duplicate.id, status: "cancelled", installationId: duplicate.installationId });
       return { outcome: "duplicate" as const, job: duplicate, activeJob: active };
     }
     throw new Error(
@@ -153,6 +150,7 @@ function rowFor(job: NewJob, at: Date): NewJobRow {
     timeoutSeconds: job.timeoutSeconds ?? 45 * 60,
     hold: job.hold ?? null,
     blockedBy: job.blockedBy ?? null,
+    parentJobId: job.parentJobId ?? null,
     status: "pending",
     createdAt: at,
     updatedAt: at,

@@ -67,3 +67,19 @@ export async function listJobLogs(db: Database, jobId: number, afterId = 0, limi
     .orderBy(asc(jobLogs.id))
     .limit(limit);
 }
+
+/** Active jobs held `blocked_by` this job. */
+export async function findBlockedBy(db: Database, jobId: number): Promise<JobRow[]> {
+  return db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.blockedBy, jobId), eq(jobs.hold, "blocked_by"), inArray(jobs.status, [...ACTIVE_STATES])));
+}
+
+/** Jobs whose result is this pull request (index `jobs_by_result_url`). */
+export async function findJobsByResultUrl(db: Database, repositoryId: number, url: string): Promise<JobRow[]> {
+  return db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.resultUrl, url), eq(jobs.repositoryId, repositoryId)));
+}

@@ -1,10 +1,17 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { type JobRow, jobs } from "../db/schema.js";
-import { notifyJobChange } from "./notify.js";
-import { recordEvent } from "./record-event.js";
+import { amendJob } from "./amend-job.js";
+import { getJob } from "./find-jobs.js";
 import type { JobHold } from "./states.js";
 import { transitionJob } from "./transition-job.js";
+
+/** An answer to the agent's question: the next run's context carries it. */
+export interface Answer {
+  by: string;
+  body: string;
+  at: string;
+}
 
 export type HoldResult = { ok: true; job: JobRow } | { ok: false; job: JobRow | null; reason: string };
 
@@ -48,7 +55,7 @@ export async function placeHold(db: Database, change: HoldChange & { hold: JobHo
  */
 export async function liftHold(
   db: Database,
-  change: HoldChange & { expect: JobHold; approvedBy?: string },
+  change: HoldChange & { expect: JobHold; approvedBy?: string; answer?: Answer },
 ): Promise<HoldResult> {
   if (change.job.hold !== change.expect) {
     return {
@@ -64,95 +71,71 @@ export async function liftHold(
 
 async function writeHold(
   db: Database,
-  change: HoldChange & { expect: JobHold | null; hold: JobHold | null; code: string; approvedBy?: string },
+  change: HoldChange & {
+    expect: JobHold | null;
+    hold: JobHold | null;
+    code: string;
+    approvedBy?: string;
+    answer?: Answer;
+  },
 ): Promise<HoldResult> {
   const { job, at } = change;
-  return db.transaction(async (tx) => {
-    const [updated] = await tx
-      .update(jobs)
-      .set({
-        hold: change.hold,
-        updatedAt: at,
-        ...(change.hold === null && job.status === "deferred" ? { runAfter: at } : {}),
-        ...(change.approvedBy ? { approvedBy: change.approvedBy } : {}),
-      })
-      .where(
-        and(
-          eq(jobs.id, job.id),
-          eq(jobs.status, job.status),
-          change.expect === null ? isNull(jobs.hold) : eq(jobs.hold, change.expect),
-        ),
-      )
-      .returning();
-    if (!updated) {
-      const [current] = await tx.select().from(jobs).where(eq(jobs.id, job.id));
-      return { ok: false as const, job: current ?? null, reason: "it changed meanwhile" };
-    }
-    await recordEvent(tx, {
-      jobId: job.id,
-      from: job.status,
-      to: job.status,
-      at,
-      actor: change.actor,
-      code: change.code,
-      message:
-        change.message ??
-        (change.hold ? `held: ${change.hold.replace(/_/g, " ")}` : `${change.expect?.replace(/_/g, " ")} lifted`),
-    });
-    await notifyJobChange(tx, { id: job.id, status: job.status, installationId: job.installationId });
-    return { ok: true as const, job: updated };
+  const updated = await amendJob(db, {
+    jobId: job.id,
+    status: job.status,
+    hold: change.expect,
+    set: {
+      hold: change.hold,
+      ...(change.hold === null && job.status === "deferred" ? { runAfter: at } : {}),
+      ...(change.approvedBy ? { approvedBy: change.approvedBy } : {}),
+      // The answer to the agent's question is recorded with the hold it lifts.
+      ...(change.answer
+        ? { answers: sql`coalesce(${jobs.answers}, '[]'::jsonb) || ${JSON.stringify([change.answer])}::jsonb` }
+        : {}),
+    },
+    at,
+    actor: change.actor,
+    code: change.code,
+    message:
+      change.message ??
+      (change.hold ? `held: ${change.hold.replace(/_/g, " ")}` : `${change.expect?.replace(/_/g, " ")} lifted`),
   });
+  if (updated) return { ok: true, job: updated };
+  return { ok: false, job: (await getJob(db, job.id)) ?? null, reason: "it changed meanwhile" };
 }
 
 /** Marks a running job so that, if this run does not complete, it is held (paused) instead of retried. */
-export async function requestPause(db: Database, job: JobRow, at: Date): Promise<boolean> {
-  const rows = await db
-    .update(jobs)
-    .set({ pauseRequested: true, updatedAt: at })
-    .where(and(eq(jobs.id, job.id), eq(jobs.status, "running"), eq(jobs.attempt, job.attempt)))
-    .returning({ id: jobs.id });
-  return rows.length === 1;
-}
-
-/** Records an answer to the agent's question on the job (the next run's context carries it). */
-export async function appendAnswer(db: Database, jobId: number, answer: { by: string; body: string; at: string }) {
-  await db
-    .update(jobs)
-    .set({ answers: sql`coalesce(${jobs.answers}, '[]'::jsonb) || ${JSON.stringify([answer])}::jsonb` })
-    .where(eq(jobs.id, jobId));
+export async function requestPause(db: Database, job: JobRow, at: Date, actor: string): Promise<boolean> {
+  const updated = await amendJob(db, {
+    jobId: job.id,
+    status: "running",
+    claim: { workerId: job.workerId ?? "", attempt: job.attempt },
+    set: { pauseRequested: true },
+    at,
+    actor,
+    code: "PAUSE_REQUESTED",
+    message: "held when this run ends, unless it completes",
+  });
+  return updated !== null;
 }
 
 /**
  * Moves a deferred job's `run_after` (it stays deferred; not a transition):
- * a re-dispatch that met the rate limit again. Compare-and-set on the state,
- * with an event on the timeline.
+ * a re-dispatch that met the rate limit again.
  */
 export async function postponeDeferred(
   db: Database,
   change: { job: JobRow; runAfter: Date; code: "RATE_LIMITED"; message: string; actor: string; at: Date },
 ): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    const rows = await tx
-      .update(jobs)
-      .set({
-        runAfter: change.runAfter,
-        failureCode: change.code,
-        failureMessage: change.message,
-        updatedAt: change.at,
-      })
-      .where(and(eq(jobs.id, change.job.id), eq(jobs.status, "deferred")))
-      .returning({ id: jobs.id });
-    if (!rows.length) return false;
-    await recordEvent(tx, {
-      jobId: change.job.id,
-      from: "deferred",
-      to: "deferred",
-      at: change.at,
-      actor: change.actor,
-      code: change.code,
-      message: change.message,
-      data: { runAfter: change.runAfter.toISOString() },
-    });
-    return true;
+  const updated = await amendJob(db, {
+    jobId: change.job.id,
+    status: "deferred",
+    set: { runAfter: change.runAfter, failureCode: change.code, failureMessage: change.message },
+    at: change.at,
+    actor: change.actor,
+    code: change.code,
+    message: change.message,
+    data: { runAfter: change.runAfter.toISOString() },
   });
+  return updated !== null;
 }

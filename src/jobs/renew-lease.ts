@@ -1,7 +1,8 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
-import { jobs } from "../db/schema.js";
+import { type JobRow, jobs } from "../db/schema.js";
 import { timestampParam } from "../db/sql-values.js";
+import { amendJob } from "./amend-job.js";
 
 export interface LeaseRenewal {
   jobId: number;
@@ -36,4 +37,24 @@ export async function renewLease(db: Database, renewal: LeaseRenewal): Promise<b
     )
     .returning({ id: jobs.id });
   return rows.length === 1;
+}
+
+/**
+ * Progress the status comment should show: stored with a change record (so
+ * the comment is marked behind), at most as often as the caller shows it.
+ */
+export async function recordProgress(
+  db: Database,
+  change: { jobId: number; workerId: string; attempt: number; at: Date; percent: number; message: string | null },
+): Promise<JobRow | null> {
+  return amendJob(db, {
+    jobId: change.jobId,
+    status: "running",
+    claim: { workerId: change.workerId, attempt: change.attempt },
+    set: { progress: change.percent, progressMessage: change.message },
+    at: change.at,
+    actor: `worker:${change.workerId}`,
+    code: "PROGRESS",
+    message: `${change.percent} %${change.message ? ` — ${change.message}` : ""}`,
+  });
 }

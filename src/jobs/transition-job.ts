@@ -2,8 +2,7 @@ import { and, eq } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { type JobRow, jobs, type NewJobRow } from "../db/schema.js";
 import { metrics } from "../metrics.js";
-import { notifyJobChange } from "./notify.js";
-import { recordEvent } from "./record-event.js";
+import { recordChange } from "./record-change.js";
 import { assertTransition, type FailureCode, isTerminal, type JobState } from "./states.js";
 
 /** Columns a transition may set besides the status and its timestamps. */
@@ -64,8 +63,8 @@ const OUTCOME_STATES: readonly JobState[] = ["deferred", "failed", "abandoned", 
 
 /**
  * The one function that changes a job's status. A compare-and-set
- * (`UPDATE … WHERE id = $1 AND status = $from`) plus a `job_events` row and a
- * NOTIFY, all in one transaction. An illegal pair throws
+ * (`UPDATE … WHERE id = $1 AND status = $from`) plus recordChange (event,
+ * comment and reaction marks, NOTIFY), all in one transaction. An illegal pair throws
  * `IllegalTransitionError` before touching the database; a lost race is
  * returned as `{ ok: false, reason: "conflict", job }`.
  */
@@ -107,17 +106,15 @@ export async function transitionJob(db: Database, request: TransitionRequest): P
           ? { ok: false as const, reason: "conflict" as const, job: current }
           : { ok: false as const, reason: "not_found" as const, job: null };
       }
-      await recordEvent(tx, {
-        jobId,
+      await recordChange(tx, {
+        job: updated,
         from,
-        to,
         at,
         actor: request.actor,
         code: request.code ?? null,
         message: request.message ?? null,
         data: request.data ?? null,
       });
-      await notifyJobChange(tx, { id: jobId, status: to, installationId: updated.installationId });
       return { ok: true as const, job: updated, previous: from };
     })
     .then((result) => {

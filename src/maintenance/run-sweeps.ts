@@ -1,7 +1,7 @@
 import { metrics } from "../metrics.js";
 import type { SweepDeps } from "./sweep-deps.js";
 import { sweepFailedDeliveries } from "./sweeps/redeliver-failed-deliveries.js";
-import { sweepLeftCommands, sweepRetention, sweepStatusComments } from "./sweeps/sweep-housekeeping.js";
+import { sweepLeftCommands, sweepReactions, sweepRetention, sweepStatusComments } from "./sweeps/sweep-housekeeping.js";
 import { sweepLostWorkers, sweepTimeouts } from "./sweeps/sweep-running-jobs.js";
 import { sweepDeferred, sweepLongHeld, sweepStalePending } from "./sweeps/sweep-waiting-jobs.js";
 
@@ -12,6 +12,7 @@ export const SWEEPS = [
   ["long_held", sweepLongHeld],
   ["deferred", sweepDeferred],
   ["stale_pending", sweepStalePending],
+  ["reactions", sweepReactions],
   ["status_comments", sweepStatusComments],
   ["left_commands", sweepLeftCommands],
   ["failed_deliveries", sweepFailedDeliveries],

@@ -6,8 +6,7 @@ import type { JobTypeConfig, JobTypes } from "../config/job-types.js";
 import type { Database } from "../db/client.js";
 import type { JobRow } from "../db/schema.js";
 import { type GitHubPort, splitFullName, type TargetDetails, type WorkerGitHubPort } from "../github/port.js";
-import { getJob } from "../jobs/find-jobs.js";
-import { renewLease } from "../jobs/renew-lease.js";
+import { recordProgress, renewLease } from "../jobs/renew-lease.js";
 import { metrics } from "../metrics.js";
 import { parseAgentResult, parseProgressLine } from "./agent-result.js";
 import { cleanAgentText } from "./agent-text.js";
@@ -229,8 +228,8 @@ async function prepareAndRun(deps: RunJobDeps, run: Run): Promise<RunOutcome> {
         if (progress && progress !== shownProgress && now.getTime() - shownAt >= PROGRESS_EDIT_MS) {
           shownProgress = progress;
           shownAt = now.getTime();
-          const current = await getJob(deps.db, job.id);
-          if (current?.status === "running") await deps.onJobChanged(current);
+          const current = await recordProgress(deps.db, { jobId: job.id, ...claim, at: now, ...progress });
+          if (current) await deps.onJobChanged(current);
         }
       })
       .catch((error: unknown) => log.warn({ err: error }, "heartbeat failed; will try again"));

@@ -52,6 +52,9 @@ const base: JobRow = {
   parentJobId: null,
   resultPrState: null,
   approvedBy: null,
+  reactionVersion: 0,
+  reactedVersion: 0,
+  reactionLockedUntil: null,
 };
 const job = (overrides: Partial<JobRow>): JobRow => ({ ...base, ...overrides });
 const started = new Date("2026-03-01T12:01:00Z");

@@ -1,8 +1,8 @@
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
-import { applyJobAction } from "../../src/github/commands/run-command.js";
 import { getJob } from "../../src/jobs/find-jobs.js";
+import { actOnJob } from "../../src/jobs/job-actions.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { Worker } from "../../src/worker/worker.js";
 import { mockAgentGitHub } from "../support/agent-github.js";
@@ -54,17 +54,11 @@ describe(`interrupting a running job on a worker (${driver})`, () => {
       await waitUntil(() => pidsWith(marker).length >= 2, "the agent and its child to start", 20_000);
       const running = await getJob(database.db, job.id);
       expect(running).toMatchObject({ status: "running", attempt: 1 });
-      const outcome = await applyJobAction(
-        database.db,
-        systemClock,
-        running as NonNullable<typeof running>,
-        "interrupt",
-        {
-          actor: "github:octocat",
-          by: "@octocat",
-          approver: "octocat",
-        },
-      );
+      const outcome = await actOnJob(database.db, systemClock, running as NonNullable<typeof running>, "interrupt", {
+        actor: "github:octocat",
+        by: "@octocat",
+        approver: "octocat",
+      });
       expect(outcome.done).toBe(true);
       await waitUntil(() => pidsWith(marker).length === 0, "the interrupt to stop the agent and its child", 5_000);
       await new Promise((r) => setTimeout(r, 300));

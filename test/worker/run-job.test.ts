@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { jobLogs } from "../../src/db/schema.js";
 import { claimNextJob } from "../../src/jobs/claim-next-job.js";
 import { listJobEvents } from "../../src/jobs/find-jobs.js";
-import { appendAnswer, liftHold, requestPause } from "../../src/jobs/holds.js";
+import { liftHold, requestPause } from "../../src/jobs/holds.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { runProcess } from "../../src/worker/run-process.js";
 import { testDrivers, useTestDatabase } from "../support/databases.js";
@@ -393,12 +393,12 @@ describe(`people in the loop, on the worker (${driver})`, () => {
       attempt: 0,
     });
     expect(asking.changed.at(-1)).toMatchObject({ hold: "awaiting_input" });
-    await appendAnswer(database.db, claimed.id, { by: "octocat", body: "PostgreSQL", at: new Date().toISOString() });
     const lifted = await liftHold(database.db, {
       job: held as NonNullable<typeof held>,
       expect: "awaiting_input",
       actor: "test",
       at: new Date(),
+      answer: { by: "octocat", body: "PostgreSQL", at: new Date().toISOString() },
     });
     expect(lifted.ok).toBe(true);
     await transitionJob(database.db, {
@@ -433,7 +433,7 @@ describe(`people in the loop, on the worker (${driver})`, () => {
       jobTypes: agentJobTypes(["exit", "75"]),
     });
     const claimed = await queueAndClaim(database.db, deps);
-    expect(await requestPause(database.db, claimed, new Date())).toBe(true);
+    expect(await requestPause(database.db, claimed, new Date(), "test")).toBe(true);
     const final = await runJob(deps, claimed, neverAborted());
     expect(final).toMatchObject({ status: "deferred", hold: "paused", pauseRequested: false, runAfter: null });
   });

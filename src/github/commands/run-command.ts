@@ -3,12 +3,9 @@ import type { Logger } from "pino";
 import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/client.js";
 import { commentCommands, type JobRow } from "../../db/schema.js";
-import { endActiveJobs } from "../../jobs/end-active-jobs.js";
 import { findJobsForTarget } from "../../jobs/find-jobs.js";
-import { liftHold, placeHold, requestPause } from "../../jobs/holds.js";
-import { retryJob } from "../../jobs/retry-job.js";
+import { type ActionOutcome, actOnJob } from "../../jobs/job-actions.js";
 import { isTerminal } from "../../jobs/states.js";
-import { transitionJob } from "../../jobs/transition-job.js";
 import type { JobServices } from "../job-services.js";
 import { type GitHubPort, type Permission, splitFullName, WRITE_PERMISSIONS } from "../port.js";
 import type { CommandName } from "./parse-command.js";
@@ -23,9 +20,7 @@ export interface CommandDeps {
 }
 
 export type CommandRow = typeof commentCommands.$inferSelect;
-export type Outcome =
-  | { done: true; message: string; changed: JobRow[]; dispatch: number[] }
-  | { done: false; message: string };
+export type Outcome = ActionOutcome;
 
 /**
  * GitHub's collaborator permission, remembered for a minute per repository and user; lookups
@@ -141,114 +136,9 @@ async function carryOut(deps: CommandDeps, row: CommandRow): Promise<Outcome> {
     };
   }
   const job = candidates[0] as JobRow;
-  return applyJobAction(deps.db, deps.clock, job, command, {
+  return actOnJob(deps.db, deps.clock, job, command, {
     actor: `github:${row.author}`,
     by: `@${row.author} with \`/labelrun ${command}\``,
     approver: row.author,
   });
-}
-
-/**
- * One person's action on one job — the same code for a comment command, a
- * dashboard button and the API. `by` is how the job's message names who did it.
- */
-export async function applyJobAction(
-  db: Database,
-  clock: Clock,
-  job: JobRow,
-  command: CommandName,
-  who: { actor: string; by: string; approver: string },
-): Promise<Outcome> {
-  const { actor, by } = who;
-  const deps = { db };
-  const at = clock.now();
-  const refused = (why: string): Outcome => ({ done: false, message: `Cannot ${command} job #${job.id}: ${why}.` });
-  const done = (changed: JobRow | null | undefined, dispatch: number[] = []): Outcome =>
-    changed
-      ? { done: true, message: `${command} job #${job.id}`, changed: [changed], dispatch }
-      : refused("it changed meanwhile");
-
-  switch (command) {
-    case "cancel": {
-      const [ended] = await endActiveJobs(deps.db, [job], {
-        to: "cancelled",
-        code: "CANCELLED",
-        message: `cancelled by ${by}`,
-        actor,
-        at,
-      });
-      return done(ended);
-    }
-    case "retry": {
-      const result = await retryJob(deps.db, { jobId: job.id, actor, at });
-      if (result.outcome === "still_active") return refused(`it is still ${job.status}`);
-      if (result.outcome !== "created") return refused("another job is already active");
-      return {
-        done: true,
-        message: `retry of job #${job.id} is job #${result.job.id}`,
-        changed: [],
-        dispatch: [result.job.id],
-      };
-    }
-    case "approve": {
-      const lifted = await liftHold(deps.db, {
-        job,
-        expect: "awaiting_approval",
-        actor,
-        at,
-        message: `approved by ${by}`,
-        approvedBy: who.approver,
-      });
-      if (!lifted.ok) return refused(lifted.reason);
-      return lifted.job.status === "pending" ? done(lifted.job, [job.id]) : done(lifted.job);
-    }
-    case "reject": {
-      if (job.hold !== "awaiting_approval") return refused("it does not wait for approval");
-      const result = await transitionJob(deps.db, {
-        jobId: job.id,
-        from: job.status,
-        to: "cancelled",
-        at,
-        actor,
-        code: "CANCELLED",
-        message: `rejected by ${by}`,
-      });
-      return done(result.ok ? result.job : null);
-    }
-    case "pause": {
-      if (job.status === "running") {
-        return (await requestPause(deps.db, job, at))
-          ? {
-              done: true,
-              message: `job #${job.id} will be held if this run does not complete`,
-              changed: [job],
-              dispatch: [],
-            }
-          : refused("it changed meanwhile");
-      }
-      const held = await placeHold(deps.db, { job, hold: "paused", actor, at, message: `paused by ${by}` });
-      return held.ok ? done(held.job) : refused(held.reason);
-    }
-    case "resume": {
-      const lifted = await liftHold(deps.db, { job, expect: "paused", actor, at, message: `resumed by ${by}` });
-      if (!lifted.ok) return refused(lifted.reason);
-      return lifted.job.status === "pending" ? done(lifted.job, [job.id]) : done(lifted.job);
-    }
-    case "interrupt": {
-      if (job.status !== "running")
-        return refused(`only a running job can be interrupted (this one is ${job.status}); use pause`);
-      // The agent is stopped now (its worker hears the change) and the job waits, paused,
-      // without spending the attempt it was on.
-      const result = await transitionJob(deps.db, {
-        jobId: job.id,
-        from: "running",
-        to: "deferred",
-        at,
-        actor,
-        message: `interrupted by ${by}`,
-        patch: { hold: "paused", attempt: Math.max(0, job.attempt - 1), runAfter: null },
-      });
-      return done(result.ok ? result.job : null);
-    }
-  }
 }

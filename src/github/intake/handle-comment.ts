@@ -1,6 +1,6 @@
 import { commentCommands, type JobRow } from "../../db/schema.js";
 import { findActiveJobs } from "../../jobs/find-jobs.js";
-import { appendAnswer, liftHold } from "../../jobs/holds.js";
+import { liftHold } from "../../jobs/holds.js";
 import { transitionJob } from "../../jobs/transition-job.js";
 import { parseCommand } from "../commands/parse-command.js";
 import type { CommandRow } from "../commands/run-command.js";
@@ -90,11 +90,6 @@ async function answer(
   const { owner, repo } = splitFullName(event.repositoryFullName);
   if (!(await deps.canWrite({ installationId: event.installation.id, owner, repo }, event.sender.login))) return;
   for (const job of waiting) {
-    await appendAnswer(deps.db, job.id, {
-      by: event.sender.login,
-      body: event.body,
-      at: event.createdAt.toISOString(),
-    });
     const at = deps.clock.now();
     const lifted = await liftHold(deps.db, {
       job,
@@ -102,6 +97,7 @@ async function answer(
       actor: `github:${event.sender.login}`,
       at,
       message: "answered",
+      answer: { by: event.sender.login, body: event.body, at: event.createdAt.toISOString() },
     });
     if (!lifted.ok) continue;
     const queued = await transitionJob(deps.db, {

@@ -1,7 +1,8 @@
-import { and, eq } from "drizzle-orm";
-import { jobs } from "../../db/schema.js";
+import type { JobRow } from "../../db/schema.js";
+import { amendJob } from "../../jobs/amend-job.js";
 import { endActiveJobs } from "../../jobs/end-active-jobs.js";
-import { findActiveJobs } from "../../jobs/find-jobs.js";
+import { findActiveJobs, findJobsByResultUrl } from "../../jobs/find-jobs.js";
+import { targetOf } from "../job-services.js";
 import { getCachedRepositoryConfig } from "../repository-config-cache.js";
 import type { LabelEvent, TargetEvent } from "./events.js";
 import { commentTarget } from "./handle-labeled.js";
@@ -61,21 +62,20 @@ export async function followResultPullRequest(
   event: TargetEvent,
   state: "open" | "merged" | "closed",
 ): Promise<number[]> {
-  const updated = await deps.db
-    .update(jobs)
-    .set({ resultPrState: state })
-    .where(and(eq(jobs.resultUrl, event.url), eq(jobs.repositoryId, event.repositoryId)))
-    .returning();
-  // Only the comment changes: the job's own lifecycle (and its label) were settled when it ended.
-  for (const job of updated) {
-    deps.after.run("status comment", () =>
-      deps.syncComment({
-        installationId: job.installationId,
-        repositoryId: job.repositoryId,
-        repositoryFullName: job.repositoryFullName,
-        targetNumber: job.targetNumber,
-      }),
-    );
+  const updated: JobRow[] = [];
+  for (const job of await findJobsByResultUrl(deps.db, event.repositoryId, event.url)) {
+    if (job.resultPrState === state) continue;
+    const changed = await amendJob(deps.db, {
+      jobId: job.id,
+      set: { resultPrState: state },
+      at: deps.clock.now(),
+      actor: `github:${event.sender.login}`,
+      code: "RESULT_PR",
+      message: `its pull request is ${state}`,
+    });
+    if (changed) updated.push(changed);
   }
+  // Only the comment changes: the job's own lifecycle (and its label) were settled when it ended.
+  for (const job of updated) deps.after.run("status comment", () => deps.syncComment(targetOf(job)));
   return updated.map((job) => job.id);
 }

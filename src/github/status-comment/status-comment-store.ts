@@ -1,6 +1,6 @@
 import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database } from "../../db/client.js";
-import { type StatusCommentRow, statusComments } from "../../db/schema.js";
+import { installations, type StatusCommentRow, statusComments } from "../../db/schema.js";
 
 export interface CommentTarget {
   installationId: number;
@@ -9,18 +9,31 @@ export interface CommentTarget {
   targetNumber: number;
 }
 
-/** Marks the target's comment as behind the jobs (creating its row the first time). */
+/**
+ * Marks the target's comment as behind its jobs (creating its row the first
+ * time) — for a repair by hand. Every change to a job marks it already, through
+ * recordChange, in the change's own transaction.
+ */
 export async function markCommentDirty(db: Database, target: CommentTarget, at: Date): Promise<StatusCommentRow> {
   const [row] = await db
     .insert(statusComments)
-    .values({ ...target, dirtySince: at, updatedAt: at })
+    .values({ ...target, version: 1, dirtySince: at, updatedAt: at })
     .onConflictDoUpdate({
       target: [statusComments.repositoryId, statusComments.targetNumber],
-      set: { dirtySince: sql`coalesce(${statusComments.dirtySince}, excluded.dirty_since)`, updatedAt: at },
+      set: {
+        version: sql`${statusComments.version} + 1`,
+        dirtySince: sql`coalesce(${statusComments.dirtySince}, excluded.dirty_since)`,
+        updatedAt: at,
+      },
     })
     .returning();
   if (!row) throw new Error("could not mark the status comment");
   return row;
+}
+
+/** Whether the comment on GitHub is behind the jobs' records. */
+export function isBehind(row: Pick<StatusCommentRow, "version" | "syncedVersion">): boolean {
+  return row.version > row.syncedVersion;
 }
 
 /**
@@ -62,26 +75,28 @@ export async function releaseCommentLease(db: Database, id: number, writer: stri
 }
 
 /**
- * Records a successful write. The dirty mark is cleared only if nobody marked
- * it again since `dirtySince` was read (compare-and-set), so a transition that
- * happened during the write is not lost.
+ * Records a successful write of the render made at `version`. Compare-and-set:
+ * `synced_version` only moves forward, and the mark is cleared only when no
+ * change raised the version since the render read it, so a change that lands
+ * during the write keeps the comment behind.
  */
 export async function recordCommentWritten(
   db: Database,
-  params: { id: number; commentId: number; body: string | null; dirtySince: Date | null; at: Date },
-): Promise<boolean> {
+  params: { id: number; commentId: number | null; body: string | null; version: number; at: Date },
+): Promise<StatusCommentRow | null> {
   const [row] = await db
     .update(statusComments)
     .set({
       commentId: params.commentId,
       ...(params.body !== null ? { renderedBody: params.body } : {}),
-      dirtySince: sql`case when ${statusComments.dirtySince} is not distinct from ${params.dirtySince?.toISOString() ?? null}::timestamptz then null else ${statusComments.dirtySince} end`,
+      syncedVersion: sql`greatest(${statusComments.syncedVersion}, ${params.version})`,
+      dirtySince: sql`case when ${statusComments.version} <= ${params.version} then null else ${statusComments.dirtySince} end`,
       lastError: null,
       updatedAt: params.at,
     })
     .where(eq(statusComments.id, params.id))
-    .returning({ dirtySince: statusComments.dirtySince });
-  return row?.dirtySince === null;
+    .returning();
+  return row ?? null;
 }
 
 export async function recordCommentError(db: Database, id: number, message: string, at: Date): Promise<void> {
@@ -104,4 +119,15 @@ export async function findDirtyComments(db: Database, olderThan: Date, limit: nu
     .where(lt(statusComments.dirtySince, olderThan))
     .orderBy(statusComments.dirtySince)
     .limit(limit);
+}
+
+/** Whether labelrun can still write on this installation (not uninstalled or suspended). */
+export async function installationUsable(db: Database, installationId: number): Promise<boolean> {
+  const [row] = await db
+    .select({ id: installations.id })
+    .from(installations)
+    .where(
+      and(eq(installations.id, installationId), isNull(installations.deletedAt), isNull(installations.suspendedAt)),
+    );
+  return row !== undefined;
 }

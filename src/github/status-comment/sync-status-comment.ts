@@ -2,13 +2,16 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/client.js";
+import type { StatusCommentRow } from "../../db/schema.js";
 import { findJobsForTarget } from "../../jobs/find-jobs.js";
 import { classifyGitHubError } from "../classify-error.js";
 import { type GitHubPort, splitFullName } from "../port.js";
 import { renderStatusComment } from "./render-status-comment.js";
 import {
   type CommentTarget,
-  markCommentDirty,
+  getStatusComment,
+  installationUsable,
+  isBehind,
   recordCommentError,
   recordCommentWritten,
   releaseCommentLease,
@@ -31,68 +34,91 @@ const LEASE_MS = 60_000;
 const MAX_ROUNDS = 4;
 
 /**
- * Brings the target's status comment up to date with its jobs. Call it after
- * any transition. Concurrent calls coalesce: the one holding the lease
- * renders and writes (creating the comment only if none exists) and loops
- * while others mark it dirty; the rest return "busy" at once. A failed write
- * stays dirty for the maintenance sweep and never throws into the lifecycle.
+ * Brings the target's status comment up to date with its jobs' records.
+ * Every change to a job has already marked the comment behind (recordChange,
+ * in the change's transaction); this only acts on that mark, so calling it is
+ * an accelerator and the maintenance sweep is the guarantee. One writer at a
+ * time holds the lease: it reads the version, renders the records, writes,
+ * and records the version it rendered (compare-and-set), going round while a
+ * change raised the version meanwhile. Another call finding the lease taken
+ * returns "busy": the holder, or the sweep, picks its change up. A failed
+ * write stays marked for the sweep and never throws into the lifecycle.
  */
 export async function syncStatusComment(deps: SyncDeps, target: CommentTarget): Promise<SyncOutcome> {
   const { db, clock } = deps;
   // One lease token per call: two calls in the same process are rivals too.
   const writerId = `${deps.writerId}:${randomUUID()}`;
   const log = deps.log.child({ repository: target.repositoryFullName, number: target.targetNumber });
-  let row = await markCommentDirty(db, target, clock.now());
-  let outcome: SyncOutcome = "busy";
-  for (let round = 0; round < MAX_ROUNDS; round++) {
+  let row = await getStatusComment(db, target.repositoryId, target.targetNumber);
+  let outcome: SyncOutcome = "unchanged";
+  for (let round = 0; row && isBehind(row) && round < MAX_ROUNDS; round++) {
     const now = clock.now();
     const leased = await takeCommentLease(db, row.id, writerId, now, new Date(now.getTime() + LEASE_MS));
-    if (!leased) return outcome === "busy" ? "busy" : outcome;
+    if (!leased) return outcome === "unchanged" ? "busy" : outcome;
     row = leased;
     try {
-      while (row.dirtySince) {
-        const dirtySince = row.dirtySince;
-        const jobs = await findJobsForTarget(db, target);
-        const body = renderStatusComment({ jobs, publicUrl: deps.publicUrl });
-        const { owner, repo } = splitFullName(target.repositoryFullName);
-        const ref = { installationId: target.installationId, owner, repo };
-        let commentId = row.commentId;
-        if (body === row.renderedBody && commentId !== null) {
-          outcome = outcome === "written" ? "written" : "unchanged";
-        } else {
-          try {
-            if (commentId === null) {
-              commentId = (await deps.github.createComment({ ...ref, number: target.targetNumber }, body)).id;
-            } else {
-              await deps.github.updateComment(ref, commentId, body);
-            }
-            outcome = "written";
-          } catch (error) {
-            const kind = classifyGitHubError(error, clock.now());
-            log.warn({ err: error, kind: kind.kind }, "status comment write failed; the sweep will retry");
-            await recordCommentError(db, row.id, kind.message, clock.now());
-            return "failed";
-          }
-        }
-        const clean = await recordCommentWritten(db, {
-          id: row.id,
-          commentId,
-          body,
-          dirtySince,
-          at: clock.now(),
-        });
-        row = { ...row, commentId, renderedBody: body, dirtySince: clean ? null : dirtySince };
-        if (!clean) {
-          // Marked again while we wrote: read the new mark and go round.
-          row = (await markCommentDirty(db, target, clock.now())) ?? row;
-        }
+      while (isBehind(row)) {
+        const written = await writeOnce(deps, log, target, row);
+        if (written.outcome === "failed") return "failed";
+        if (written.outcome === "written" || outcome !== "written") outcome = written.outcome;
+        row = written.row;
       }
     } finally {
-      const released = await releaseCommentLease(db, row.id, writerId);
-      if (released) row = released;
+      // The released row carries any change made since our last write: go round for it.
+      row = (await releaseCommentLease(db, row.id, writerId)) ?? row;
     }
-    // A writer that found us holding the lease only marked the row; look once more.
-    if (!row.dirtySince) return outcome;
   }
   return outcome;
+}
+
+/** One render-and-write of the version the row holds now. */
+async function writeOnce(
+  deps: SyncDeps,
+  log: Logger,
+  target: CommentTarget,
+  row: StatusCommentRow,
+): Promise<{ outcome: SyncOutcome; row: StatusCommentRow }> {
+  const { db, clock } = deps;
+  // The version is read before the records: a change committed after this read raises it again.
+  const version = row.version;
+  const finished = (commentId: number | null, body: string | null) =>
+    recordCommentWritten(db, { id: row.id, commentId, body, version, at: clock.now() });
+  if (!(await installationUsable(db, target.installationId))) {
+    // Access is gone (uninstalled, suspended): there is nothing to write to; the mark is spent.
+    return { outcome: "unchanged", row: (await finished(row.commentId, null)) ?? row };
+  }
+  const jobs = await findJobsForTarget(db, target);
+  const body = renderStatusComment({ jobs, publicUrl: deps.publicUrl });
+  if (body === row.renderedBody && row.commentId !== null) {
+    return { outcome: "unchanged", row: (await finished(row.commentId, body)) ?? row };
+  }
+  const { owner, repo } = splitFullName(target.repositoryFullName);
+  const ref = { installationId: target.installationId, owner, repo };
+  try {
+    let commentId = row.commentId;
+    if (commentId !== null) {
+      try {
+        await deps.github.updateComment(ref, commentId, body);
+      } catch (error) {
+        // Someone deleted the comment: the target gets a new one.
+        if ((error as { status?: number }).status !== 404) throw error;
+        commentId = null;
+      }
+    }
+    if (commentId === null)
+      commentId = (await deps.github.createComment({ ...ref, number: target.targetNumber }, body)).id;
+    return { outcome: "written", row: (await finished(commentId, body)) ?? row };
+  } catch (error) {
+    const kind = classifyGitHubError(error, clock.now());
+    if (kind.kind === "permanent" || kind.kind === "revoked") {
+      // Asking again will not help (the issue is gone, access was lost): this version is given up.
+      log.warn({ err: error, kind: kind.kind }, "status comment cannot be written; given up for this change");
+      await finished(row.commentId, null);
+      await recordCommentError(db, row.id, kind.message, clock.now());
+      return { outcome: "failed", row };
+    }
+    log.warn({ err: error, kind: kind.kind }, "status comment write failed; the sweep will retry");
+    await recordCommentError(db, row.id, kind.message, clock.now());
+    return { outcome: "failed", row };
+  }
 }

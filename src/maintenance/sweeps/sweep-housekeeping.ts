@@ -2,6 +2,7 @@ import { and, inArray, lt } from "drizzle-orm";
 import { commentCommands } from "../../db/schema.js";
 import { findDirtyComments } from "../../github/status-comment/status-comment-store.js";
 import { pruneJobHistory } from "../../jobs/prune-job-history.js";
+import { findReactionsDue } from "../../jobs/reaction-marks.js";
 import { findUnprunedFinished } from "../../jobs/sweep-queries.js";
 import type { SweepDeps } from "../sweep-deps.js";
 
@@ -24,6 +25,24 @@ export async function sweepStatusComments(deps: SweepDeps): Promise<number> {
     if (outcome === "written" || outcome === "unchanged") written++;
   }
   return written;
+}
+
+/** Reactions due this long ago were not carried out by the process that made the change (crash, dropped task). */
+const REACTION_SETTLE_MS = 10_000;
+
+/**
+ * Reactions behind their jobs' changes (label, question, follow-up, blocked
+ * jobs) are carried out now, and the comments of the jobs they touch follow.
+ */
+export async function sweepReactions(deps: SweepDeps): Promise<number> {
+  const now = deps.clock.now();
+  const rows = await findReactionsDue(
+    deps.db,
+    new Date(now.getTime() - REACTION_SETTLE_MS),
+    Math.min(COMMENTS_PER_TICK, deps.settings.batchSize),
+  );
+  for (const job of rows) await deps.onJobChanged(job);
+  return rows.length;
 }
 
 /** Retention: logs and events of jobs finished before the retention period are deleted in batches. */

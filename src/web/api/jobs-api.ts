@@ -1,14 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/client.js";
-import { applyJobAction } from "../../github/commands/run-command.js";
 import type { AfterResponse } from "../../github/intake/intake-deps.js";
 import type { JobServices } from "../../github/job-services.js";
-import { endActiveJobs } from "../../jobs/end-active-jobs.js";
 import { getJob, listJobEvents, listJobLogs } from "../../jobs/find-jobs.js";
+import { actOnJob, type JobAction } from "../../jobs/job-actions.js";
 import { listJobs } from "../../jobs/list-jobs.js";
-import { retryJob } from "../../jobs/retry-job.js";
-import { isTerminal } from "../../jobs/states.js";
 import { type Access, type AdminAuth, denied } from "../auth.js";
 import { sendJson } from "../http-server.js";
 import type { JobStream } from "../job-stream.js";
@@ -63,16 +60,6 @@ function jobId(params: Record<string, string>): number {
 }
 
 /** After an admin's change: the job's comment (and a retry's dispatch) follow, after the response. */
-function followUp(deps: AdminDeps, jobIdValue: number, dispatch: boolean): void {
-  const services = deps.services;
-  if (!services) return;
-  deps.after.run(dispatch ? "dispatch" : "status comment", async () => {
-    if (dispatch) return services.dispatch(jobIdValue);
-    const job = await getJob(deps.db, jobIdValue);
-    if (job) await services.onJobChanged(job);
-  });
-}
-
 /** `GET/POST /api/…`: jobs with filters and keyset pages, one job, its events and logs, cancel, retry, the stream. */
 export function jobsApi(deps: AdminDeps) {
   return router([
@@ -115,55 +102,13 @@ export function jobsApi(deps: AdminDeps) {
     ],
     [
       "POST",
-      "/api/jobs/:id/cancel",
+      "/api/jobs/:id/:action(cancel|retry|pause|resume|interrupt|approve|reject)",
       guarded(deps, true, (access) => async (_req, res, params) => {
         const id = jobId(params);
         const job = await getJob(deps.db, id);
         if (!job) return error(res, 404, "not_found", `no job ${id}`);
-        if (isTerminal(job.status)) return error(res, 409, "conflict", `job ${id} is already ${job.status}`);
-        const [ended] = await endActiveJobs(deps.db, [job], {
-          to: "cancelled",
-          code: "CANCELLED",
-          message: `cancelled by ${access.actor}`,
-          actor: access.actor,
-          at: deps.clock.now(),
-        });
-        if (!ended) return error(res, 409, "conflict", `job ${id} ended meanwhile`);
-        followUp(deps, id, false);
-        sendJson(res, 200, { job: ended });
-      }),
-    ],
-    [
-      "POST",
-      "/api/jobs/:id/retry",
-      guarded(deps, true, (access) => async (_req, res, params) => {
-        const id = jobId(params);
-        const result = await retryJob(deps.db, { jobId: id, actor: access.actor, at: deps.clock.now() });
-        if (result.outcome === "not_found") return error(res, 404, "not_found", `no job ${id}`);
-        if (result.outcome === "still_active") {
-          return error(res, 409, "conflict", `job ${id} is still ${result.job.status}: cancel it first`);
-        }
-        if (result.outcome === "duplicate") {
-          return error(
-            res,
-            409,
-            "conflict",
-            `job ${result.activeJob.id} is already active for this issue and job type`,
-          );
-        }
-        followUp(deps, result.job.id, true);
-        sendJson(res, 201, { job: result.job });
-      }),
-    ],
-    [
-      "POST",
-      "/api/jobs/:id/:action(pause|resume|interrupt|approve|reject)",
-      guarded(deps, true, (access) => async (_req, res, params) => {
-        const id = jobId(params);
-        const job = await getJob(deps.db, id);
-        if (!job) return error(res, 404, "not_found", `no job ${id}`);
-        const action = params.action as "pause" | "resume" | "interrupt" | "approve" | "reject";
-        const outcome = await applyJobAction(deps.db, deps.clock, job, action, {
+        const action = params.action as JobAction;
+        const outcome = await actOnJob(deps.db, deps.clock, job, action, {
           actor: access.actor,
           by: access.actor,
           approver: access.actor,
@@ -176,7 +121,8 @@ export function jobsApi(deps: AdminDeps) {
             for (const changed of outcome.changed) await services.onJobChanged(changed);
           });
         }
-        sendJson(res, 200, { job: (await getJob(deps.db, id)) ?? job, message: outcome.message });
+        const current = outcome.job ?? (await getJob(deps.db, id)) ?? job;
+        sendJson(res, action === "retry" ? 201 : 200, { job: current, message: outcome.message });
       }),
     ],
     [

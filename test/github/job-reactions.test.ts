@@ -1,9 +1,9 @@
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
-import { jobs } from "../../src/db/schema.js";
-import { runFollowUps } from "../../src/github/job-follow-ups.js";
+import { reactToJob } from "../../src/github/job-reactions.js";
 import type { GitHubPort } from "../../src/github/port.js";
+import { amendJob } from "../../src/jobs/amend-job.js";
 import { getJob } from "../../src/jobs/find-jobs.js";
 import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation } from "../support/factories.js";
@@ -29,19 +29,24 @@ describe(`an agent's question, posted on the issue (${driver})`, () => {
       "[the docs](https://evil.example) ![x](https://evil.example/p.png)",
       ...Array.from({ length: 60 }, (_, i) => `line ${i}`),
     ].join("\n");
-    await database.db.update(jobs).set({ hold: "awaiting_input", question });
-    const held = await getJob(database.db, job.id);
-    await runFollowUps(
-      {
-        db: database.db,
-        github,
-        jobTypes: TEST_JOB_TYPES,
-        clock: systemClock,
-        log: pino({ level: "silent" }),
-        dispatch: async () => {},
-      },
-      held as NonNullable<typeof held>,
-    );
+    await amendJob(database.db, {
+      jobId: job.id,
+      set: { hold: "awaiting_input", question },
+      at: new Date(),
+      actor: "test",
+      code: "NEEDS_INPUT",
+    });
+    const deps = {
+      db: database.db,
+      github,
+      jobTypes: TEST_JOB_TYPES,
+      clock: systemClock,
+      log: pino({ level: "silent" }),
+      dispatch: async () => {},
+    };
+    await reactToJob(deps, job.id);
+    // Done once: a second reactor (the sweep, a repeated call) finds nothing due.
+    await reactToJob(deps, job.id);
     expect(posted).toHaveLength(1);
     const body = posted[0] ?? "";
     expect(body).toContain("> Which database? cc @&#8203;octo-org/admins");
