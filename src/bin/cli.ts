@@ -144,7 +144,13 @@ try {
       });
       if (!outcome.done) fail(outcome.message);
       const shown = outcome.done ? (outcome.job ?? (await getJob(database.db, id))) : null;
-      out(values.json ? JSON.stringify({ job: shown, message: outcome.message }) : outcome.message);
+      const said =
+        command === "cancel"
+          ? `job ${id} cancelled`
+          : command === "retry" && shown
+            ? `job ${shown.id} created (retry of ${id}); the dispatcher picks it up`
+            : outcome.message;
+      out(values.json ? JSON.stringify({ job: shown, message: outcome.message }) : said);
       break;
     }
     case "migrate":

@@ -93,7 +93,7 @@ export async function createJob(db: Database, request: CreateJobRequest): Promis
         .limit(1);
       if (!active) continue; // it ended meanwhile: try to become the active job
 
-      const message = `duplicate of job ${active.id}, which is still ${active.status}`;
+      const message = `duplicate of job ${active.id}, which was ${active.status} when this trigger arrived`;
       const [duplicate] = await tx
         .insert(jobs)
         .values({

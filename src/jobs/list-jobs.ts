@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, isNotNull, isNull, lt, type SQL } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { installations, type JobRow, jobs } from "../db/schema.js";
 import type { JobState } from "./states.js";
@@ -11,6 +11,8 @@ export interface JobFilter {
   repositoryFullName?: string;
   jobType?: string;
   targetNumber?: number;
+  /** Duplicate triggers (never ran): left out, or alone. Default: included. */
+  duplicates?: "exclude" | "only";
 }
 
 export interface JobPageRequest extends JobFilter {
@@ -48,6 +50,8 @@ export async function listJobs(db: Database, request: JobPageRequest = {}): Prom
   if (request.repositoryFullName) conditions.push(eq(jobs.repositoryFullName, request.repositoryFullName));
   if (request.jobType) conditions.push(eq(jobs.jobType, request.jobType));
   if (request.targetNumber !== undefined) conditions.push(eq(jobs.targetNumber, request.targetNumber));
+  if (request.duplicates === "exclude") conditions.push(isNull(jobs.duplicateOf));
+  if (request.duplicates === "only") conditions.push(isNotNull(jobs.duplicateOf));
   if (request.before !== undefined) conditions.push(lt(jobs.id, request.before));
   const rows = await db
     .select()

@@ -49,7 +49,10 @@ describe("npm start end to end, with the shipped job types and demo agent", () =
       });
       expect(response.status).toBe(200);
       const removal = "/repos/Codertocat/Hello-World/issues/1/labels/agent%3Aimplement";
-      for (const started = Date.now(); !github.requests.some((r) => r.method === "DELETE" && r.path === removal); ) {
+      const completedShown = () =>
+        github.requests.some((r) => r.method === "PATCH" && String(r.body?.body).includes("— completed"));
+      const removed = () => github.requests.some((r) => r.method === "DELETE" && r.path === removal);
+      for (const started = Date.now(); !(removed() && completedShown()); ) {
         if (Date.now() - started > 30_000) throw new Error(`the job did not end:\n${app.output()}`);
         await new Promise((r) => setTimeout(r, 100));
       }

@@ -50,6 +50,6 @@ describe.runIf(postgresAvailable)("concurrent deliveries on the real server", ()
     const comment = await getStatusComment(database.db, REPO.id, 1);
     expect(comment).toMatchObject({ commentId: 555, dirtySince: null, lockedBy: null });
     expect(comment?.renderedBody).toContain("`implement` — queued");
-    expect(comment?.renderedBody).toContain("19 triggers were ignored");
+    expect(comment?.renderedBody).toContain("19 duplicate triggers while job #");
   });
 });

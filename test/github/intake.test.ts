@@ -82,7 +82,7 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
     ).toBe("unchanged");
   });
 
-  it("a duplicate trigger is recorded cancelled and the comment says the earlier job is still going", async () => {
+  it("a duplicate trigger is recorded cancelled and the comment still leads with the earlier job and folds the duplicate into one line", async () => {
     const job = await triggerFirstJob();
     const bodies: string[] = [];
     const scope = api()
@@ -94,7 +94,8 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
     const all = await findJobsForTarget(database.db, target);
     expect(all).toHaveLength(2);
     expect(all[0]).toMatchObject({ status: "cancelled", duplicateOf: job.id, failureCode: "DUPLICATE" });
-    expect(bodies[0]).toContain(`job #${job.id} is still queued`);
+    expect(bodies[0]).toContain(`1 duplicate trigger while job #${job.id} was active was ignored.`);
+    expect(bodies[0]).toContain("`implement` — queued");
     expect(bodies[0]).toContain("To cancel, remove the `agent:implement` label.");
   });
 

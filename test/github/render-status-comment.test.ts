@@ -142,8 +142,39 @@ describe("renderStatusComment", () => {
     });
     expect(body).toMatchSnapshot();
     expect(body.indexOf("`implement` — running")).toBeLessThan(body.indexOf("`review` — queued"));
-    expect(body).toContain("Earlier attempts (2)");
-    expect(body).toContain("job #12 is still running; that trigger was ignored");
+    expect(body).toContain("Earlier attempts (1)");
+    expect(body).not.toContain("| #13 |");
+    expect(body).toContain("1 duplicate trigger while job #12 was active was ignored.");
+  });
+
+  it("leads with the job that ran, not with duplicates recorded after it: 19 duplicates fold into one line", () => {
+    const duplicates = Array.from({ length: 19 }, (_, i) =>
+      job({
+        id: 21 + i,
+        status: "cancelled",
+        duplicateOf: 2,
+        failureCode: "DUPLICATE",
+        failureMessage: "duplicate of job 2, which was pending when this trigger arrived",
+        finishedAt: started,
+      }),
+    );
+    const body = renderStatusComment({
+      jobs: [...duplicates, job({ id: 2, status: "completed", startedAt: started, finishedAt: finished })],
+    });
+    expect(body).toContain("### ✅ `implement` — completed");
+    expect(body).toContain("| Job | #2 |");
+    expect(body).toContain("19 duplicate triggers while job #2 was active were ignored.");
+    expect(body).not.toContain("Earlier attempts");
+    expect(body).not.toContain("still pending");
+    expect(body).not.toMatch(/cancelled/);
+  });
+
+  it("a target with only a duplicate (its job gone from the page) names it without freezing a state", () => {
+    const body = renderStatusComment({
+      jobs: [job({ id: 5, status: "cancelled", duplicateOf: 4, failureCode: "DUPLICATE", failureMessage: "which is still pending" })],
+    });
+    expect(body).toContain("`DUPLICATE` triggered while job #4 was active; ignored");
+    expect(body).not.toContain("still pending");
   });
 
   it("renders the same jobs to the same text, so an unchanged comment is not edited", () => {

@@ -37,7 +37,7 @@ describe.each(testDrivers)("createJob on %s", (driver) => {
       status: "cancelled",
       duplicateOf: first.job.id,
       failureCode: "DUPLICATE",
-      failureMessage: `duplicate of job ${first.job.id}, which is still queued`,
+      failureMessage: `duplicate of job ${first.job.id}, which was queued when this trigger arrived`,
       finishedAt: T0,
     });
     expect(await listJobEvents(db, second.job.id)).toMatchObject([

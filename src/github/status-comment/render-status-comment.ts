@@ -47,19 +47,43 @@ export function renderStatusComment(options: RenderOptions): string {
   return [STATUS_COMMENT_MARKER, "## labelrun", ...sections].join("\n\n").concat("\n");
 }
 
+/**
+ * The job that leads a job type's section: its active job; when none is
+ * active, the latest job that is not a duplicate trigger (a duplicate never
+ * ran, so it never speaks for the work).
+ */
+export function leadingJob(jobs: readonly JobRow[]): JobRow | undefined {
+  const newestFirst = [...jobs].sort((a, b) => b.id - a.id);
+  return (
+    newestFirst.find((job) => ACTIVE_STATES.includes(job.status)) ??
+    newestFirst.find((job) => job.duplicateOf === null) ??
+    newestFirst[0]
+  );
+}
+
+/** "2 duplicate triggers while job #7 was active were ignored." — every duplicate of the type in one line. */
+export function duplicatesLine(duplicates: readonly JobRow[]): string | null {
+  if (!duplicates.length) return null;
+  const of = [...new Set(duplicates.map((job) => job.duplicateOf))].sort((a, b) => (a ?? 0) - (b ?? 0));
+  const count = duplicates.length === 1 ? "1 duplicate trigger" : `${duplicates.length} duplicate triggers`;
+  const verb = duplicates.length === 1 ? "was" : "were";
+  const whileText =
+    of.length === 1
+      ? `while job #${of[0]} was active`
+      : `while jobs ${of.map((id) => `#${id}`).join(", ")} were active`;
+  return `${count} ${whileText} ${verb} ignored.`;
+}
+
 function renderJobType(jobs: JobRow[], options: RenderOptions): string {
-  const current = jobs.find((job) => ACTIVE_STATES.includes(job.status)) ?? jobs[0];
+  const current = leadingJob(jobs);
   if (!current) return "";
-  const earlier = jobs.filter((job) => job !== current);
+  const duplicates = jobs.filter((job) => job !== current && job.duplicateOf !== null);
+  const earlier = jobs.filter((job) => job !== current && job.duplicateOf === null);
   const lines: string[] = [];
   lines.push(`### ${STATE_SYMBOLS[current.status]} \`${current.jobType}\` — ${current.status}${holdText(current)}`);
   lines.push(renderDetails(current, options));
-  const ignored = earlier.filter((job) => job.duplicateOf === current.id);
-  if (ignored.length) {
-    lines.push(
-      `> [!NOTE]\n> The label was added again while job #${current.id} is still ${current.status}; ${ignored.length === 1 ? "that trigger was" : `${ignored.length} triggers were`} ignored.`,
-    );
-  }
+  const folded = duplicatesLine(duplicates);
+  if (folded) lines.push(`> [!NOTE]\n> ${folded}`);
   lines.push(howTo(current));
   if (earlier.length) {
     const rows = earlier.map(
@@ -116,7 +140,9 @@ function renderDetails(job: JobRow, options: RenderOptions): string {
   }
   if (job.question && job.hold === "awaiting_input") rows.push(["Question", neutralize(job.question)]);
   if (job.resultSummary) rows.push(["Summary", neutralize(job.resultSummary)]);
-  if (job.failureCode && job.status !== "deferred") {
+  if (job.failureCode === "DUPLICATE") {
+    rows.push(["Reason", `\`DUPLICATE\` triggered while job #${job.duplicateOf} was active; ignored`]);
+  } else if (job.failureCode && job.status !== "deferred") {
     rows.push(["Reason", `\`${job.failureCode}\`${job.failureMessage ? ` ${neutralize(job.failureMessage)}` : ""}`]);
   }
   return `| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join("\n")}`;

@@ -28,10 +28,18 @@ export async function boardFragment(params: { db: Database; clock: Clock; filter
   const online = await liveWorkers(db, now);
   const column = async ([state, title]: [JobState, string], limit: number) => {
     if (wanted && !wanted.includes(state)) return html``;
-    const { jobs } = await listJobs(db, { ...filter, statuses: [state], limit });
+    // Duplicate triggers never ran: one line says how many, instead of a card each.
+    const { jobs } = await listJobs(db, { ...filter, statuses: [state], limit, duplicates: "exclude" });
     const ordered = limit > 20 ? [...jobs].reverse() : jobs;
+    const duplicates =
+      state === "cancelled"
+        ? (await listJobs(db, { ...filter, statuses: [state], limit: 100, duplicates: "only" })).jobs.length
+        : 0;
+    const folded = duplicates
+      ? html`<p class="muted" data-duplicates="${String(duplicates)}">${String(duplicates)}${duplicates === 100 ? "+" : ""} duplicate trigger${duplicates === 1 ? "" : "s"} ignored (not shown)</p>`
+      : html``;
     return html`<section class="column" data-column="${state}"><h2>${title} (${String(jobs.length)}${jobs.length === limit ? "+" : ""})</h2>
-${ordered.map((job: JobRow) => jobCard(job, now, online))}</section>`;
+${ordered.map((job: JobRow) => jobCard(job, now, online))}${folded}</section>`;
   };
   const active = await Promise.all(ACTIVE_COLUMNS.map((c) => column(c, 100)));
   const recent = await Promise.all(RECENT_COLUMNS.map((c) => column(c, 10)));
