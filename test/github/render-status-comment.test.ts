@@ -171,7 +171,15 @@ describe("renderStatusComment", () => {
 
   it("a target with only a duplicate (its job gone from the page) names it without freezing a state", () => {
     const body = renderStatusComment({
-      jobs: [job({ id: 5, status: "cancelled", duplicateOf: 4, failureCode: "DUPLICATE", failureMessage: "which is still pending" })],
+      jobs: [
+        job({
+          id: 5,
+          status: "cancelled",
+          duplicateOf: 4,
+          failureCode: "DUPLICATE",
+          failureMessage: "which is still pending",
+        }),
+      ],
     });
     expect(body).toContain("`DUPLICATE` triggered while job #4 was active; ignored");
     expect(body).not.toContain("still pending");

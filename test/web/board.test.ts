@@ -12,10 +12,20 @@ describe(`the board folds duplicate triggers (${driver})`, () => {
   const database = useTestDatabase(driver, { seed: (db) => seedInstallation(db, 1) });
 
   it("shows the job that ran, and one line for the duplicates instead of a card each", async () => {
-    const first = await createJob(database.db, { job: makeNewJob({ installationId: 1, targetNumber: 7 }), at: T0, actor: "test" });
+    const first = await createJob(database.db, {
+      job: makeNewJob({ installationId: 1, targetNumber: 7 }),
+      at: T0,
+      actor: "test",
+    });
     for (let i = 0; i < 3; i++)
       expect(
-        (await createJob(database.db, { job: makeNewJob({ installationId: 1, targetNumber: 7 }), at: T0, actor: "test" })).outcome,
+        (
+          await createJob(database.db, {
+            job: makeNewJob({ installationId: 1, targetNumber: 7 }),
+            at: T0,
+            actor: "test",
+          })
+        ).outcome,
       ).toBe("duplicate");
     await transitionJob(database.db, { jobId: first.job.id, from: "pending", to: "cancelled", at: T0, actor: "test" });
     const board = String(await boardFragment({ db: database.db, clock: new ManualClock(T0), filter: {} }));
