@@ -15,6 +15,7 @@ interface StoredComment {
  * nock: issues that can be closed, comments that are created, edited and
  * read back, labels, permissions (everyone writes) and reactions. Comment
  * writes can take `writeDelayMs`, as Probot's pacing makes them in production.
+ * Every interceptor is optional: a sequence uses what it needs.
  */
 export class GitHubModel {
   readonly comments = new Map<number, StoredComment>();
@@ -31,10 +32,13 @@ export class GitHubModel {
     nock(this.base)
       .persist()
       .post(/^\/app\/installations\/\d+\/access_tokens$/)
+      .optionally()
       .reply(201, { token: "ghs_model", expires_at: "2099-01-01T00:00:00Z" })
       .get(/\/contents\/\.github(%2F|\/)labelrun\.yml/)
+      .optionally()
       .reply(404, { message: "Not Found" })
       .get(new RegExp(`^${repo}/issues/\\d+$`))
+      .optionally()
       .reply((request) => {
         const number = Number(pathOf(request).split("/").pop());
         return [
@@ -49,6 +53,7 @@ export class GitHubModel {
         ];
       })
       .post(new RegExp(`^${repo}/issues/\\d+/comments$`))
+      .optionally()
       .reply(async (request) => {
         const issue = Number(pathOf(request).split("/").at(-2));
         const text = String(((await request.json()) as { body?: unknown }).body);
@@ -56,6 +61,7 @@ export class GitHubModel {
         return later([201, this.store({ id, issue, body: text })] as const);
       })
       .patch(new RegExp(`^${repo}/issues/comments/\\d+$`))
+      .optionally()
       .reply(async (request) => {
         const id = Number(pathOf(request).split("/").pop());
         const text = String(((await request.json()) as { body?: unknown }).body);
@@ -64,10 +70,13 @@ export class GitHubModel {
         return later([200, this.store({ ...existing, body: text })] as const);
       })
       .delete(new RegExp(`^${repo}/issues/\\d+/labels/.+$`))
+      .optionally()
       .reply(200, [])
       .get(new RegExp(`^${repo}/collaborators/[^/]+/permission$`))
+      .optionally()
       .reply(200, { permission: "write", role_name: "write" })
       .post(new RegExp(`^${repo}/issues/comments/\\d+/reactions$`))
+      .optionally()
       .reply(201, {});
   }
 

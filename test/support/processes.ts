@@ -25,8 +25,12 @@ export function pidsWith(marker: string): number[] {
 }
 
 /** Waits (polling, bounded) until `check` holds; fails with `what` after `timeoutMs`. */
-export async function waitUntil(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  for (const started = Date.now(); !check(); ) {
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  for (const started = Date.now(); !(await check()); ) {
     if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
