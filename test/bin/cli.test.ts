@@ -1,11 +1,20 @@
 import { execFile } from "node:child_process";
 import { sql } from "drizzle-orm";
+import pino from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ManualClock } from "../../src/clock.js";
+import { buildJobServices } from "../../src/github/job-services.js";
+import { octokitPort } from "../../src/github/octokit-port.js";
+import { createJob } from "../../src/jobs/create-job.js";
 import { getJob, listJobEvents } from "../../src/jobs/find-jobs.js";
+import { runSweeps } from "../../src/maintenance/run-sweeps.js";
+import { REPO } from "../fixtures/webhooks.js";
 import { openTestDatabase, postgresAvailable, type TestDatabase } from "../support/databases.js";
-import { makeJob, seedInstallation } from "../support/factories.js";
+import { makeJob, makeNewJob, seedInstallation } from "../support/factories.js";
 import { startFakeGitHub } from "../support/fake-github.js";
-import { TEST_PRIVATE_KEY } from "../support/github-harness.js";
+import { makeProbot, TEST_JOB_TYPES, TEST_PRIVATE_KEY } from "../support/github-harness.js";
+import { GitHubModel } from "../support/github-model.js";
+import { makeSweepDeps } from "../support/sweep-harness.js";
 
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -76,6 +85,45 @@ describe.runIf(postgresAvailable)("the admin CLI (real binary, real database)", 
     const created = JSON.parse(retried.stdout).job;
     expect(await getJob(database.db, created.id)).toMatchObject({ status: "pending", retryOf: job.id });
     expect(await cli(["job", "999"], env)).toMatchObject({ code: 1, stderr: "labelrun: no job 999\n" });
+  });
+
+  it("cancel marks the job's status comment behind: the next sweep writes 'cancelled' on the issue", async () => {
+    const github = new GitHubModel();
+    github.install();
+    const log = pino({ level: "silent" });
+    const probot = makeProbot(log);
+    const clock = new ManualClock(new Date());
+    const services = buildJobServices({
+      db: database.db,
+      github: octokitPort((id) => probot.auth(id) as never),
+      jobTypes: TEST_JOB_TYPES,
+      clock,
+      log,
+      writerId: "cli-test",
+    });
+    const { job } = await createJob(database.db, {
+      job: makeNewJob({ installationId: 1, targetNumber: 3, repositoryId: REPO.id, repositoryFullName: REPO.fullName }),
+      at: clock.now(),
+      actor: "test",
+    });
+    expect(await services.syncComment(job)).toBe("written");
+    expect(github.statusComments(3)[0]?.body).toContain("— pending");
+
+    const cancelled = await cli(["cancel", String(job.id)], env);
+    expect(cancelled).toMatchObject({ code: 0, stdout: `job ${job.id} cancelled\n` });
+    // The CLI has no GitHub client: the maintenance loop's next tick writes the comment.
+    clock.advance(11_000);
+    const { deps } = makeSweepDeps(database.db, {
+      clock,
+      syncComment: services.syncComment,
+      onJobChanged: services.onJobChanged,
+    });
+    const [report] = await runSweeps(deps, ["status_comments"]);
+    expect(report).toMatchObject({ name: "status_comments", moved: 1 });
+    const comments = github.statusComments(3);
+    expect(comments).toHaveLength(1);
+    expect(comments[0]?.body).toContain("### 🚫 `implement` — cancelled");
+    expect(comments[0]?.body).toMatch(/cancelled by cli:/);
   });
 
   it("migrate is a no-op on a migrated database; unknown commands print the usage", async () => {
