@@ -69,6 +69,8 @@ export const FAILURE_CODES = Object.freeze([
   "DUPLICATE",
   "CANCELLED",
   "RATE_LIMITED",
+  /** Held (approval, input, paused, blocked) longer than MAX_HOLD_DAYS. */
+  "HOLD_EXPIRED",
 ] as const);
 export type FailureCode = (typeof FAILURE_CODES)[number];
 

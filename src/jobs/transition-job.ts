@@ -51,6 +51,8 @@ export interface TransitionRequest {
    * this attempt, so a worker the sweep gave up on cannot overwrite the job.
    */
   claim?: { workerId: string; attempt: number };
+  /** More of the compare: the pause flag the caller's decision read. */
+  expect?: { pauseRequested?: boolean };
 }
 
 export type TransitionResult =
@@ -95,6 +97,8 @@ export async function transitionJob(db: Database, request: TransitionRequest): P
       if (request.claim) {
         guards.push(eq(jobs.workerId, request.claim.workerId), eq(jobs.attempt, request.claim.attempt));
       }
+      if (request.expect?.pauseRequested !== undefined)
+        guards.push(eq(jobs.pauseRequested, request.expect.pauseRequested));
       const [updated] = await tx
         .update(jobs)
         .set(values)

@@ -82,7 +82,16 @@ export function parseAgentResult(file: ResultFile, clean: (text: string) => stri
 
 /** Failure codes an agent may report; anything else becomes AGENT_ERROR. */
 const AGENT_CODES: readonly FailureCode[] = FAILURE_CODES.filter(
-  (code) => !["DUPLICATE", "CANCELLED", "ACCESS_REVOKED", "WORKER_LOST", "MAX_ATTEMPTS", "RATE_LIMITED"].includes(code),
+  (code) =>
+    ![
+      "DUPLICATE",
+      "CANCELLED",
+      "ACCESS_REVOKED",
+      "WORKER_LOST",
+      "MAX_ATTEMPTS",
+      "RATE_LIMITED",
+      "HOLD_EXPIRED",
+    ].includes(code),
 );
 
 export function agentFailureCode(code: string | undefined): FailureCode {

@@ -1,9 +1,8 @@
 import type { Logger } from "pino";
 import type { JobRow } from "../db/schema.js";
 import { classifyGitHubError } from "../github/classify-error.js";
-import { backoffDelayMs } from "../jobs/backoff.js";
 import { getJob } from "../jobs/find-jobs.js";
-import type { FailureCode } from "../jobs/states.js";
+import { type RunEnd, settleRun } from "../jobs/settle-policy.js";
 import { type JobPatch, type TransitionResult, transitionJob } from "../jobs/transition-job.js";
 import type { RunJobDeps } from "./run-job.js";
 import type { RunOutcome } from "./run-outcome.js";
@@ -28,7 +27,32 @@ export function githubOutcome(error: unknown, now: Date): RunOutcome {
   }
 }
 
-/** Makes the one guarded transition that ends this run, and tells the comment. */
+/** The worker's view of a run's end, in the settle policy's words. */
+export function runEnd(outcome: Exclude<RunOutcome, { to: null }>, now: Date): RunEnd {
+  switch (outcome.to) {
+    case "completed":
+      return { kind: "completed" };
+    case "failed":
+      return { kind: "failed", code: outcome.code, message: outcome.message };
+    case "awaiting_input":
+      return { kind: "needs_input", question: outcome.question };
+    case "deferred":
+      if (outcome.code === "WORKER_LOST") return { kind: "shutdown", message: outcome.message };
+      if (outcome.code === "RATE_LIMITED")
+        return {
+          kind: "rate_limited",
+          message: outcome.message,
+          retryAt: new Date(now.getTime() + (outcome.retryAfterMs ?? 60_000)),
+        };
+      return { kind: "retry", code: outcome.code, message: outcome.message, retryAfterMs: outcome.retryAfterMs };
+  }
+}
+
+/**
+ * Makes the one guarded transition that ends this run, as the settle policy
+ * decides, and tells the comment. The pause flag the policy read is part of
+ * the compare-and-set: a pause asked for meanwhile makes it decide again.
+ */
 export async function finish(deps: RunJobDeps, job: JobRow, log: Logger, outcome: RunOutcome): Promise<JobRow | null> {
   if (outcome.to === null) {
     log.info(outcome.message);
@@ -36,62 +60,41 @@ export async function finish(deps: RunJobDeps, job: JobRow, log: Logger, outcome
     if (current) await deps.onJobChanged(current);
     return current ?? null;
   }
-  const at = deps.clock.now();
   const claim = { workerId: deps.settings.workerId, attempt: job.attempt };
-  // Asked to pause during this run: a run that does not complete leaves the job held.
-  const pauseRequested = (await getJob(deps.db, job.id))?.pauseRequested ?? false;
-  let to: "completed" | "failed" | "deferred" | "abandoned" = outcome.to === "awaiting_input" ? "deferred" : outcome.to;
-  let code: FailureCode | null = outcome.to === "completed" || outcome.to === "awaiting_input" ? null : outcome.code;
-  let message =
-    outcome.to === "completed"
-      ? null
-      : outcome.to === "awaiting_input"
-        ? "waits for an answer to its question"
-        : outcome.message;
-  const patch: JobPatch = outcome.to === "completed" || outcome.to === "failed" ? { ...(outcome.patch ?? {}) } : {};
-  if (outcome.to === "failed" && outcome.code === "ACCESS_REVOKED") {
-    to = "abandoned";
-  }
-  if (outcome.to === "awaiting_input") {
-    // Waiting for a person spends no attempt.
-    Object.assign(patch, {
-      hold: "awaiting_input",
-      question: outcome.question,
-      questionAskedAt: at,
-      questionCommentId: null,
-      attempt: job.attempt - 1,
-      runAfter: null,
+  const resultPatch: JobPatch =
+    outcome.to === "completed" || outcome.to === "failed" ? { ...(outcome.patch ?? {}) } : {};
+  let result: TransitionResult | null = null;
+  for (let round = 0; round < 3; round++) {
+    const current = await getJob(deps.db, job.id);
+    if (!current) return null;
+    const at = deps.clock.now();
+    const settled = settleRun(
+      { attempt: job.attempt, maxAttempts: job.maxAttempts, pauseRequested: current.pauseRequested },
+      runEnd(outcome, at),
+      at,
+    );
+    if (settled.to === "queued") throw new Error("a run never settles to queued");
+    result = await transitionJob(deps.db, {
+      jobId: job.id,
+      from: "running",
+      to: settled.to,
+      at,
+      actor: `worker:${deps.settings.workerId}`,
+      code: settled.code,
+      message: settled.message,
+      patch: { ...resultPatch, ...settled.patch },
+      claim,
+      expect: { pauseRequested: current.pauseRequested },
     });
-  } else if (outcome.to === "deferred" && pauseRequested) {
-    Object.assign(patch, { hold: "paused", pauseRequested: false, runAfter: null });
-    message = `${outcome.message}; held because a pause was asked for`;
-  } else if (outcome.to === "deferred") {
-    if (job.attempt >= job.maxAttempts && outcome.code !== "WORKER_LOST") {
-      to = "abandoned";
-      code = "MAX_ATTEMPTS";
-      message = `gave up after ${job.attempt} attempts; the last one: ${outcome.message}`;
-    } else {
-      const delay = outcome.retryAfterMs ?? backoffDelayMs(job.attempt);
-      patch.runAfter = new Date(at.getTime() + Math.max(0, delay));
-    }
+    // Lost only to a pause asked for meanwhile: decide again with it.
+    if (result.ok || result.job?.status !== "running" || result.job.pauseRequested === current.pauseRequested) break;
   }
-  const result: TransitionResult = await transitionJob(deps.db, {
-    jobId: job.id,
-    from: "running",
-    to,
-    at,
-    actor: `worker:${deps.settings.workerId}`,
-    code,
-    message,
-    patch,
-    claim,
-  });
-  if (!result.ok) {
-    log.info({ status: result.job?.status }, "the job moved before this run could record its end; that change stands");
-    if (result.job) await deps.onJobChanged(result.job);
-    return result.job;
+  if (!result?.ok) {
+    log.info({ status: result?.job?.status }, "the job moved before this run could record its end; that change stands");
+    if (result?.job) await deps.onJobChanged(result.job);
+    return result?.job ?? null;
   }
-  log.info({ status: to, code }, "job run ended");
+  log.info({ status: result.job.status, code: result.job.failureCode }, "job run ended");
   await deps.onJobChanged(result.job);
   return result.job;
 }

@@ -4,14 +4,16 @@ import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { jobLogs } from "../../src/db/schema.js";
 import { claimNextJob } from "../../src/jobs/claim-next-job.js";
-import { listJobEvents } from "../../src/jobs/find-jobs.js";
+import { getJob, listJobEvents } from "../../src/jobs/find-jobs.js";
 import { liftHold, requestPause } from "../../src/jobs/holds.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
+import { sweepDeferred } from "../../src/maintenance/sweeps/sweep-waiting-jobs.js";
 import { runProcess } from "../../src/worker/run-process.js";
 import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeBareRepository } from "../support/git-fixtures.js";
 import { api } from "../support/github-harness.js";
 import { pidsWith, uniqueMarker, waitUntil } from "../support/processes.js";
+import { makeSweepDeps } from "../support/sweep-harness.js";
 import {
   AGENT,
   agentJobTypes,
@@ -364,6 +366,33 @@ describe(`running a claimed job (${driver})`, () => {
     const final = await running;
     expect(final).toMatchObject({ status: "deferred", failureCode: "WORKER_LOST" });
     expect((final?.runAfter?.getTime() ?? 0) - (final?.updatedAt.getTime() ?? 0)).toBe(5_000);
+  });
+
+  it("a shutdown on the last attempt hands the job back: the deferred sweep queues it and it runs again, not abandoned", async () => {
+    const { deps } = makeRunJobDeps({
+      db: database.db,
+      githubUrl: github.url,
+      cloneBaseUrl: repos.baseUrl,
+      jobTypes: agentJobTypes(["slow", "60000"]),
+    });
+    const claimed = await queueAndClaim(database.db, deps, { maxAttempts: 1 });
+    expect(claimed).toMatchObject({ attempt: 1, maxAttempts: 1 });
+    const shutdown = new AbortController();
+    const running = runJob(deps, claimed, { shutdown: shutdown.signal, cancelled: new AbortController().signal });
+    await new Promise((r) => setTimeout(r, 500));
+    shutdown.abort();
+    expect(await running).toMatchObject({ status: "deferred", failureCode: "WORKER_LOST", attempt: 0 });
+    const { deps: sweep, clock } = makeSweepDeps(database.db);
+    clock.set(new Date(Date.now() + 6_000));
+    expect(await sweepDeferred(sweep)).toBe(1);
+    expect(await getJob(database.db, claimed.id)).toMatchObject({ status: "queued" });
+    const again = await claimNextJob(database.db, {
+      workerId: "another-worker",
+      at: clock.now(),
+      leaseSeconds: 60,
+      installationLimit: 10,
+    });
+    expect(again).toMatchObject({ id: claimed.id, status: "running", attempt: 1 });
   });
 });
 

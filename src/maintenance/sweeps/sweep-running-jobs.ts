@@ -1,4 +1,5 @@
 import type { JobRow } from "../../db/schema.js";
+import { settleRun, settleTimeout } from "../../jobs/settle-policy.js";
 import { findExpiredLeases, findRunningOfWorker, findRunningPastDeadline } from "../../jobs/sweep-queries.js";
 import { moveAndFollow, type SweepDeps } from "../sweep-deps.js";
 
@@ -17,13 +18,15 @@ export async function sweepTimeouts(deps: SweepDeps): Promise<number> {
   });
   let moved = 0;
   for (const job of rows) {
+    const settled = settleTimeout(job);
     const ended = await moveAndFollow(deps, {
       jobId: job.id,
       from: "running",
       to: "failed",
       at: now,
-      code: "TIMEOUT",
-      message: `ran past its time limit of ${Math.round(job.timeoutSeconds / 60)} minutes; the maintenance sweep stopped it`,
+      code: settled.code,
+      message: settled.message,
+      patch: settled.patch,
       claim: { workerId: job.workerId ?? "", attempt: job.attempt },
     });
     if (ended) moved++;
@@ -61,20 +64,23 @@ export async function recoverWorkerJobs(deps: SweepDeps, workerId: string): Prom
   return moved;
 }
 
-/** `running` → `deferred` WORKER_LOST (run again now), or `abandoned` when the attempts are spent. */
+/** `running` → as the settle policy decides for a vanished worker (deferred WORKER_LOST, held, or abandoned). */
 async function handBack(deps: SweepDeps, job: JobRow, why: string): Promise<boolean> {
   const now = deps.clock.now();
-  const spent = job.attempt >= job.maxAttempts;
+  const settled = settleRun(job, { kind: "worker_lost", message: `${why}; the job will run again` }, now);
+  if (settled.to === "queued") return false;
   return moveAndFollow(deps, {
     jobId: job.id,
     from: "running",
-    to: spent ? "abandoned" : "deferred",
+    to: settled.to,
     at: now,
-    code: spent ? "MAX_ATTEMPTS" : "WORKER_LOST",
-    message: spent
-      ? `gave up after ${job.attempt} attempts: ${why} during the last one`
-      : `${why}; the job will run again`,
-    patch: spent ? undefined : { runAfter: now },
+    code: settled.code,
+    message:
+      settled.to === "abandoned"
+        ? `gave up after ${job.attempt} attempts: ${why} during the last one`
+        : settled.message,
+    patch: settled.patch,
     claim: { workerId: job.workerId ?? "", attempt: job.attempt },
+    expect: { pauseRequested: job.pauseRequested },
   });
 }

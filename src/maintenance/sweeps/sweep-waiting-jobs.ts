@@ -1,3 +1,4 @@
+import { settleDue, settleHoldExpired } from "../../jobs/settle-policy.js";
 import { findDueDeferred, findLongHeld, findStalePending } from "../../jobs/sweep-queries.js";
 import { moveAndFollow, type SweepDeps } from "../sweep-deps.js";
 
@@ -19,16 +20,15 @@ export async function sweepDeferred(deps: SweepDeps): Promise<number> {
       moved++;
       continue;
     }
-    const spent = job.attempt >= job.maxAttempts;
+    const settled = settleDue(job);
+    if (settled.to !== "queued" && settled.to !== "abandoned") continue;
     const done = await moveAndFollow(deps, {
       jobId: job.id,
       from: "deferred",
-      to: spent ? "abandoned" : "queued",
+      to: settled.to,
       at: now,
-      code: spent ? "MAX_ATTEMPTS" : null,
-      message: spent
-        ? `gave up after ${job.attempt} attempts; the last one: ${job.failureMessage ?? job.failureCode ?? "deferred"}`
-        : null,
+      code: settled.code,
+      message: settled.message,
     });
     if (done) moved++;
   }
@@ -45,13 +45,14 @@ export async function sweepLongHeld(deps: SweepDeps): Promise<number> {
   });
   let moved = 0;
   for (const job of rows) {
+    const settled = settleHoldExpired(job, deps.settings.maxHoldDays);
     const done = await moveAndFollow(deps, {
       jobId: job.id,
       from: job.status,
       to: "abandoned",
       at: now,
-      code: "MAX_ATTEMPTS",
-      message: `waited more than ${deps.settings.maxHoldDays} days (${job.hold?.replace(/_/g, " ")}); abandoned`,
+      code: settled.code,
+      message: settled.message,
     });
     if (done) moved++;
   }
