@@ -90,15 +90,30 @@ export function defaultWorkerId(env: Env): string {
   return env.WORKER_ID ?? `${hostname()}:${process.pid}`;
 }
 
-/** Runs `stop` once on SIGTERM or SIGINT, then exits; a second signal exits at once. */
-export function onShutdown(log: Logger, stop: () => Promise<void>): void {
-  let stopping = false;
+/**
+ * A signal that follows the first this closely is the same stop, relayed (a
+ * runner such as tsx or a shell passing its group's signal on), not an
+ * operator's second Ctrl-C.
+ */
+export const RELAY_WINDOW_MS = 1_000;
+
+/**
+ * Runs `stop` once on SIGTERM or SIGINT, then exits. A second signal within
+ * RELAY_WINDOW_MS is a relayed copy and is ignored; one after it (an
+ * operator's second Ctrl-C) exits at once.
+ */
+export function onShutdown(log: Logger, stop: () => Promise<void>, now: () => number = Date.now): void {
+  let stoppingSince: number | null = null;
   const handler = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (stoppingSince !== null) {
+      if (now() - stoppingSince < RELAY_WINDOW_MS) {
+        log.info({ signal }, "the same stop, relayed: still shutting down gracefully");
+        return;
+      }
       log.warn({ signal }, "second signal: exiting now");
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = now();
     log.info({ signal }, "shutting down");
     stop().then(
       () => process.exit(0),

@@ -1,4 +1,6 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
@@ -11,6 +13,7 @@ import { makeJob, seedInstallation } from "../support/factories.js";
 import { startFakeGitHub } from "../support/fake-github.js";
 import { makeBareRepository } from "../support/git-fixtures.js";
 import { TEST_PRIVATE_KEY } from "../support/github-harness.js";
+import { pidsWith, uniqueMarker, waitUntil } from "../support/processes.js";
 import { type RunningProcess, spawnBin } from "../support/spawn-app.js";
 import { AGENT } from "../support/worker-harness.js";
 
@@ -140,6 +143,66 @@ describe.runIf(postgresAvailable)("worker processes on the real server", () => {
     expect(await worker.stop("SIGTERM")).toBe(0);
     expect(await getJob(database.db, jobId ?? 0)).toMatchObject({ status: "deferred", failureCode: "WORKER_LOST" });
   }, 60_000);
+
+  /** The Procfile's `worker` line, started as a platform starts it: `sh -c` in a process group of its own. */
+  function startFromProcfile(env: Record<string, string>) {
+    const line = readFileSync("Procfile", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("worker:"));
+    if (!line) throw new Error("the Procfile has no worker line");
+    const child = spawn("sh", ["-c", line.slice("worker:".length).trim()], {
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_FORMAT: "json", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let output = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    });
+    const exited = once(child, "exit").then(([code]) => code as number | null);
+    return { child, exited, output: () => output };
+  }
+
+  it.each([
+    ["the Procfile's worker process group (a dyno, systemctl stop)", "group"],
+    ["its top process only (docker stop)", "top"],
+  ] as const)(
+    "SIGTERM to %s while an agent runs: the agent is stopped and the job handed back once as deferred WORKER_LOST",
+    async (_name, target) => {
+      const [jobId] = await queueJobs(1, [2]);
+      const marker = uniqueMarker("procfile-agent");
+      const worker = startFromProcfile(
+        workerEnv(`procfile-${target}`, ["slow", "60000", marker], { SHUTDOWN_GRACE_SECONDS: "1" }),
+      );
+      try {
+        for (const started = Date.now(); pidsWith(marker).length === 0; ) {
+          if (Date.now() - started > 30_000) throw new Error(`the agent did not start:\n${worker.output()}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const pid = worker.child.pid ?? 0;
+        process.kill(target === "group" ? -pid : pid, "SIGTERM");
+        expect(await worker.exited, worker.output()).toBe(0);
+        expect(worker.output()).not.toContain("second signal");
+        await waitUntil(() => pidsWith(marker).length === 0, "the agent to be gone", 5_000);
+        expect(await getJob(database.db, jobId ?? 0)).toMatchObject({
+          status: "deferred",
+          failureCode: "WORKER_LOST",
+          attempt: 0,
+        });
+        const handBacks = await queryRows<{ n: string }>(
+          database.db,
+          sql`select count(*) as n from job_events where job_id = ${jobId ?? 0} and to_status = 'deferred' and code = 'WORKER_LOST'`,
+        );
+        expect(Number(handBacks[0]?.n)).toBe(1);
+      } finally {
+        if (worker.child.exitCode === null) process.kill(-(worker.child.pid ?? 0), "SIGKILL");
+      }
+    },
+    60_000,
+  );
 
   it("a worker killed with SIGKILL mid-job: the sweep hands the job back (WORKER_LOST) and another worker completes it", async () => {
     const [jobId] = await queueJobs(1, [2]);
