@@ -8,8 +8,7 @@ import { type CommandRow, PermissionCache, runCommand as runCommandNow } from ".
 import { octokitDeliveriesPort } from "../github/deliveries-port.js";
 import { buildJobServices, type JobServices } from "../github/job-services.js";
 import { octokitPort } from "../github/octokit-port.js";
-import type { GitHubPort, WorkerGitHubPort } from "../github/port.js";
-import type { DeliveriesPort } from "../maintenance/sweeps/redeliver-failed-deliveries.js";
+import type { DeliveriesPort, GitHubPort, WorkerGitHubPort } from "../github/port.js";
 import { makeProbot } from "./make-probot.js";
 
 export interface GitHubServices {

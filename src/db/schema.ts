@@ -14,7 +14,7 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
-import { ACTIVE_STATES, FAILURE_CODES, JOB_HOLDS, JOB_STATES, TARGET_KINDS } from "../jobs/states.js";
+import { ACTIVE_STATES, FAILURE_CODES, JOB_HOLDS, JOB_STATES, TARGET_KINDS } from "./lifecycle.js";
 
 export const jobStatus = pgEnum("job_status", JOB_STATES);
 export const jobHold = pgEnum("job_hold", JOB_HOLDS);

@@ -1,5 +1,5 @@
 import type { ProbotOctokit } from "probot";
-import type { DeliveriesPort } from "../maintenance/sweeps/redeliver-failed-deliveries.js";
+import type { DeliveriesPort } from "./port.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 

@@ -10,7 +10,7 @@ import type { FailureCode, JobState } from "../jobs/states.js";
 import { type TransitionResult, transitionJob } from "../jobs/transition-job.js";
 import { classifyGitHubError } from "./classify-error.js";
 import { type GitHubPort, type RepoRef, splitFullName, WRITE_PERMISSIONS } from "./port.js";
-import { refreshRepositoryConfig } from "./repository-config-cache.js";
+import { refreshRepositoryConfig } from "./repository-config-store.js";
 
 export interface DispatchDeps {
   db: Database;

@@ -12,7 +12,7 @@ import { releaseReactions, takeReactions } from "../jobs/reaction-marks.js";
 import { isTerminal } from "../jobs/states.js";
 import { classifyGitHubError } from "./classify-error.js";
 import { type GitHubPort, splitFullName } from "./port.js";
-import { getCachedRepositoryConfig } from "./repository-config-cache.js";
+import { getCachedRepositoryConfig } from "./repository-config-store.js";
 import { neutralize } from "./status-comment/neutralize.js";
 import { installationUsable } from "./status-comment/status-comment-store.js";
 

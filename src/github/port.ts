@@ -89,3 +89,20 @@ export interface WorkerGitHubPort {
   revokeToken(token: string): Promise<void>;
   getTargetDetails(ref: IssueRef, kind: "issue" | "pull_request"): Promise<TargetDetails>;
 }
+
+/** One entry of `GET /app/hook/deliveries`. */
+export interface HookDelivery {
+  id: number;
+  guid: string;
+  deliveredAt: Date;
+  redelivery: boolean;
+  statusCode: number;
+  event: string;
+}
+
+/** GitHub's hook deliveries API, authenticated as the app (JWT). */
+export interface DeliveriesPort {
+  /** A page of deliveries, newest first, and the cursor of the next page (null: last page). */
+  list(cursor: string | null): Promise<{ deliveries: HookDelivery[]; next: string | null }>;
+  redeliver(deliveryId: number): Promise<void>;
+}

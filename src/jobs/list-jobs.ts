@@ -1,7 +1,7 @@
-import { and, desc, eq, inArray, isNotNull, isNull, lt, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, isNotNull, isNull, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { installations, type JobRow, jobs } from "../db/schema.js";
-import type { JobState } from "./states.js";
+import { ACTIVE_STATES, type JobState } from "./states.js";
 
 export interface JobFilter {
   statuses?: readonly JobState[];
@@ -62,4 +62,16 @@ export async function listJobs(db: Database, request: JobPageRequest = {}): Prom
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return { jobs: page, nextCursor: rows.length > limit && last ? last.id : null };
+}
+
+/** Active jobs by state and job type (the partial indexes make this cheap however long the history is). */
+export async function countActiveJobs(
+  db: Database,
+): Promise<Array<{ status: JobState; jobType: string; count: number }>> {
+  const rows = await db
+    .select({ status: jobs.status, jobType: jobs.jobType, count: sql<string>`count(*)` })
+    .from(jobs)
+    .where(inArray(jobs.status, [...ACTIVE_STATES]))
+    .groupBy(jobs.status, jobs.jobType);
+  return rows.map((row) => ({ status: row.status, jobType: row.jobType, count: Number(row.count) }));
 }

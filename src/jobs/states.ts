@@ -1,29 +1,34 @@
+import {
+  ACTIVE_STATES,
+  FAILURE_CODES,
+  type FailureCode,
+  JOB_HOLDS,
+  JOB_STATES,
+  type JobHold,
+  type JobState,
+  TARGET_KINDS,
+  type TargetKind,
+  TERMINAL_STATES,
+} from "../db/lifecycle.js";
+
+export {
+  ACTIVE_STATES,
+  FAILURE_CODES,
+  type FailureCode,
+  JOB_HOLDS,
+  JOB_STATES,
+  type JobHold,
+  type JobState,
+  TARGET_KINDS,
+  type TargetKind,
+  TERMINAL_STATES,
+};
+
 /**
- * The job lifecycle as data. Everything else (the Postgres enum, the TypeScript
- * union, the store's compare-and-set) is derived from these lists, so the
+ * The job lifecycle's rules, on its vocabulary (src/db/lifecycle.ts, from
+ * which the Postgres enums and the TypeScript unions are derived): the
  * transition table lives in exactly one place. Pure: no I/O.
  */
-
-/** Job states, ordered by lifecycle. */
-export const JOB_STATES = Object.freeze([
-  "pending",
-  "queued",
-  "running",
-  "deferred",
-  "completed",
-  "failed",
-  "abandoned",
-  "cancelled",
-] as const);
-export type JobState = (typeof JOB_STATES)[number];
-
-/** A terminal job never moves again; a retry is a new job pointing at it. */
-export const TERMINAL_STATES: readonly JobState[] = Object.freeze(["completed", "failed", "abandoned", "cancelled"]);
-
-/** States that count as "active" for the one-active-job-per-target rule. */
-export const ACTIVE_STATES: readonly JobState[] = Object.freeze(
-  JOB_STATES.filter((state) => !TERMINAL_STATES.includes(state)),
-);
 
 /** The allowed moves. A pair that is not listed here is refused. */
 export const TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = Object.freeze({
@@ -44,39 +49,8 @@ export const TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = Obje
  */
 export const CREATION_STATES: readonly JobState[] = Object.freeze(["pending", "cancelled"]);
 
-/**
- * Why a waiting (`pending` or `deferred`) job waits for a person or another
- * job. Time alone never lifts a hold; only the matching event does.
- */
-export const JOB_HOLDS = Object.freeze(["awaiting_approval", "awaiting_input", "blocked_by", "paused"] as const);
-export type JobHold = (typeof JOB_HOLDS)[number];
-
 /** States on which a hold may sit. */
 export const HOLDABLE_STATES: readonly JobState[] = Object.freeze(["pending", "deferred"]);
-
-/** The closed set of codes a job that did not complete can carry. */
-export const FAILURE_CODES = Object.freeze([
-  "TIMEOUT",
-  "API_ERROR",
-  "BUDGET_EXCEEDED",
-  "GIT_CLONE_FAILED",
-  "VALIDATION_ERROR",
-  "NO_OUTPUT",
-  "AGENT_ERROR",
-  "WORKER_LOST",
-  "MAX_ATTEMPTS",
-  "ACCESS_REVOKED",
-  "DUPLICATE",
-  "CANCELLED",
-  "RATE_LIMITED",
-  /** Held (approval, input, paused, blocked) longer than MAX_HOLD_DAYS. */
-  "HOLD_EXPIRED",
-] as const);
-export type FailureCode = (typeof FAILURE_CODES)[number];
-
-/** Kinds of GitHub targets a job can run on. */
-export const TARGET_KINDS = Object.freeze(["issue", "pull_request"] as const);
-export type TargetKind = (typeof TARGET_KINDS)[number];
 
 export function isTerminal(state: JobState): boolean {
   return TERMINAL_STATES.includes(state);

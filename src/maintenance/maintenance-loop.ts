@@ -1,5 +1,5 @@
 import type { DatabaseHandle } from "../db/client.js";
-import { withLeadership } from "./leadership.js";
+import { withLeadership } from "../db/leadership.js";
 import { runSweeps, type SweepReport } from "./run-sweeps.js";
 import type { SweepDeps } from "./sweep-deps.js";
 

@@ -3,10 +3,10 @@ import type { Clock } from "../clock.js";
 import type { Database } from "../db/client.js";
 import type { JobRow } from "../db/schema.js";
 import type { CommandRow } from "../github/commands/run-command.js";
+import type { DeliveriesPort } from "../github/port.js";
 import type { CommentTarget } from "../github/status-comment/status-comment-store.js";
 import type { SyncOutcome } from "../github/status-comment/sync-status-comment.js";
 import { type TransitionRequest, transitionJob } from "../jobs/transition-job.js";
-import type { DeliveriesPort } from "./sweeps/redeliver-failed-deliveries.js";
 
 export interface SweepSettings {
   /** Rows each sweep moves per tick at most. */

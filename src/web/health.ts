@@ -1,6 +1,5 @@
-import { sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
-import { queryRows } from "../db/client.js";
+import { appliedMigrationCount } from "../db/migrate.js";
 import { type Handler, pathOf, sendJson } from "./http-server.js";
 
 /** `GET /healthz`: the process is up (no dependency checked). */
@@ -19,11 +18,7 @@ export function readyz(params: { db: Database; expectedMigrations: number; worke
   return async (req, res) => {
     if (req.method !== "GET" || pathOf(req) !== "/readyz") return false;
     try {
-      const [row] = await queryRows<{ applied: string | number }>(
-        params.db,
-        sql`select count(*) as applied from drizzle.__drizzle_migrations`,
-      );
-      const applied = Number(row?.applied ?? 0);
+      const applied = await appliedMigrationCount(params.db);
       if (applied < params.expectedMigrations) {
         sendJson(res, 503, {
           status: "not_ready",

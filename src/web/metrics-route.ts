@@ -1,6 +1,5 @@
-import { sql } from "drizzle-orm";
-import { type Database, queryRows } from "../db/client.js";
-import { ACTIVE_STATES } from "../jobs/states.js";
+import type { Database } from "../db/client.js";
+import { countActiveJobs } from "../jobs/list-jobs.js";
 import { metrics, registry } from "../metrics.js";
 import { type AdminAuth, denied } from "./auth.js";
 import { type Handler, pathOf } from "./http-server.js";
@@ -17,16 +16,9 @@ export function metricsRoute(params: { db: Database; auth: AdminAuth; public: bo
       }
     }
     // Active jobs only: the partial indexes make this cheap however long the history is.
-    const rows = await queryRows<{ status: string; job_type: string; n: string }>(
-      params.db,
-      sql`select status, job_type, count(*) as n from jobs
-          where status in (${sql.join(
-            ACTIVE_STATES.map((s) => sql`${s}::job_status`),
-            sql`, `,
-          )}) group by status, job_type`,
-    );
+    const rows = await countActiveJobs(params.db);
     metrics.jobsByState.reset();
-    for (const row of rows) metrics.jobsByState.set({ state: row.status, job_type: row.job_type }, Number(row.n));
+    for (const row of rows) metrics.jobsByState.set({ state: row.status, job_type: row.jobType }, row.count);
     res.writeHead(200, { "content-type": registry.contentType });
     res.end(await registry.metrics());
     return true;

@@ -1,9 +1,9 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
+import { MAINTENANCE_LOCK_KEY, withLeadership } from "../../src/db/leadership.js";
 import { openPostgres } from "../../src/db/open-postgres.js";
 import { jobs } from "../../src/db/schema.js";
-import { MAINTENANCE_LOCK_KEY, withLeadership } from "../../src/maintenance/leadership.js";
 import { MaintenanceLoop } from "../../src/maintenance/maintenance-loop.js";
 import { postgresAvailable, useTestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation, T0 } from "../support/factories.js";

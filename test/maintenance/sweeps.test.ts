@@ -1,11 +1,11 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { commentCommands, jobEvents, jobLogs, jobs, maintenanceState, redeliveries } from "../../src/db/schema.js";
+import type { HookDelivery } from "../../src/github/port.js";
 import { markCommentDirty } from "../../src/github/status-comment/status-comment-store.js";
 import { getJob, listJobEvents } from "../../src/jobs/find-jobs.js";
 import type { JobState } from "../../src/jobs/states.js";
 import { runSweeps } from "../../src/maintenance/run-sweeps.js";
-import type { HookDelivery } from "../../src/maintenance/sweeps/redeliver-failed-deliveries.js";
 import { recoverWorkerJobs } from "../../src/maintenance/sweeps/sweep-running-jobs.js";
 import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation, T0 } from "../support/factories.js";

@@ -2,8 +2,8 @@ import pino from "pino";
 import { ManualClock } from "../../src/clock.js";
 import type { Database } from "../../src/db/client.js";
 import type { JobRow } from "../../src/db/schema.js";
+import type { DeliveriesPort } from "../../src/github/port.js";
 import type { SweepDeps } from "../../src/maintenance/sweep-deps.js";
-import type { DeliveriesPort } from "../../src/maintenance/sweeps/redeliver-failed-deliveries.js";
 import { T0 } from "./factories.js";
 
 /** Sweep dependencies on a test database and a manual clock; GitHub-side follow-ups are recorded. */

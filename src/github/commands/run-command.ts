@@ -1,13 +1,13 @@
-import { and, eq, lt, or } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/client.js";
-import { commentCommands, type JobRow } from "../../db/schema.js";
+import type { JobRow } from "../../db/schema.js";
 import { findJobsForTarget } from "../../jobs/find-jobs.js";
 import { type ActionOutcome, actOnJob } from "../../jobs/job-actions.js";
 import { isTerminal } from "../../jobs/states.js";
 import type { JobServices } from "../job-services.js";
 import { type GitHubPort, type Permission, splitFullName, WRITE_PERMISSIONS } from "../port.js";
+import { type CommandRow, claimCommand, recordCommandOutcome } from "./command-store.js";
 import type { CommandName } from "./parse-command.js";
 
 export interface CommandDeps {
@@ -19,7 +19,7 @@ export interface CommandDeps {
   permissions: PermissionCache;
 }
 
-export type CommandRow = typeof commentCommands.$inferSelect;
+export type { CommandRow };
 export type Outcome = ActionOutcome;
 
 /**
@@ -66,23 +66,7 @@ export class PermissionCache {
  * says why. The row's state makes a second delivery of the comment a no-op.
  */
 export async function runCommand(deps: CommandDeps, row: CommandRow): Promise<Outcome> {
-  // Claim the command (compare-and-set on its state): the process that recorded it and the
-  // sweep that finds it left behind never both carry it out. A claim older than ten
-  // minutes belongs to a process that died mid-command and may be taken over.
-  const now = deps.clock.now();
-  const [claimed] = await deps.db
-    .update(commentCommands)
-    .set({ state: "running", processedAt: now })
-    .where(
-      and(
-        eq(commentCommands.commentId, row.commentId),
-        or(
-          eq(commentCommands.state, "received"),
-          and(eq(commentCommands.state, "running"), lt(commentCommands.processedAt, new Date(now.getTime() - 600_000))),
-        ),
-      ),
-    )
-    .returning();
+  const claimed = await claimCommand(deps.db, row.commentId, deps.clock.now());
   if (!claimed) return { done: false, message: "already taken" };
   const { owner, repo } = splitFullName(row.repositoryFullName);
   const ref = { installationId: row.installationId, owner, repo };
@@ -96,10 +80,7 @@ export async function runCommand(deps: CommandDeps, row: CommandRow): Promise<Ou
     await deps.github.addReaction(ref, row.commentId, "eyes");
     outcome = await carryOut(deps, row);
   }
-  await deps.db
-    .update(commentCommands)
-    .set({ state: outcome.done ? "done" : "refused", outcome: outcome.message, processedAt: deps.clock.now() })
-    .where(eq(commentCommands.commentId, row.commentId));
+  await recordCommandOutcome(deps.db, row.commentId, { ...outcome, at: deps.clock.now() });
   if (outcome.done) {
     for (const id of outcome.dispatch) await deps.services.dispatch(id);
     for (const job of outcome.changed) await deps.services.onJobChanged(job);

@@ -1,7 +1,8 @@
-import { commentCommands, type JobRow } from "../../db/schema.js";
+import type { JobRow } from "../../db/schema.js";
 import { findActiveJobs } from "../../jobs/find-jobs.js";
 import { liftHold } from "../../jobs/holds.js";
 import { transitionJob } from "../../jobs/transition-job.js";
+import { recordCommand } from "../commands/command-store.js";
 import { parseCommand } from "../commands/parse-command.js";
 import type { CommandRow } from "../commands/run-command.js";
 import { splitFullName } from "../port.js";
@@ -49,22 +50,18 @@ export async function handleComment(
     return "ignored";
   }
   if (parsed) {
-    const [row] = await deps.db
-      .insert(commentCommands)
-      .values({
-        commentId: event.commentId,
-        installationId: event.installation.id,
-        repositoryId: event.repositoryId,
-        repositoryFullName: event.repositoryFullName,
-        targetNumber: event.number,
-        author: event.sender.login,
-        command: parsed.kind === "command" ? parsed.command : `unknown:${parsed.word ?? "?"}`,
-        jobType: parsed.kind === "command" ? parsed.jobType : null,
-        createdAt: deps.clock.now(),
-        ...(parsed.kind === "unknown" ? { state: "refused", outcome: "unknown command" } : {}),
-      })
-      .onConflictDoNothing()
-      .returning();
+    const row = await recordCommand(deps.db, {
+      commentId: event.commentId,
+      installationId: event.installation.id,
+      repositoryId: event.repositoryId,
+      repositoryFullName: event.repositoryFullName,
+      targetNumber: event.number,
+      author: event.sender.login,
+      command: parsed.kind === "command" ? parsed.command : `unknown:${parsed.word ?? "?"}`,
+      jobType: parsed.kind === "command" ? parsed.jobType : null,
+      createdAt: deps.clock.now(),
+      ...(parsed.kind === "unknown" ? { state: "refused", outcome: "unknown command" } : {}),
+    });
     if (!row) return "duplicate";
     const queue = deps.commands ?? deps.after;
     if (parsed.kind === "unknown") {

@@ -2,7 +2,7 @@ import { markInstallationDeleted, recordInstallation, setInstallationSuspended }
 import { endActiveJobs } from "../../jobs/end-active-jobs.js";
 import { findActiveJobsOfInstallation } from "../../jobs/find-jobs.js";
 import { splitFullName } from "../port.js";
-import { refreshRepositoryConfig } from "../repository-config-cache.js";
+import { refreshRepositoryConfig } from "../repository-config-store.js";
 import type { InstallationInfo, Sender } from "./events.js";
 import type { IntakeDeps } from "./intake-deps.js";
 

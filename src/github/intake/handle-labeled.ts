@@ -2,7 +2,7 @@ import { recordInstallation } from "../../db/installations.js";
 import { type CreateJobResult, createJob } from "../../jobs/create-job.js";
 import { findActiveJobs } from "../../jobs/find-jobs.js";
 import { splitFullName } from "../port.js";
-import { getCachedRepositoryConfig, refreshRepositoryConfig } from "../repository-config-cache.js";
+import { getCachedRepositoryConfig, refreshRepositoryConfig } from "../repository-config-store.js";
 import type { LabelEvent } from "./events.js";
 import type { IntakeDeps } from "./intake-deps.js";
 

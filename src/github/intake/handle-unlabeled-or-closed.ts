@@ -3,7 +3,7 @@ import { amendJob } from "../../jobs/amend-job.js";
 import { endActiveJobs } from "../../jobs/end-active-jobs.js";
 import { findActiveJobs, findJobsByResultUrl } from "../../jobs/find-jobs.js";
 import { targetOf } from "../job-services.js";
-import { getCachedRepositoryConfig } from "../repository-config-cache.js";
+import { getCachedRepositoryConfig } from "../repository-config-store.js";
 import type { LabelEvent, TargetEvent } from "./events.js";
 import { commentTarget } from "./handle-labeled.js";
 import type { IntakeDeps } from "./intake-deps.js";

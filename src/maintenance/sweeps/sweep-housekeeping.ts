@@ -1,5 +1,4 @@
-import { and, inArray, lt } from "drizzle-orm";
-import { commentCommands } from "../../db/schema.js";
+import { findLeftCommands } from "../../github/commands/command-store.js";
 import { findDirtyComments } from "../../github/status-comment/status-comment-store.js";
 import { pruneJobHistory } from "../../jobs/prune-job-history.js";
 import { findReactionsDue } from "../../jobs/reaction-marks.js";
@@ -67,12 +66,7 @@ const COMMAND_SETTLE_MS = 30_000;
  */
 export async function sweepLeftCommands(deps: SweepDeps): Promise<number> {
   const before = new Date(deps.clock.now().getTime() - COMMAND_SETTLE_MS);
-  const rows = await deps.db
-    .select()
-    .from(commentCommands)
-    .where(and(inArray(commentCommands.state, ["received", "running"]), lt(commentCommands.createdAt, before)))
-    .orderBy(commentCommands.createdAt)
-    .limit(Math.min(COMMENTS_PER_TICK, deps.settings.batchSize));
+  const rows = await findLeftCommands(deps.db, before, Math.min(COMMENTS_PER_TICK, deps.settings.batchSize));
   for (const row of rows) await deps.runCommand(row);
   return rows.length;
 }

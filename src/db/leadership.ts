@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
-import { type DatabaseHandle, queryRows } from "../db/client.js";
 import { withDeadline } from "../deadline.js";
+import { type DatabaseHandle, queryRows } from "./client.js";
 
 /** The advisory lock key of the maintenance leader ("labelrun" in ASCII, as a bigint). */
 export const MAINTENANCE_LOCK_KEY = 0x6c6162656c72756en;
