@@ -10,6 +10,7 @@ import { migrate } from "../db/migrate.js";
 import { openPGlite } from "../db/open-pglite.js";
 import { openPostgres } from "../db/open-postgres.js";
 import { DataDirectoryInUseError } from "../db/pglite-lock.js";
+import { coerceError } from "../errors.js";
 import { installCrashGuards } from "./crash-guards.js";
 
 export interface Booted {
@@ -49,7 +50,7 @@ export async function openDatabase(env: Env, log: Logger, options: { migrate: bo
     const reason =
       error instanceof DataDirectoryInUseError
         ? error.message
-        : `cannot open the database: ${(error as Error).message}`;
+        : `cannot open the database: ${coerceError(error).message}`;
     log.fatal({ err: error }, reason);
     process.exit(1);
   }

@@ -10,6 +10,7 @@ import { EnvError, loadEnv } from "../config/env.js";
 import { loadJobTypes } from "../config/job-types.js";
 import { createLogger } from "../config/logger.js";
 import { migrate } from "../db/migrate.js";
+import { coerceError } from "../errors.js";
 import { getJob, listJobEvents } from "../jobs/find-jobs.js";
 import { actOnJob } from "../jobs/job-actions.js";
 import { listJobs } from "../jobs/list-jobs.js";
@@ -61,7 +62,7 @@ function parseCommandLine() {
     });
   } catch (error) {
     // An unknown option (or `job -1`): one line and the usage, never a stack trace.
-    return fail(`${(error as Error).message.split("\n")[0]}\n\n${USAGE}`, 2);
+    return fail(`${coerceError(error).message.split("\n")[0]}\n\n${USAGE}`, 2);
   }
 }
 const [command, argument] = positionals;
@@ -76,7 +77,7 @@ let env: ReturnType<typeof loadEnv>;
 try {
   env = loadEnv(process.env);
 } catch (error) {
-  fail(error instanceof EnvError ? error.message : String(error));
+  fail(error instanceof EnvError ? error.message : coerceError(error).message);
   throw error;
 }
 // Logs go to stderr so stdout stays the command's answer.
@@ -184,8 +185,8 @@ try {
   // The database's own words (not the query labelrun sent, which drizzle puts in its message).
   fail(
     cause
-      ? `the database refused it: ${(cause as Error).message}`
-      : ((error as Error).message.split("\n")[0] ?? "failed"),
+      ? `the database refused it: ${coerceError(cause).message}`
+      : (coerceError(error).message.split("\n")[0] ?? "failed"),
   );
 }
 await database.close();

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { coerceError } from "../errors.js";
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -150,7 +151,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env, readFile = readKey
     try {
       privateKey = readFile(raw.PRIVATE_KEY_PATH);
     } catch (error) {
-      problems.push(`PRIVATE_KEY_PATH: cannot read ${raw.PRIVATE_KEY_PATH} (${(error as Error).message})`);
+      problems.push(`PRIVATE_KEY_PATH: cannot read ${raw.PRIVATE_KEY_PATH} (${coerceError(error).message})`);
     }
   }
   if (privateKey && !privateKey.includes("PRIVATE KEY-----")) {

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import YAML from "yaml";
 import { z } from "zod";
+import { coerceError } from "../errors.js";
 import { describeYamlError, locateIssue } from "./yaml-problems.js";
 
 /** The agent's token when a job type names none: push a branch, open a PR, read the issue. */
@@ -176,7 +177,7 @@ export function loadJobTypes(
     text = read(path);
   } catch (error) {
     throw new JobTypesFileError(path, [
-      `cannot read it (${(error as Error).message}); set LABELRUN_CONFIG to its path`,
+      `cannot read it (${coerceError(error).message}); set LABELRUN_CONFIG to its path`,
     ]);
   }
   return parseJobTypes(text, path, { ...options, baseDir: dirname(resolve(path)) });

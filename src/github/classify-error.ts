@@ -1,3 +1,5 @@
+export { coerceError } from "../errors.js";
+
 /**
  * The one table that sorts GitHub (and network) errors into what labelrun
  * does about them. See GitHub's docs on rate limits:
@@ -41,12 +43,6 @@ export function classifyGitHubError(error: unknown, now: Date): GitHubErrorClass
   if (status === undefined || status >= 500 || status === 408) return { kind: "transient", message };
   if (status === 401) return { kind: "revoked", message };
   return { kind: "permanent", status, message };
-}
-
-/** Turns anything thrown into an Error, keeping the original as its cause. */
-export function coerceError(value: unknown): Error {
-  if (value instanceof Error) return value;
-  return new Error(typeof value === "string" ? value : JSON.stringify(value), { cause: value });
 }
 
 function describe(e: HttpishError): string {

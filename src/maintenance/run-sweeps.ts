@@ -1,3 +1,4 @@
+import { coerceError } from "../errors.js";
 import { metrics } from "../metrics.js";
 import type { SweepDeps } from "./sweep-deps.js";
 import { sweepFailedDeliveries } from "./sweeps/redeliver-failed-deliveries.js";
@@ -41,7 +42,7 @@ export async function runSweeps(deps: SweepDeps, only?: readonly SweepName[]): P
       reports.push({ name, moved, ms });
     } catch (error) {
       deps.log.error({ err: error, sweep: name }, "sweep failed; the next tick tries again");
-      reports.push({ name, moved: 0, ms: performance.now() - started, error: (error as Error).message });
+      reports.push({ name, moved: 0, ms: performance.now() - started, error: coerceError(error).message });
     }
   }
   return reports;

@@ -1,5 +1,6 @@
 import type { Database } from "../db/client.js";
 import { appliedMigrationCount } from "../db/migrate.js";
+import { coerceError } from "../errors.js";
 import { type Handler, pathOf, sendJson } from "./http-server.js";
 
 /** `GET /healthz`: the process is up (no dependency checked). */
@@ -29,7 +30,7 @@ export function readyz(params: { db: Database; expectedMigrations: number; worke
       const worker = params.worker?.() ?? undefined;
       sendJson(res, 200, { status: "ready", migrations: applied, ...(worker ? { worker } : {}) });
     } catch (error) {
-      sendJson(res, 503, { status: "not_ready", reason: `database unreachable: ${(error as Error).message}` });
+      sendJson(res, 503, { status: "not_ready", reason: `database unreachable: ${coerceError(error).message}` });
     }
     return true;
   };

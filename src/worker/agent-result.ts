@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { coerceError } from "../errors.js";
 import { FAILURE_CODES, type FailureCode } from "../jobs/states.js";
 import { cleanAgentValue } from "./agent-text.js";
 import type { ResultFile } from "./read-result-file.js";
@@ -66,7 +67,7 @@ export function parseAgentResult(file: ResultFile, clean: (text: string) => stri
   try {
     value = cleanAgentValue(JSON.parse(file.text), clean);
   } catch (error) {
-    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    const position = /position (\d+)/.exec(coerceError(error).message)?.[1];
     return {
       kind: "invalid",
       problem: `the result file is not valid JSON${position ? ` (at byte ${position})` : ""}`,

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { coerceError } from "../errors.js";
 import { gitTokenEnv } from "./git-credentials.js";
 
 export class GitCloneError extends Error {
@@ -73,7 +74,7 @@ export async function cloneRepository(request: CloneRequest): Promise<void> {
       );
     }
   } catch (error) {
-    throw new GitCloneError(request.mask((error as Error).message));
+    throw new GitCloneError(request.mask(coerceError(error).message));
   }
 }
 
@@ -111,7 +112,7 @@ export async function restoreFromBase(request: {
     }
   } catch (error) {
     throw new GitCloneError(
-      request.mask(`restoring ${request.paths.join(", ")} from ${request.baseRef}: ${(error as Error).message}`),
+      request.mask(`restoring ${request.paths.join(", ")} from ${request.baseRef}: ${coerceError(error).message}`),
     );
   }
 }

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import type { Readable } from "node:stream";
+import { coerceError } from "../errors.js";
 import { readLines } from "./output-lines.js";
 
 export interface RunProcessOptions {
@@ -70,7 +71,7 @@ export const runProcess: ProcessRunner = (options) =>
           else detach = undo;
         },
         (error: unknown) => {
-          spawnError = error instanceof Error ? error : new Error(String(error));
+          spawnError = coerceError(error);
           killGroup("SIGKILL");
         },
       );

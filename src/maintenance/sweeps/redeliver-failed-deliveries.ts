@@ -1,4 +1,4 @@
-import { coerceError } from "../../github/classify-error.js";
+import { coerceError } from "../../errors.js";
 import type { HookDelivery } from "../../github/port.js";
 import type { SweepDeps } from "../sweep-deps.js";
 import { claimRedelivery, readSince, recordRedeliveryError, writeSince } from "./redelivery-store.js";
