@@ -163,6 +163,8 @@ try {
       const gh = buildGitHubServices({ env, log, db: database.db, jobTypes, writerId: defaultWorkerId(env) });
       if (!gh) fail("the sweeps need the GitHub App's credentials (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET)");
       const reports = await runSweeps(sweepDepsFrom(env, log, database, gh as NonNullable<typeof gh>));
+      // The comments a dispatch queued are written before the CLI exits.
+      await gh?.idle();
       out(
         values.json
           ? JSON.stringify({ sweeps: reports })

@@ -6,6 +6,7 @@ import type { JobTypes } from "../config/job-types.js";
 import type { Database, DatabaseHandle } from "../db/client.js";
 import { type CommandRow, PermissionCache, runCommand as runCommandNow } from "../github/commands/run-command.js";
 import { octokitDeliveriesPort } from "../github/deliveries-port.js";
+import { AfterResponseTasks } from "../github/intake/after-response.js";
 import { buildJobServices, type JobServices } from "../github/job-services.js";
 import { octokitPort } from "../github/octokit-port.js";
 import type { DeliveriesPort, GitHubPort, WorkerGitHubPort } from "../github/port.js";
@@ -16,7 +17,11 @@ export interface GitHubServices {
   github: GitHubPort & WorkerGitHubPort;
   deliveries: DeliveriesPort | null;
   services: JobServices;
+  /** Collaborator permissions, remembered for a minute: one cache for the intake and the commands. */
+  permissions: PermissionCache;
   runCommand(row: CommandRow): Promise<unknown>;
+  /** Waits for the comment writes dispatches left queued (graceful shutdown). */
+  idle(): Promise<void>;
 }
 
 /** What every process entry point hands the parts it starts (web, worker). */
@@ -29,7 +34,11 @@ export interface ProcessParts {
   gh: GitHubServices | null;
 }
 
-/** Builds this process's Probot and what hangs off it, or null in setup mode (no App credentials). */
+/**
+ * The composition root of everything GitHub-facing: this process's Probot
+ * and what hangs off it, built once and shared by the intake, the worker and
+ * the maintenance loop. Returns null in setup mode (no App credentials).
+ */
 export function buildGitHubServices(params: {
   env: Env;
   log: Logger;
@@ -41,6 +50,8 @@ export function buildGitHubServices(params: {
   if (!env.github) return null;
   const probot = makeProbot(env.github, log);
   const github = octokitPort((id) => (id === undefined ? probot.auth() : probot.auth(id)));
+  // Comment writes wait on GitHub's pacing; a dispatch hands them to their own queue and never waits.
+  const comments = new AfterResponseTasks(log, 2);
   const services = buildJobServices({
     db: params.db,
     github,
@@ -49,10 +60,11 @@ export function buildGitHubServices(params: {
     log,
     writerId: params.writerId,
     publicUrl: env.PUBLIC_URL,
+    commentQueue: comments,
   });
   const deliveries = env.REDELIVER_FAILED_DELIVERIES ? octokitDeliveriesPort(() => probot.auth()) : null;
   const permissions = new PermissionCache(github, systemClock);
   const runCommand = (row: CommandRow) =>
     runCommandNow({ db: params.db, github, clock: systemClock, log, services, permissions }, row);
-  return { probot, github, deliveries, services, runCommand };
+  return { probot, github, deliveries, services, permissions, runCommand, idle: () => comments.idle() };
 }

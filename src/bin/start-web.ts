@@ -14,13 +14,11 @@ import type { ProcessParts } from "./github-services.js";
 export async function startWeb(params: ProcessParts & { worker?: () => unknown }): Promise<() => Promise<void>> {
   const { env, log, database } = params;
   const after = new AfterResponseTasks(log);
-  // Comment writes wait on GitHub's pacing; they get their own queue so dispatch never waits on them.
-  const comments = new AfterResponseTasks(log, 2);
   // Comment commands (anyone on GitHub can write one) have their own queue: they never delay dispatch.
   const commands = new AfterResponseTasks(log, 2);
   let webhookMiddleware = null;
   if (params.gh) {
-    const { probot, github } = params.gh;
+    const { probot, github, services, permissions } = params.gh;
     const deps = buildIntakeDeps({
       db: database.db,
       github,
@@ -28,10 +26,11 @@ export async function startWeb(params: ProcessParts & { worker?: () => unknown }
       clock: systemClock,
       log,
       after,
-      commentQueue: comments,
       commands,
       writerId: params.workerId,
       publicUrl: env.PUBLIC_URL,
+      services,
+      permissions,
     });
     webhookMiddleware = await createNodeMiddleware(createApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
   } else {
@@ -70,7 +69,7 @@ export async function startWeb(params: ProcessParts & { worker?: () => unknown }
     await stream.stop();
     await closeServer(server);
     await after.idle();
-    await comments.idle();
     await commands.idle();
+    await params.gh?.idle();
   };
 }

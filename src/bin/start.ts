@@ -20,5 +20,6 @@ onShutdown(log, async () => {
   await stopMaintenance();
   await stopWeb();
   await worker.stop();
+  await gh?.idle();
   await database.close();
 });

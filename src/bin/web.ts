@@ -15,5 +15,6 @@ const stopMaintenance = startMaintenance({ env, log, database, gh });
 onShutdown(log, async () => {
   await stopMaintenance();
   await stopWeb();
+  await gh?.idle();
   await database.close();
 });

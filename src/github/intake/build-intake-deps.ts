@@ -1,5 +1,5 @@
 import { PermissionCache, runCommand } from "../commands/run-command.js";
-import { buildJobServices, type JobServicesDeps } from "../job-services.js";
+import { buildJobServices, type JobServices, type JobServicesDeps } from "../job-services.js";
 import type { CommentIntakeDeps } from "./handle-comment.js";
 import type { AfterResponse } from "./intake-deps.js";
 import { PerPersonLimit } from "./per-person-limit.js";
@@ -8,12 +8,15 @@ export interface IntakeCollaborators extends JobServicesDeps {
   after: AfterResponse;
   /** Comment commands' own queue (default: `after`). */
   commands?: AfterResponse;
+  /** The process's one JobServices and permission cache (src/bin builds them once); tests may leave them out. */
+  services?: JobServices;
+  permissions?: PermissionCache;
 }
 
 /** Wires dispatch, the status comment and comment commands into the intake; constructs no client. */
 export function buildIntakeDeps(c: IntakeCollaborators): CommentIntakeDeps {
-  const services = buildJobServices(c);
-  const permissions = new PermissionCache(c.github, c.clock);
+  const services = c.services ?? buildJobServices(c);
+  const permissions = c.permissions ?? new PermissionCache(c.github, c.clock);
   return {
     db: c.db,
     clock: c.clock,
