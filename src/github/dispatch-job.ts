@@ -6,6 +6,7 @@ import type { Database } from "../db/client.js";
 import { getInstallation } from "../db/installations.js";
 import { getJob } from "../jobs/find-jobs.js";
 import { placeHold, postponeDeferred } from "../jobs/holds.js";
+import { settleRateLimitedWait } from "../jobs/settle-policy.js";
 import type { FailureCode, JobState } from "../jobs/states.js";
 import { type TransitionResult, transitionJob } from "../jobs/transition-job.js";
 import { classifyGitHubError } from "./classify-error.js";
@@ -111,20 +112,23 @@ export async function dispatchJob(deps: DispatchDeps, jobId: number): Promise<Di
   } catch (error) {
     const kind = classifyGitHubError(error, deps.clock.now());
     switch (kind.kind) {
-      case "rate_limited":
+      case "rate_limited": {
+        const settled = settleRateLimitedWait(kind.message, kind.retryAt);
+        const runAfter = settled.patch.runAfter ?? kind.retryAt;
         if (job.status === "deferred") {
           // Still limited: it stays deferred until the new reset time.
           const moved = await postponeDeferred(deps.db, {
             job,
-            runAfter: kind.retryAt,
+            runAfter,
             code: "RATE_LIMITED",
-            message: `GitHub's rate limit: ${kind.message}`,
+            message: settled.message ?? kind.message,
             actor: ACTOR,
             at: deps.clock.now(),
           });
           return moved ? "deferred" : "skipped";
         }
-        return move("deferred", "RATE_LIMITED", `GitHub's rate limit: ${kind.message}`, kind.retryAt);
+        return move("deferred", settled.code, settled.message, runAfter);
+      }
       case "revoked":
         return move(
           "abandoned",

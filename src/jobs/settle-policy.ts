@@ -149,6 +149,16 @@ export function settleHoldExpired(job: { hold: JobHold | null }, maxHoldDays: nu
   };
 }
 
+/** A waiting job whose dispatch met a rate limit: deferred until the reset, no attempt spent (none was). */
+export function settleRateLimitedWait(message: string, retryAt: Date): Settlement {
+  return {
+    to: "deferred",
+    code: "RATE_LIMITED",
+    message: `GitHub's rate limit: ${message}`,
+    patch: { runAfter: retryAt },
+  };
+}
+
 /** A run past its time limit, stopped by the sweep. */
 export function settleTimeout(job: { timeoutSeconds: number }): Settlement {
   return {

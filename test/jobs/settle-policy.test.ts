@@ -4,6 +4,7 @@ import {
   type RunState,
   settleDue,
   settleHoldExpired,
+  settleRateLimitedWait,
   settleRun,
   settleTimeout,
 } from "../../src/jobs/settle-policy.js";
@@ -142,6 +143,15 @@ describe("the waits' ends", () => {
       to: "abandoned",
       code: "HOLD_EXPIRED",
       message: "waited more than 14 days (awaiting approval); abandoned",
+    });
+  });
+
+  it("a dispatch that met a rate limit waits, deferred, until the reset", () => {
+    expect(settleRateLimitedWait("API rate limit exceeded", at(3_600_000))).toMatchObject({
+      to: "deferred",
+      code: "RATE_LIMITED",
+      message: "GitHub's rate limit: API rate limit exceeded",
+      patch: { runAfter: at(3_600_000) },
     });
   });
 
