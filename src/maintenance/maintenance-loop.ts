@@ -1,3 +1,4 @@
+import type { Timer } from "../clock.js";
 import type { DatabaseHandle } from "../db/client.js";
 import { withLeadership } from "../db/leadership.js";
 import { runSweeps, type SweepReport } from "./run-sweeps.js";
@@ -9,7 +10,7 @@ import type { SweepDeps } from "./sweep-deps.js";
  * the next one tries again.
  */
 export class MaintenanceLoop {
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private current: Promise<unknown> = Promise.resolve();
   private stopped = false;
 
@@ -33,13 +34,13 @@ export class MaintenanceLoop {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     await this.current;
   }
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
+    this.timer = this.deps.clock.setTimeout(() => {
       this.current = this.tick()
         .catch((error: unknown) =>
           this.deps.log.warn({ err: error }, "maintenance tick failed; retrying next interval"),

@@ -214,7 +214,7 @@ async function prepareAndRun(deps: RunJobDeps, run: Run): Promise<RunOutcome> {
 
   let shownProgress: typeof progress;
   let shownAt = 0;
-  const heartbeat = setInterval(() => {
+  const heartbeat = deps.clock.setInterval(() => {
     const now = deps.clock.now();
     renewLease(deps.db, { jobId: job.id, ...claim, at: now, leaseSeconds: deps.settings.leaseSeconds, progress })
       .then(async (held) => {
@@ -236,7 +236,7 @@ async function prepareAndRun(deps: RunJobDeps, run: Run): Promise<RunOutcome> {
   }, deps.settings.heartbeatMs);
   const limits = runLimits(jobType);
   let measuring = false;
-  const diskWatch = setInterval(() => {
+  const diskWatch = deps.clock.setInterval(() => {
     if (measuring || overLimit) return;
     measuring = true;
     void diskUsage(folders.workspace)
@@ -297,8 +297,8 @@ async function prepareAndRun(deps: RunJobDeps, run: Run): Promise<RunOutcome> {
     }
     log.warn({ tries }, `${setupFailure}; trying again`);
   }
-  clearInterval(heartbeat);
-  clearInterval(diskWatch);
+  heartbeat.cancel();
+  diskWatch.cancel();
   metrics.agentExits.inc({
     code: processOutcome.stoppedBy ?? String(processOutcome.exitCode ?? processOutcome.signal ?? "spawn_error"),
   });

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import type { Logger } from "pino";
+import type { Timer } from "../clock.js";
 import type { DatabaseHandle } from "../db/client.js";
 import type { JobRow } from "../db/schema.js";
 import { claimNextJob } from "../jobs/claim-next-job.js";
@@ -37,7 +38,7 @@ export class Worker {
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private unlisten: (() => Promise<void>) | null = null;
-  private presence: NodeJS.Timeout | null = null;
+  private presence: Timer | null = null;
 
   constructor(
     private readonly deps: RunJobDeps & { handle: DatabaseHandle },
@@ -58,8 +59,7 @@ export class Worker {
       if (isTerminal(notice.status) || notice.status === "deferred") this.running.get(notice.id)?.cancel.abort();
     });
     await this.announce();
-    this.presence = setInterval(() => void this.announce(), PRESENCE_EVERY_MS);
-    this.presence.unref();
+    this.presence = this.deps.clock.setInterval(() => void this.announce(), PRESENCE_EVERY_MS, { background: true });
     this.loop = this.claimLoop();
     this.log.info({ workerId: this.deps.settings.workerId, slots: this.options.slots }, "worker started");
   }
@@ -72,7 +72,9 @@ export class Worker {
   async stop(): Promise<void> {
     if (this.shutdown.signal.aborted) return;
     this.log.info({ running: this.runningJobIds }, "worker stopping: no more claims");
-    const graceOver = new Promise<void>((resolve) => setTimeout(resolve, this.options.shutdownGraceMs).unref());
+    const graceOver = new Promise<void>((resolve) => {
+      this.deps.clock.setTimeout(resolve, this.options.shutdownGraceMs, { background: true });
+    });
     const allDone = Promise.all([...this.running.values()].map((r) => r.done));
     this.wake?.();
     const stopClaiming = this.stopClaiming();
@@ -82,7 +84,7 @@ export class Worker {
     await Promise.all([...this.running.values()].map((r) => r.done));
     await stopClaiming;
     await this.unlisten?.();
-    if (this.presence) clearInterval(this.presence);
+    this.presence?.cancel();
     await forgetWorker(this.deps.db, this.deps.settings.workerId).catch(() => {});
   }
 
@@ -128,9 +130,9 @@ export class Worker {
         continue;
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.options.pollIntervalMs);
+        const timer = this.deps.clock.setTimeout(resolve, this.options.pollIntervalMs);
         this.wake = () => {
-          clearTimeout(timer);
+          timer.cancel();
           resolve();
         };
       });
