@@ -60,6 +60,7 @@ export function buildGitHubServices(params: {
     log,
     writerId: params.writerId,
     publicUrl: env.PUBLIC_URL,
+    githubHost: env.GHE_HOST ?? "github.com",
     commentQueue: comments,
   });
   const deliveries = env.REDELIVER_FAILED_DELIVERIES ? octokitDeliveriesPort(() => probot.auth()) : null;

@@ -58,6 +58,7 @@ export async function startWeb(params: ProcessParts & { worker?: () => unknown }
     services: params.gh?.services ?? null,
     after,
     unsandboxed,
+    githubHost: env.GHE_HOST ?? "github.com",
   };
   const server = createHttpServer({
     log,

@@ -24,12 +24,30 @@ export interface ReactionDeps {
   log: Logger;
   /** Dispatches a job a reaction created or released (an accelerator: the stale-pending sweep is the guarantee). */
   dispatch(jobId: number): Promise<unknown>;
+  /** GitHub's web host (default github.com): a follow-up runs only on a pull request there. */
+  githubHost?: string;
 }
 
 /** How long one reactor may hold a job's reactions before another may take them over. */
 const REACTION_LEASE_MS = 120_000;
 const LABEL_REMOVED_WHEN: ReadonlySet<string> = new Set(["completed", "failed", "abandoned"]);
-const PULL_URL = /^https:\/\/[^/]+\/([^/]+\/[^/]+)\/pull\/(\d+)$/;
+const PULL_PATH = /^\/([^/]+\/[^/]+)\/pull\/(\d{1,9})$/;
+
+/** The pull request number of `url` when it is a pull request of `repository` on GitHub's host, else null. */
+export function ownPullRequest(url: string | null, repository: string, githubHost = "github.com"): number | null {
+  if (!url) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null;
+  }
+  if (parsed.protocol !== "https:" || parsed.hostname.toLowerCase() !== githubHost.toLowerCase()) return null;
+  if (parsed.port || parsed.username || parsed.password || parsed.search || parsed.hash) return null;
+  const match = PULL_PATH.exec(parsed.pathname);
+  if (!match || match[1]?.toLowerCase() !== repository.toLowerCase()) return null;
+  return Number(match[2]);
+}
 
 /**
  * Carries out what a job's recorded change left due (recordChange raised its
@@ -102,8 +120,8 @@ async function postQuestion(deps: ReactionDeps, job: JobRow): Promise<void> {
 
 async function createFollowUp(deps: ReactionDeps, job: JobRow): Promise<JobRow[]> {
   const followUpType = deps.jobTypes.byName.get(job.jobType)?.follow_up;
-  const match = job.resultUrl ? PULL_URL.exec(job.resultUrl) : null;
-  if (!followUpType || !match || match[1] !== job.repositoryFullName) return [];
+  const pullNumber = ownPullRequest(job.resultUrl, job.repositoryFullName, deps.githubHost);
+  if (!followUpType || pullNumber === null) return [];
   const config = deps.jobTypes.byName.get(followUpType);
   const result = await createJob(deps.db, {
     at: deps.clock.now(),
@@ -112,7 +130,7 @@ async function createFollowUp(deps: ReactionDeps, job: JobRow): Promise<JobRow[]
       installationId: job.installationId,
       repositoryId: job.repositoryId,
       repositoryFullName: job.repositoryFullName,
-      targetNumber: Number(match[2]),
+      targetNumber: pullNumber,
       targetKind: "pull_request",
       targetUrl: job.resultUrl,
       jobType: followUpType,

@@ -20,6 +20,8 @@ export interface JobServicesDeps {
   /** This process's name when it writes status comments. */
   writerId: string;
   publicUrl?: string;
+  /** GitHub's web host (github.com, or GHE_HOST): results are linked, and followed up, only there. */
+  githubHost?: string;
   /**
    * Where the comment follow-up of a dispatch goes, when the caller must not wait for it:
    * comment writes are paced by GitHub's limits (seconds apart), dispatching must not be.
@@ -53,7 +55,15 @@ export function targetOf(job: CommentTarget): CommentTarget {
 export function buildJobServices(c: JobServicesDeps): JobServices {
   const syncComment = (target: CommentTarget) =>
     syncStatusComment(
-      { db: c.db, github: c.github, clock: c.clock, log: c.log, writerId: c.writerId, publicUrl: c.publicUrl },
+      {
+        db: c.db,
+        github: c.github,
+        clock: c.clock,
+        log: c.log,
+        writerId: c.writerId,
+        publicUrl: c.publicUrl,
+        githubHost: c.githubHost,
+      },
       target,
     );
   const dispatch = async (jobId: number) => {

@@ -360,16 +360,26 @@ describe(`what the web process says about sandboxes (${driver})`, () => {
     expect(await waiting()).toBe("for a free worker slot");
   });
 
-  it("a result URL that is not https is shown as text on the job page, never as a link", async () => {
+  it.each([
+    ["javascript:", "javascript:fetch('/api/jobs/1/cancel')", 9],
+    ["an https URL on another host", "https://evil.example/octo-org/widgets/pull/1", 91],
+    ["another repository on GitHub", "https://github.com/someone/else/pull/1", 92],
+  ])("a result URL that is %s is shown as text on the job page, never as a link", async (_name, url, targetNumber) => {
     await seedInstallation(database.db, 1);
-    const bad = await makeJob(database.db, { installationId: 1, targetNumber: 9 });
-    await database.db
-      .update(jobs)
-      .set({ resultUrl: "javascript:fetch('/api/jobs/1/cancel')" })
-      .where(eq(jobs.id, bad.id));
+    const bad = await makeJob(database.db, { installationId: 1, targetNumber });
+    await database.db.update(jobs).set({ resultUrl: url }).where(eq(jobs.id, bad.id));
     const body = (await httpRequest(`${web.base}/jobs/${bad.id}`, { headers: bearer })).body;
-    expect(body).not.toMatch(/href="javascript:/);
-    expect(body).toContain("not an https link");
+    expect(body).not.toMatch(/href="(javascript:|https:\/\/evil|https:\/\/github\.com\/someone)/);
+    expect(body).toContain("not a link: it is not in octo-org/widgets on GitHub");
+  });
+
+  it("a result URL into the job's repository on GitHub is a link", async () => {
+    await seedInstallation(database.db, 1);
+    const good = await makeJob(database.db, { installationId: 1, targetNumber: 10 });
+    const url = "https://github.com/octo-org/widgets/pull/12";
+    await database.db.update(jobs).set({ resultUrl: url }).where(eq(jobs.id, good.id));
+    const body = (await httpRequest(`${web.base}/jobs/${good.id}`, { headers: bearer })).body;
+    expect(body).toContain(`<a href="${url}" rel="noopener noreferrer">`);
   });
 
   it("every HTML answer forbids inline scripts, <base>, foreign form targets and framing; the scripts are files", async () => {

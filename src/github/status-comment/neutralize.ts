@@ -24,28 +24,34 @@ export function neutralize(text: string, max = 500): string {
   );
 }
 
+/** Whether `url` is an https URL into the repository on GitHub's host (no port, no credentials). */
+export function isRepositoryUrl(url: string, repositoryFullName: string, githubHost = "github.com"): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  const repoPath = `/${repositoryFullName}`.toLowerCase();
+  const path = parsed.pathname.toLowerCase();
+  return (
+    parsed.protocol === "https:" &&
+    parsed.hostname.toLowerCase() === githubHost.toLowerCase() &&
+    !parsed.username &&
+    !parsed.password &&
+    !parsed.port &&
+    (path === repoPath || path.startsWith(`${repoPath}/`))
+  );
+}
+
 /**
  * A link to a job's result only when it points into the job's own repository
  * on GitHub (`https://<host>/<owner>/<repo>/…`); anything else is shown as
  * inert text, never as labelrun's "Result" link.
  */
 export function resultLink(url: string, repositoryFullName: string, githubHost = "github.com"): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return neutralize(url, 300);
-  }
-  const repoPath = `/${repositoryFullName}`.toLowerCase();
-  const path = parsed.pathname.toLowerCase();
-  const inRepository =
-    parsed.protocol === "https:" &&
-    parsed.hostname.toLowerCase() === githubHost.toLowerCase() &&
-    !parsed.username &&
-    !parsed.password &&
-    !parsed.port &&
-    (path === repoPath || path.startsWith(`${repoPath}/`));
-  if (!inRepository) return `${neutralize(url, 300)} (not a link: it is not in ${neutralize(repositoryFullName)})`;
+  if (!isRepositoryUrl(url, repositoryFullName, githubHost))
+    return `${neutralize(url, 300)} (not a link: it is not in ${neutralize(repositoryFullName)})`;
   // GitHub shows a URL of the same repository as a reference (`#8`); nothing in it may end the cell.
-  return parsed.href.replace(/[|<>`\s]/g, encodeURIComponent);
+  return new URL(url).href.replace(/[|<>`\s]/g, encodeURIComponent);
 }

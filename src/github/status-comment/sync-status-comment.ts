@@ -26,6 +26,7 @@ export interface SyncDeps {
   /** This process's name as a comment writer (each call adds its own lease token). */
   writerId: string;
   publicUrl?: string;
+  githubHost?: string;
 }
 
 export type SyncOutcome = "written" | "unchanged" | "busy" | "failed";
@@ -88,7 +89,7 @@ async function writeOnce(
     return { outcome: "unchanged", row: (await finished(row.commentId, null)) ?? row };
   }
   const jobs = await findJobsForTarget(db, target);
-  const body = renderStatusComment({ jobs, publicUrl: deps.publicUrl });
+  const body = renderStatusComment({ jobs, publicUrl: deps.publicUrl, githubHost: deps.githubHost });
   if (body === row.renderedBody && row.commentId !== null) {
     return { outcome: "unchanged", row: (await finished(row.commentId, body)) ?? row };
   }

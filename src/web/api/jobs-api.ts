@@ -22,6 +22,8 @@ export interface AdminDeps {
   after: AfterResponse;
   /** Job types whose agents run without a sandbox (`sandbox: none`): their job pages say so. */
   unsandboxed?: ReadonlySet<string>;
+  /** GitHub's web host (github.com, or GHE_HOST): a job's result is a link only into its repository there. */
+  githubHost?: string;
 }
 
 const error = (res: ServerResponse, status: number, code: string, message: string) =>

@@ -101,6 +101,7 @@ ${result.nextCursor ? html`<p><a id="next-page" href="/jobs/history?${next.toStr
           body: jobPageBody(job, events, logs, {
             unsandboxed: deps.unsandboxed?.has(job.jobType) ?? false,
             online,
+            githubHost: deps.githubHost,
           }),
         });
       }),

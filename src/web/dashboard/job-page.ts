@@ -1,4 +1,5 @@
 import type { JobEventRow, JobLogRow, JobRow, WorkerRow } from "../../db/schema.js";
+import { isRepositoryUrl } from "../../github/status-comment/neutralize.js";
 import { isTerminal } from "../../jobs/states.js";
 import { type Html, html } from "./html.js";
 import { span, waitingFor } from "./job-card.js";
@@ -13,7 +14,7 @@ export function jobPageBody(
   job: JobRow,
   events: readonly JobEventRow[],
   logs: readonly JobLogRow[],
-  notes: { unsandboxed?: boolean; online?: readonly WorkerRow[] } = {},
+  notes: { unsandboxed?: boolean; online?: readonly WorkerRow[]; githubHost?: string } = {},
 ): Html {
   const rows: Array<[string, Html | string]> = [
     ["State", html`<span class="badge" id="job-status">${job.status}</span>${job.hold ? ` (${job.hold})` : ""}`],
@@ -55,9 +56,9 @@ export function jobPageBody(
     [
       "Result",
       job.resultUrl
-        ? isHttps(job.resultUrl)
+        ? isRepositoryUrl(job.resultUrl, job.repositoryFullName, notes.githubHost)
           ? html`<a href="${job.resultUrl}" rel="noopener noreferrer">${job.resultUrl}</a>`
-          : html`${job.resultUrl} <span class="muted">(not an https link: shown as text)</span>`
+          : html`${job.resultUrl} <span class="muted">(not a link: it is not in ${job.repositoryFullName} on GitHub)</span>`
         : "—",
     ],
     ["Summary", job.resultSummary ?? "—"],
@@ -86,14 +87,6 @@ ${job.status === "running" ? html` <button id="pause" data-action="pause">Pause 
 }
 
 /** Only an https URL becomes a link on the board: `javascript:`, `data:` and the like stay text. */
-function isHttps(url: string): boolean {
-  try {
-    return new URL(url).protocol === "https:";
-  } catch {
-    return false;
-  }
-}
-
 /** The job page's own script (served as a file: the page allows no inline script). */
 export const JOB_SCRIPT = `const log = document.getElementById("log");
 const jobId = Number(log.dataset.job);
