@@ -34,6 +34,10 @@ export const REDACTED_PATHS = [
   "*.headers.authorization",
   "req.headers.authorization",
   "req.headers.cookie",
+  // Probot logs every GitHub request's body at debug: comment bodies (agent text, strangers'
+  // words) and token requests stay out of the logs.
+  "body",
+  "*.body",
 ];
 
 export interface LoggerOptions {
