@@ -61,7 +61,8 @@ export function webhookRoute(
         req.socket.end();
         setTimeout(() => req.socket.destroy(), 5_000).unref();
       });
-      const code = status === 413 ? "too_large" : status === 503 ? "busy" : "bad_signature";
+      const code =
+        status === 413 ? "too_large" : status === 503 ? "busy" : status === 400 ? "malformed" : "bad_signature";
       if (status === 503) res.setHeader("retry-after", "10");
       sendJson(res, status, { error: { code, message } });
     };
@@ -88,11 +89,39 @@ export function webhookRoute(
       refuse(401, "the signature does not match the webhook secret");
       return true;
     }
+    const malformed = envelopeProblem(body);
+    if (malformed) {
+      refuse(400, malformed);
+      return true;
+    }
     // The verified bytes go to Probot as they are (@octokit/webhooks reads `rawBody` when set).
     Object.assign(req, { body: {}, rawBody: body });
     await middleware(req, res, next);
     return true;
   };
+}
+
+/**
+ * What Probot needs of a signed payload before labelrun's handlers see it:
+ * a JSON object, and an installation (when there is one) with a positive
+ * integer id — Probot authenticates for it before any handler runs, and
+ * anything else there is a 500 inside Probot. The rest is the intake's to
+ * check (src/github/intake/events.ts).
+ */
+function envelopeProblem(body: Buffer): string | null {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(body.toString("utf8"));
+  } catch {
+    return "the body is not JSON";
+  }
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return "the body is not a JSON object";
+  const installation = (payload as { installation?: unknown }).installation;
+  if (installation === undefined || installation === null) return null;
+  const id = (installation as { id?: unknown }).id;
+  if (typeof installation !== "object" || !Number.isSafeInteger(id) || (id as number) <= 0)
+    return "installation.id is not a positive integer";
+  return null;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
