@@ -4,9 +4,10 @@ import type { JobTypes } from "../config/job-types.js";
 import type { RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/client.js";
 import { getInstallation } from "../db/installations.js";
-import { getJob } from "../jobs/find-jobs.js";
+import { amendJob } from "../jobs/amend-job.js";
+import { countJobEvents, getJob } from "../jobs/find-jobs.js";
 import { placeHold, postponeDeferred } from "../jobs/holds.js";
-import { settleRateLimitedWait } from "../jobs/settle-policy.js";
+import { settleDispatchTrouble, settleRateLimitedWait } from "../jobs/settle-policy.js";
 import type { FailureCode, JobState } from "../jobs/states.js";
 import { type TransitionResult, transitionJob } from "../jobs/transition-job.js";
 import { classifyGitHubError } from "./classify-error.js";
@@ -137,10 +138,24 @@ export async function dispatchJob(deps: DispatchDeps, jobId: number): Promise<Di
         );
       case "permanent":
         return move(job.status === "pending" ? "failed" : "abandoned", "API_ERROR", kind.message);
-      case "transient":
-        // Left pending: the maintenance sweep dispatches it again shortly.
-        log.warn({ err: error }, "dispatch met a transient error; the sweep will retry");
-        return "skipped";
+      case "transient": {
+        // Recorded on the timeline; left waiting for the sweep's next try — a bounded number of times.
+        await amendJob(deps.db, {
+          jobId,
+          status: job.status,
+          set: {},
+          at: deps.clock.now(),
+          actor: ACTOR,
+          code: "DISPATCH_FAILED",
+          message: kind.message,
+        });
+        const settled = settleDispatchTrouble(await countJobEvents(deps.db, jobId, "DISPATCH_FAILED"), kind.message);
+        if (!settled) {
+          log.warn({ err: error }, "dispatch met a transient error; the sweep will retry");
+          return "skipped";
+        }
+        return move(job.status === "pending" ? "failed" : "cancelled", settled.code, settled.message);
+      }
     }
   }
 }

@@ -83,3 +83,12 @@ export async function findJobsByResultUrl(db: Database, repositoryId: number, ur
     .from(jobs)
     .where(and(eq(jobs.resultUrl, url), eq(jobs.repositoryId, repositoryId)));
 }
+
+/** How many events with this code a job's timeline holds. */
+export async function countJobEvents(db: Database, jobId: number, code: string): Promise<number> {
+  const rows = await db
+    .select({ id: jobEvents.id })
+    .from(jobEvents)
+    .where(and(eq(jobEvents.jobId, jobId), eq(jobEvents.code, code)));
+  return rows.length;
+}

@@ -159,6 +159,24 @@ export function settleRateLimitedWait(message: string, retryAt: Date): Settlemen
   };
 }
 
+/** Dispatches of one waiting job that may meet transient trouble (5xx, network) before it fails. */
+export const MAX_DISPATCH_TRIES = 10;
+
+/**
+ * A dispatch that met transient trouble: the job waits for the next try
+ * (null), or, after MAX_DISPATCH_TRIES, fails with what the last one met —
+ * a pending job is never re-dispatched forever.
+ */
+export function settleDispatchTrouble(tries: number, message: string): Settlement | null {
+  if (tries < MAX_DISPATCH_TRIES) return null;
+  return {
+    to: "failed",
+    code: "API_ERROR",
+    message: `could not be dispatched after ${tries} tries; the last one: ${message}`,
+    patch: {},
+  };
+}
+
 /** A run past its time limit, stopped by the sweep. */
 export function settleTimeout(job: { timeoutSeconds: number }): Settlement {
   return {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   type RunEnd,
   type RunState,
+  settleDispatchTrouble,
   settleDue,
   settleHoldExpired,
   settleRateLimitedWait,
@@ -152,6 +153,16 @@ describe("the waits' ends", () => {
       code: "RATE_LIMITED",
       message: "GitHub's rate limit: API rate limit exceeded",
       patch: { runAfter: at(3_600_000) },
+    });
+  });
+
+  it("a dispatch in transient trouble waits for the next try, and fails API_ERROR after the tenth", () => {
+    expect(settleDispatchTrouble(1, "GitHub answered 502")).toBeNull();
+    expect(settleDispatchTrouble(9, "GitHub answered 502")).toBeNull();
+    expect(settleDispatchTrouble(10, "GitHub answered 502")).toMatchObject({
+      to: "failed",
+      code: "API_ERROR",
+      message: "could not be dispatched after 10 tries; the last one: GitHub answered 502",
     });
   });
 
