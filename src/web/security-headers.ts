@@ -18,6 +18,8 @@ export function htmlSecurityHeaders(formAction = "'self'"): Record<string, strin
       "base-uri 'none'",
       `form-action ${formAction}`,
       "frame-ancestors 'none'",
+      // What the policy blocks is reported (src/web/csp-report.ts): an attempt is seen, not only stopped.
+      "report-uri /csp-report",
     ].join("; "),
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Env } from "../config/env.js";
 import { countMigrations } from "../db/migrate.js";
 import { type AdminDeps, jobsApi } from "./api/jobs-api.js";
+import { cspReportRoute } from "./csp-report.js";
 import { dashboardRoutes } from "./dashboard/dashboard-routes.js";
 import { healthz, readyz } from "./health.js";
 import { type Handler, pathOf } from "./http-server.js";
@@ -32,6 +33,7 @@ export function webHandlers(options: WebHandlerOptions): Handler[] {
   const { env, admin } = options;
   const handlers: Handler[] = [
     healthz,
+    cspReportRoute(options.log),
     readyz({ db: admin.db, expectedMigrations: countMigrations(), worker: options.worker }),
     metricsRoute({ db: admin.db, auth: admin.auth, public: env.METRICS_PUBLIC }),
     jobsApi(admin),

@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
+import { Writable } from "node:stream";
 import { eq } from "drizzle-orm";
+import pino from "pino";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
@@ -21,10 +23,21 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)(`the dashboard in headles
   let web: Awaited<ReturnType<typeof startTestWeb>>;
   let browser: Browser;
   let page: Page;
+  const logLines: Array<Record<string, unknown>> = [];
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     database = await openTestDatabase(driver);
-    web = await startTestWeb(database);
+    web = await startTestWeb(database, {
+      log: pino(
+        { level: "warn" },
+        new Writable({
+          write(chunk, _encoding, done) {
+            for (const line of String(chunk).split("\n").filter(Boolean)) logLines.push(JSON.parse(line));
+            done();
+          },
+        }),
+      ),
+    });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -123,6 +136,40 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)(`the dashboard in headles
     const [row] = await database.db.select().from(jobs).where(eq(jobs.id, job.id));
     expect(row?.failureMessage).toBe("cancelled by admin:session");
   }, 30_000);
+
+  it("a javascript: link that got into a page does not run when clicked, and the browser reports the violation", async () => {
+    const job = await makeJob(database.db, { installationId: 1, status: "queued", at: now() });
+    // The job page shows a hostile result URL as text; the policy is the second wall should one get through.
+    await database.db.update(jobs).set({ resultUrl: "javascript:window.__ran=1" }).where(eq(jobs.id, job.id));
+    await page.goto(`${web.base}/jobs/${job.id}`);
+    expect(await page.locator('a[href^="javascript:"]').count()).toBe(0);
+    await page.evaluate(() => {
+      const w = window as unknown as { __violations: string[] };
+      w.__violations = [];
+      document.addEventListener("securitypolicyviolation", (e) => w.__violations.push(e.effectiveDirective));
+      const a = document.createElement("a");
+      a.id = "planted";
+      a.href = "javascript:window.__ran=1";
+      a.textContent = "Result";
+      document.body.append(a);
+    });
+    await page.click("#planted");
+    await page.waitForFunction(() => (window as unknown as { __violations: string[] }).__violations.length > 0);
+    expect(await page.evaluate(() => (window as unknown as { __ran?: number }).__ran)).toBeUndefined();
+    expect(await page.evaluate(() => (window as unknown as { __violations: string[] }).__violations)).toContain(
+      "script-src-elem",
+    );
+    // The report reaches the server: one warn line naming the page and the directive.
+    for (const started = Date.now(); !logLines.some((l) => String(l.msg).includes("Content-Security-Policy")); ) {
+      if (Date.now() - started > 10_000) throw new Error(`no CSP report arrived: ${JSON.stringify(logLines)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const report = logLines.find((l) => String(l.msg).includes("Content-Security-Policy"));
+    expect(report).toMatchObject({
+      directive: expect.stringMatching(/^script-src/),
+      page: expect.stringContaining(`/jobs/${job.id}`),
+    });
+  });
 
   it("a phone-sized screen stacks the board in one column", async () => {
     await makeJob(database.db, { status: "queued" });

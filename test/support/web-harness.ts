@@ -30,9 +30,11 @@ export async function startTestWeb(
     unsandboxed?: string[];
     worker?: () => unknown;
     slowDown?: SlowDownPolicy;
+    /** Where the doors' log lines go (default: nowhere). */
+    log?: pino.Logger;
   } = {},
 ) {
-  const log = pino({ level: "silent" });
+  const log = options.log ?? pino({ level: "silent" });
   const after = new AfterResponseTasks(log);
   const stream = new JobStream();
   await stream.start(handle);
