@@ -6,6 +6,7 @@ import { buildIntakeDeps } from "../github/intake/build-intake-deps.js";
 import { AdminAuth } from "../web/auth.js";
 import { closeServer, createHttpServer, listen } from "../web/http-server.js";
 import { JobStream } from "../web/job-stream.js";
+import { databaseSessions } from "../web/session-store.js";
 import { webHandlers } from "../web/web-handlers.js";
 import { WEBHOOK_PATH } from "../web/webhook-route.js";
 import type { ProcessParts } from "./github-services.js";
@@ -42,6 +43,7 @@ export async function startWeb(params: ProcessParts & { worker?: () => unknown }
   const stream = new JobStream();
   await stream.start(database);
   const auth = new AdminAuth({
+    sessions: databaseSessions(database.db),
     adminToken: env.ADMIN_TOKEN,
     clock: systemClock,
     secureCookies: env.PUBLIC_URL?.startsWith("https://") ?? false,

@@ -291,6 +291,23 @@ export const workers = pgTable("workers", {
   seenAt: at("seen_at").notNull(),
 });
 
+/**
+ * Signed-in dashboard sessions. The cookie holds a random secret; only its
+ * SHA-256 is stored. A session ends when it expires, when its owner signs
+ * out (revoked here, for every process), or when ADMIN_TOKEN changes (the
+ * token's fingerprint no longer matches).
+ */
+export const adminSessions = pgTable("admin_sessions", {
+  secretHash: text("secret_hash").primaryKey(),
+  /** HMAC of the ADMIN_TOKEN the session was opened with. */
+  tokenFingerprint: text("token_fingerprint").notNull(),
+  /** The session's CSRF token, shown in its pages and required on its state-changing requests. */
+  csrf: text("csrf").notNull(),
+  createdAt: at("created_at").notNull(),
+  expiresAt: at("expires_at").notNull(),
+  revokedAt: at("revoked_at"),
+});
+
 export type InstallationRow = typeof installations.$inferSelect;
 export type WorkerRow = typeof workers.$inferSelect;
 export type JobRow = typeof jobs.$inferSelect;

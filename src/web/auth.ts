@@ -2,6 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "../clock.js";
 import { FailureLimiter, type SlowDownPolicy } from "./failure-limiter.js";
+import { memorySessions, type SessionRecord, type SessionStore } from "./session-store.js";
 
 export const SESSION_COOKIE = "labelrun_session";
 const SESSION_MS = 12 * 3600_000;
@@ -12,9 +13,11 @@ export type Access =
 
 /**
  * Who may use the dashboard, API and SSE stream. With ADMIN_TOKEN: a bearer
- * token, or a session cookie got by entering the token once (HMAC-signed, so
- * every web process can check it without shared state). Without: loopback
- * requests only. Comparisons are constant-time.
+ * token, or a session cookie got by entering the token once — a random
+ * secret whose hash the session store keeps (the database, so every web
+ * process sees a sign-out), bound to the token it was opened with: signing
+ * out revokes that session, changing ADMIN_TOKEN revokes them all. Without:
+ * loopback requests only. Comparisons are constant-time.
  */
 export class AdminAuth {
   private readonly failures: FailureLimiter;
@@ -22,10 +25,20 @@ export class AdminAuth {
   private readonly loopbackCsrf = randomBytes(24).toString("base64url");
 
   constructor(
-    private readonly options: { adminToken?: string; clock: Clock; secureCookies: boolean; slowDown?: SlowDownPolicy },
+    private readonly options: {
+      adminToken?: string;
+      clock: Clock;
+      secureCookies: boolean;
+      slowDown?: SlowDownPolicy;
+      /** Where sessions live (default: this process's memory). */
+      sessions?: SessionStore;
+    },
   ) {
     this.failures = new FailureLimiter(options.clock, options.slowDown);
+    this.sessions = options.sessions ?? memorySessions();
   }
+
+  private readonly sessions: SessionStore;
 
   get tokenConfigured(): boolean {
     return Boolean(this.options.adminToken);
@@ -52,8 +65,8 @@ export class AdminAuth {
       return this.refuse(req, "the bearer token is wrong");
     }
     const session = readCookie(req, SESSION_COOKIE);
-    const nonce = session ? this.verifySession(session) : null;
-    if (nonce) return { ok: true, actor: "admin:session", via: "session", csrf: this.sign(`csrf.${nonce}`) };
+    const live = session ? await this.liveSession(session) : null;
+    if (live) return { ok: true, actor: "admin:session", via: "session", csrf: live.csrf };
     // A cookie that does not verify is a guess too; no cookie at all is just a visitor.
     if (session) return this.refuse(req, "the session is not valid (expired, or not signed by this server)");
     return { ok: false, status: 401, message: "sign in with the admin token (Authorization: Bearer …, or /login)" };
@@ -84,9 +97,17 @@ export class AdminAuth {
       const refused = await this.refuse(req, "wrong token");
       return { ok: false, status: refused.status === 429 ? 429 : 401 };
     }
-    const expires = this.options.clock.now().getTime() + SESSION_MS;
-    const nonce = randomBytes(16).toString("hex");
-    const value = `${expires}.${nonce}.${this.sign(`${expires}.${nonce}`)}`;
+    const now = this.options.clock.now();
+    const value = randomBytes(32).toString("base64url");
+    await this.sessions.open(
+      value,
+      {
+        tokenFingerprint: this.fingerprint(),
+        csrf: randomBytes(24).toString("base64url"),
+        expiresAt: new Date(now.getTime() + SESSION_MS),
+      },
+      now,
+    );
     const secure = this.secureSuffix(req);
     return {
       ok: true,
@@ -94,8 +115,10 @@ export class AdminAuth {
     };
   }
 
-  /** The cookie that signs out: the session cookie, emptied and expired. */
-  signOutCookie(req: IncomingMessage): string {
+  /** Signs out: the request's session is revoked (for every process); returns the cookie that clears it. */
+  async signOut(req: IncomingMessage): Promise<string> {
+    const session = readCookie(req, SESSION_COOKIE);
+    if (session && /^[A-Za-z0-9_-]{43}$/.test(session)) await this.sessions.revoke(session, this.options.clock.now());
     return `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${this.secureSuffix(req)}`;
   }
 
@@ -111,17 +134,17 @@ export class AdminAuth {
     return { ok: false, status: 401, message };
   }
 
-  private verifySession(value: string): string | null {
-    const [expires, nonce, signature] = value.split(".");
-    if (!expires || !nonce || !signature) return null;
-    if (!safeEqual(signature, this.sign(`${expires}.${nonce}`))) return null;
-    if (Number(expires) < this.options.clock.now().getTime()) return null;
-    return nonce;
+  /** The session this cookie opened, while it lives and the token it was opened with is still the token. */
+  private async liveSession(value: string): Promise<SessionRecord | null> {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(value)) return null;
+    const found = await this.sessions.find(value, this.options.clock.now());
+    return found && safeEqual(found.tokenFingerprint, this.fingerprint()) ? found : null;
   }
 
-  private sign(text: string): string {
-    return createHmac("sha256", this.options.adminToken ?? "")
-      .update(text)
+  /** Which ADMIN_TOKEN a session was opened with, without storing the token. */
+  private fingerprint(): string {
+    return createHmac("sha256", "labelrun-session-token")
+      .update(this.options.adminToken ?? "")
       .digest("base64url");
   }
 }

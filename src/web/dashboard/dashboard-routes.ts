@@ -123,12 +123,12 @@ ${result.nextCursor ? html`<p><a id="next-page" href="/jobs/history?${next.toStr
     [
       "POST",
       "/logout",
-      (req, res) => {
+      async (req, res) => {
         // Only our own page signs out (a cross-site form cannot end the admin's session).
         const origin = req.headers.origin;
         if (origin !== undefined && originHost(origin) !== req.headers.host)
           return sendJson(res, 403, { error: { code: "csrf", message: "cross-site sign-out refused" } });
-        res.writeHead(303, { location: "/login", "set-cookie": deps.auth.signOutCookie(req) });
+        res.writeHead(303, { location: "/login", "set-cookie": await deps.auth.signOut(req) });
         res.end();
       },
     ],
