@@ -1,5 +1,6 @@
 import type { ProbotOctokit } from "probot";
 import { MAX_REPO_CONFIG_BYTES, REPO_CONFIG_PATH, RepoConfigFileError } from "../config/repo-config.js";
+import { DEFAULT_YAML_LIMITS, type YamlLimits, yamlProblem } from "../config/yaml-check.js";
 import type { GitHubPort, Permission, WorkerGitHubPort } from "./port.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
@@ -10,6 +11,8 @@ type Octokit = InstanceType<typeof ProbotOctokit>;
  */
 export function octokitPort(
   authenticate: (installationId?: number) => Promise<Octokit>,
+  /** How untrusted repository configs are read (tests lower the limits). */
+  yamlLimits: YamlLimits = DEFAULT_YAML_LIMITS,
 ): GitHubPort & WorkerGitHubPort {
   return {
     async createScopedToken({ installationId, repositoryIds, permissions }) {
@@ -60,8 +63,9 @@ export function octokitPort(
     async getRepoConfig({ installationId, owner, repo }) {
       const octokit = await authenticate(installationId);
       // Each file the config plugin reads (the repository's, what it `_extends`) is checked for
-      // size before the plugin parses it.
-      octokit.hook.after("request", (response) => {
+      // size before the plugin parses it, and read first in a worker thread with a time limit: the
+      // plugin parses on the event loop only what is known to parse fast and stay small.
+      octokit.hook.after("request", async (response) => {
         const { data, url } = response as { data: unknown; url: string };
         if (!url.includes("/contents/") || typeof data !== "string") return;
         const bytes = Buffer.byteLength(data);
@@ -70,6 +74,8 @@ export function octokitPort(
             `${REPO_CONFIG_PATH} (or a file it extends) is ${bytes} bytes; labelrun reads at most ${MAX_REPO_CONFIG_BYTES}`,
           );
         }
+        const problem = await yamlProblem(data, yamlLimits);
+        if (problem) throw new RepoConfigFileError(`${REPO_CONFIG_PATH} (or a file it extends): ${problem}`);
       });
       try {
         const { config, files } = await octokit.config.get({ owner, repo, path: REPO_CONFIG_PATH });

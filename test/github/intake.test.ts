@@ -210,6 +210,16 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
       /`triggers`: at most 100 trigger labels/,
     ],
     [
+      "a mapping of 300 keys (small, but slow to read)",
+      `triggers:\n  "agent:implement": implement\nnotes:\n${Array.from({ length: 300 }, (_, i) => `  k${i}: 1\n`).join("")}`,
+      /^\.github\/labelrun\.yml \(or a file it extends\): a mapping has 300 keys; labelrun reads at most 200$/,
+    ],
+    [
+      "nesting deep enough to exhaust the parser",
+      `triggers: ${"[".repeat(12_000)}`,
+      /^\.github\/labelrun\.yml \(or a file it extends\): it nests too deeply to read$/,
+    ],
+    [
       "an _extends it cannot follow",
       '_extends: "../../etc/passwd"\ntriggers:\n  "agent:implement": implement\n',
       /^\.github\/labelrun\.yml: .*_extends/,
