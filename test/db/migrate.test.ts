@@ -11,6 +11,7 @@ import { postgresAvailable } from "../support/databases.js";
 import { withDatabase } from "../support/global-setup.js";
 
 const TABLES = [
+  "admin_sessions",
   "comment_commands",
   "installations",
   "job_events",
