@@ -14,8 +14,8 @@ const GITHUB_REQUEST_TIMEOUT_MS = 30_000;
  * answer, and the caller defers the job until the reset (classify-error.ts,
  * settle-policy.ts). Throttling's pacing of writes stays; retries skip 429.
  */
-// biome-ignore lint/suspicious/noExplicitAny: Octokit types its constructor options loosely itself
 export const LabelrunOctokit = ProbotOctokit.plugin(githubMetricsPlugin as never).defaults(
+  // biome-ignore lint/suspicious/noExplicitAny: Octokit types its constructor options loosely itself
   (options: Record<string, any>) => ({
     ...options,
     throttle: {
