@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /**
  * The process's Prometheus metrics. One registry per process, as prom-client
@@ -6,6 +6,8 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
  * queries). Job counts by state come from the database at scrape time.
  */
 export const registry = new Registry();
+// The process's own figures too (CPU, RSS, heap, event-loop lag, open handles), as `labelrun_process_*` etc.
+collectDefaultMetrics({ register: registry, prefix: "labelrun_" });
 
 const durationBuckets = [0.05, 0.25, 1, 5, 15, 60, 300, 900, 1800, 2700, 3600];
 

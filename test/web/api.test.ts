@@ -250,6 +250,9 @@ describe(`the JSON API over HTTP (${driver})`, () => {
     expect(response.body).toContain('labelrun_jobs{state="queued",job_type="review"} 1');
     expect(response.body).toMatch(/labelrun_job_transitions_total\{from="pending",to="queued"\} \d+/);
     expect(response.body).toContain("labelrun_sweep_duration_seconds");
+    // The process's own figures: memory and event-loop lag.
+    expect(response.body).toMatch(/labelrun_process_resident_memory_bytes \d+/);
+    expect(response.body).toContain("labelrun_nodejs_eventloop_lag_seconds");
   });
 });
 
