@@ -12,7 +12,9 @@ import { WEBHOOK_PATH } from "../web/webhook-route.js";
 import type { ProcessParts } from "./github-services.js";
 
 /** Builds the Probot app (when credentials exist) and starts the HTTP server. Returns its stop. */
-export async function startWeb(params: ProcessParts & { worker?: () => unknown }): Promise<() => Promise<void>> {
+export async function startWeb(
+  params: ProcessParts & { worker?: () => unknown; drainSeconds: number },
+): Promise<() => Promise<void>> {
   const { env, log, database } = params;
   const after = new AfterResponseTasks(log);
   // Comment commands (anyone on GitHub can write one) have their own queue: they never delay dispatch.
@@ -62,13 +64,28 @@ export async function startWeb(params: ProcessParts & { worker?: () => unknown }
     unsandboxed,
     githubHost: env.GHE_HOST ?? "github.com",
   };
+  let draining = false;
   const server = createHttpServer({
     log,
-    handlers: webHandlers({ env, webhookMiddleware, port: env.PORT, admin, worker: params.worker, log }),
+    handlers: webHandlers({
+      env,
+      webhookMiddleware,
+      port: env.PORT,
+      admin,
+      worker: params.worker,
+      log,
+      draining: () => draining,
+    }),
   });
   const port = await listen(server, env.PORT, env.HOST);
   log.info({ port, host: env.HOST }, `listening on http://${env.HOST}:${port} (webhooks at ${WEBHOOK_PATH})`);
   return async () => {
+    // Draining: /readyz says 503 while everything is still served, then connections close.
+    draining = true;
+    if (params.drainSeconds > 0) {
+      log.info({ seconds: params.drainSeconds }, "draining: /readyz answers 503 before the server closes");
+      await new Promise<void>((resolve) => systemClock.setTimeout(resolve, params.drainSeconds * 1000));
+    }
     await stream.stop();
     await closeServer(server);
     await after.idle();

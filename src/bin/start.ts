@@ -14,7 +14,16 @@ const jobTypes = loadJobTypesOrExit(env, log);
 const workerId = defaultWorkerId(env);
 const gh = buildGitHubServices({ env, log, db: database.db, jobTypes, writerId: workerId });
 const worker = await startWorker({ env, log, database, jobTypes, workerId, gh });
-const stopWeb = await startWeb({ env, log, database, jobTypes, workerId, gh, worker: () => worker.readiness });
+const stopWeb = await startWeb({
+  env,
+  log,
+  database,
+  jobTypes,
+  workerId,
+  drainSeconds: env.SHUTDOWN_DRAIN_SECONDS ?? 0,
+  gh,
+  worker: () => worker.readiness,
+});
 const stopMaintenance = startMaintenance({ env, log, database, gh });
 onShutdown(log, async () => {
   await stopMaintenance();

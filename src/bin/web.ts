@@ -10,7 +10,15 @@ const database = await openDatabase(env, log, { migrate: false });
 const jobTypes = loadJobTypesOrExit(env, log);
 const workerId = defaultWorkerId(env);
 const gh = buildGitHubServices({ env, log, db: database.db, jobTypes, writerId: workerId });
-const stopWeb = await startWeb({ env, log, database, jobTypes, workerId, gh });
+const stopWeb = await startWeb({
+  env,
+  log,
+  database,
+  jobTypes,
+  workerId,
+  drainSeconds: env.SHUTDOWN_DRAIN_SECONDS ?? 5,
+  gh,
+});
 const stopMaintenance = startMaintenance({ env, log, database, gh });
 onShutdown(log, async () => {
   await stopMaintenance();

@@ -69,6 +69,12 @@ export const envSchema = z.object({
   /** On SIGTERM, how long running agents may finish before they are stopped and handed back. */
   SHUTDOWN_GRACE_SECONDS: seconds.default(30),
   /**
+   * On SIGTERM, how long the web process answers `/readyz` 503 ("draining") while it still
+   * serves, so a load balancer stops sending before connections close. Default: 5 for the
+   * Procfile's `web`, 0 for `npm start`.
+   */
+  SHUTDOWN_DRAIN_SECONDS: z.coerce.number().min(0).max(300).optional(),
+  /**
    * When the worker runs as root: the host user id agents run as (never root, never the
    * worker's). Give it a uid no other process uses. Ignored when the worker is not root.
    */

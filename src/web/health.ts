@@ -15,9 +15,19 @@ export const healthz: Handler = (req, res) => {
  * process that runs a worker it also says which job types the worker runs and
  * why it refuses the others (no sandbox on this machine).
  */
-export function readyz(params: { db: Database; expectedMigrations: number; worker?: () => unknown }): Handler {
+export function readyz(params: {
+  db: Database;
+  expectedMigrations: number;
+  worker?: () => unknown;
+  /** True once the process is stopping: a load balancer is told to send no more. */
+  draining?: () => boolean;
+}): Handler {
   return async (req, res) => {
     if (req.method !== "GET" || pathOf(req) !== "/readyz") return false;
+    if (params.draining?.()) {
+      sendJson(res, 503, { status: "draining", reason: "this process is shutting down" });
+      return true;
+    }
     try {
       const applied = await appliedMigrationCount(params.db);
       if (applied < params.expectedMigrations) {

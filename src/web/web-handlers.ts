@@ -26,6 +26,8 @@ export interface WebHandlerOptions {
   log: Logger;
   /** In a process that runs a worker: what it runs and why it refuses the rest (shown by `/readyz`). */
   worker?: () => unknown;
+  /** True once the process is stopping (`/readyz` says so). */
+  draining?: () => boolean;
 }
 
 /** The routes of the web process, in the order they are tried. */
@@ -34,7 +36,7 @@ export function webHandlers(options: WebHandlerOptions): Handler[] {
   const handlers: Handler[] = [
     healthz,
     cspReportRoute(options.log),
-    readyz({ db: admin.db, expectedMigrations: countMigrations(), worker: options.worker }),
+    readyz({ db: admin.db, expectedMigrations: countMigrations(), worker: options.worker, draining: options.draining }),
     metricsRoute({ db: admin.db, auth: admin.auth, public: env.METRICS_PUBLIC }),
     jobsApi(admin),
     dashboardRoutes(admin),

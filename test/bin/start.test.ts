@@ -36,6 +36,28 @@ describe("npm start (src/bin/start.ts)", () => {
     expect(app.output()).not.toMatch(/\n\s+at /); // no stack trace
   });
 
+  it("on SIGTERM, /readyz answers 503 draining for the drain window while the server still serves, then it stops", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "labelrun-drain-"));
+    const app = spawnBin("start", {
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LABELRUN_DATA_DIR: dataDir,
+      SHUTDOWN_DRAIN_SECONDS: "1.5",
+    });
+    const listening = await app.waitForLine((l) => typeof l.port === "number" && l.port > 0);
+    const base = `http://127.0.0.1:${listening.port}`;
+    expect((await httpRequest(`${base}/readyz`)).status).toBe(200);
+    const stopped = Date.now();
+    const exited = app.stop("SIGTERM");
+    await app.waitForLine((l) => String(l.msg).startsWith("draining"));
+    const during = await httpRequest(`${base}/readyz`);
+    expect(during.status).toBe(503);
+    expect(JSON.parse(during.body)).toMatchObject({ status: "draining" });
+    expect((await httpRequest(`${base}/healthz`)).status).toBe(200);
+    expect(await exited).toBe(0);
+    expect(Date.now() - stopped).toBeGreaterThanOrEqual(1_400);
+  });
+
   it("with a database that does not answer, exits with one clear line instead of hanging", async () => {
     const app = spawnBin("start", { PORT: "0", DATABASE_URL: "postgres://nobody@127.0.0.1:1/none" });
     expect(await app.stop("SIGCONT")).toBe(1);
