@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { EnvError, loadEnv, normalizePrivateKey } from "../../src/config/env.js";
+import { EnvError, envSchema, loadEnv, normalizePrivateKey } from "../../src/config/env.js";
 
 const PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n";
 
@@ -59,5 +60,20 @@ describe("where the server listens", () => {
     expect(loadEnv({}).HOST).toBe("127.0.0.1");
     expect(loadEnv({ ADMIN_TOKEN: "a-long-enough-admin-token" }).HOST).toBe("0.0.0.0");
     expect(loadEnv({ HOST: "::" }).HOST).toBe("::");
+  });
+});
+
+describe("every variable the environment schema reads is documented", () => {
+  const names = Object.keys(envSchema.shape).sort();
+  it("in .env.example (set or as a commented line)", () => {
+    const example = readFileSync(".env.example", "utf8");
+    const listed = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
+    expect(names.filter((name) => !listed.has(name))).toEqual([]);
+  });
+  it("in the README's configuration table", () => {
+    const readme = readFileSync("README.md", "utf8");
+    const rows = [...readme.matchAll(/^\| ([^|]+)\|/gm)].map((m) => m[1] ?? "");
+    const listed = new Set(rows.flatMap((cell) => [...cell.matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1])));
+    expect(names.filter((name) => !listed.has(name))).toEqual([]);
   });
 });
