@@ -40,6 +40,8 @@ export const repoConfigSchema = z
     require_approval_for_outsiders: z.boolean().default(false),
     /** Bot accounts whose labels may trigger jobs (by login, e.g. `renovate[bot]`). */
     allow_bots: z.array(z.string()).default([]),
+    /** Record jobs and say on the issue what would run, but start no agent: the safe way to try labelrun. */
+    dry_run: z.boolean().default(false),
     /** Set by the config plugin when the file extends another; ignored here. */
     _extends: z.string().optional(),
   })
@@ -51,6 +53,7 @@ export interface RepoConfig {
   removeLabelWhenDone: boolean;
   allowBots: readonly string[];
   requireApprovalForOutsiders: boolean;
+  dryRun: boolean;
 }
 
 export type RepoConfigResult = { ok: true; config: RepoConfig } | { ok: false; problems: string[] };
@@ -87,6 +90,7 @@ export function validateRepoConfig(raw: unknown, jobTypes: JobTypes): RepoConfig
       removeLabelWhenDone: parsed.data.remove_label_when_done,
       allowBots: Object.freeze([...parsed.data.allow_bots]),
       requireApprovalForOutsiders: parsed.data.require_approval_for_outsiders,
+      dryRun: parsed.data.dry_run,
     }),
   };
 }

@@ -49,6 +49,8 @@ export const FAILURE_CODES = Object.freeze([
   "RATE_LIMITED",
   /** Held (approval, input, paused, blocked) longer than MAX_HOLD_DAYS. */
   "HOLD_EXPIRED",
+  /** The repository is in `dry_run`: the job was recorded and shown, no agent started. */
+  "DRY_RUN",
 ] as const);
 export type FailureCode = (typeof FAILURE_CODES)[number];
 

@@ -109,6 +109,14 @@ export async function dispatchJob(deps: DispatchDeps, jobId: number): Promise<Di
       });
       return held.ok ? held.job.status : "skipped";
     }
+    if (config.config.dryRun) {
+      const jobType = deps.jobTypes.byName.get(job.jobType);
+      return move(
+        "cancelled",
+        "DRY_RUN",
+        `dry run (\`dry_run: true\` in .github/labelrun.yml): the job type \`${job.jobType}\`${jobType?.description ? ` (${jobType.description})` : ""} would run now; no agent started`,
+      );
+    }
     return move("queued");
   } catch (error) {
     const kind = classifyGitHubError(error, deps.clock.now());

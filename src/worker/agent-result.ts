@@ -92,6 +92,7 @@ const AGENT_CODES: readonly FailureCode[] = FAILURE_CODES.filter(
       "MAX_ATTEMPTS",
       "RATE_LIMITED",
       "HOLD_EXPIRED",
+      "DRY_RUN",
     ].includes(code),
 );
 

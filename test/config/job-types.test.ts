@@ -74,6 +74,7 @@ describe("a repository's .github/labelrun.yml", () => {
       removeLabelWhenDone: true,
       allowBots: [],
       requireApprovalForOutsiders: false,
+      dryRun: false,
     });
   });
 
@@ -91,6 +92,7 @@ describe("a repository's .github/labelrun.yml", () => {
         removeLabelWhenDone: false,
         allowBots: ["renovate[bot]"],
         requireApprovalForOutsiders: false,
+        dryRun: false,
       },
     });
   });

@@ -176,6 +176,23 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
     expect(bodies[0]).toContain("line 2, column 20");
   });
 
+  it("a repository in dry_run records the job and says what would run, and no agent starts", async () => {
+    const yaml = "dry_run: true\n";
+    const bodies: string[] = [];
+    const scope = mockIssue(mockConfig(mockToken(api()), yaml), 1)
+      .post(COMMENTS, (b) => typeof b?.body !== "string" || bodies.push(b.body) > 0)
+      .reply(201, { id: 557 });
+    await harness.deliver(labeled({ label: "agent:implement" }));
+    await harness.settle();
+    expect(scope.isDone()).toBe(true);
+    const [job] = await findJobsForTarget(database.db, target);
+    expect(job).toMatchObject({ status: "cancelled", failureCode: "DRY_RUN", queuedAt: null, attempt: 0 });
+    expect(job?.failureMessage).toMatch(
+      /^dry run \(`dry_run: true` in \.github\/labelrun\.yml\): the job type `implement` would run now; no agent started$/,
+    );
+    expect(bodies.at(-1)).toContain("`DRY_RUN` dry run");
+  });
+
   it("a trigger naming an unknown job type fails with VALIDATION_ERROR that lists the known ones", async () => {
     const yaml = 'triggers:\n  "agent:reveiw": reveiw\n';
     const bodies: string[] = [];

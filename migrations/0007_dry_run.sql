@@ -1,0 +1,1 @@
+ALTER TYPE "public"."failure_code" ADD VALUE 'DRY_RUN';
