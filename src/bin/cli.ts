@@ -1,17 +1,21 @@
 // The admin CLI: jobs, job, the job actions (cancel, retry, …), migrate, sweep — against the database
 // directly (DATABASE_URL, or the embedded folder when no other process holds it).
 // Only wiring and printing here.
-import { existsSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import pino from "pino";
+import { createApp } from "../app.js";
 import { systemClock } from "../clock.js";
 import { EnvError, loadEnv } from "../config/env.js";
 import { loadJobTypes } from "../config/job-types.js";
 import { createLogger } from "../config/logger.js";
 import { migrate } from "../db/migrate.js";
 import { coerceError } from "../errors.js";
-import { getJob, listJobEvents } from "../jobs/find-jobs.js";
+import { AfterResponseTasks } from "../github/intake/after-response.js";
+import { buildIntakeDeps } from "../github/intake/build-intake-deps.js";
+import { findJobsForTarget, getJob, listJobEvents } from "../jobs/find-jobs.js";
 import { actOnJob } from "../jobs/job-actions.js";
 import { listJobs } from "../jobs/list-jobs.js";
 import { runSweeps } from "../maintenance/run-sweeps.js";
@@ -31,6 +35,9 @@ const USAGE = `usage: labelrun <command> [options]
   retry <id>    a new job like re-adding the label, after the job ended
   approve|reject|pause|resume|interrupt <id>
                 what the /labelrun comment commands do
+  receive --event <name> --payload <file.json> [--id <delivery id>]
+            replay a saved webhook delivery through the real pipeline (like
+            \`probot receive\`): the job is recorded, dispatched and commented on
   migrate   apply the database migrations
   sweep     run the maintenance sweeps once
 
@@ -58,6 +65,9 @@ function parseCommandLine() {
         limit: { type: "string" },
         before: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
+        event: { type: "string" },
+        payload: { type: "string" },
+        id: { type: "string" },
       },
     });
   } catch (error) {
@@ -172,6 +182,57 @@ try {
               ["SWEEP", "MOVED", "MS", "ERROR"],
               reports.map((r) => [r.name, String(r.moved), r.ms.toFixed(1), r.error ?? ""]),
             ),
+      );
+      break;
+    }
+    case "receive": {
+      if (!values.event || !/^[a-z_]{1,50}$/.test(values.event)) fail("receive needs --event <name> (e.g. issues)", 2);
+      if (!values.payload) fail("receive needs --payload <file.json> (a delivery's body)", 2);
+      let payload: unknown;
+      try {
+        payload = JSON.parse(readFileSync(values.payload as string, "utf8"));
+      } catch (error) {
+        fail(`cannot read ${values.payload}: ${coerceError(error).message.split("\n")[0]}`, 2);
+      }
+      if (typeof payload !== "object" || payload === null || Array.isArray(payload))
+        fail(`${values.payload} is not a JSON object`, 2);
+      const jobTypes = loadJobTypes(env.LABELRUN_CONFIG, { defaultTimeoutMinutes: env.DEFAULT_TIMEOUT_MINUTES });
+      const gh = buildGitHubServices({ env, log, db: database.db, jobTypes, writerId: defaultWorkerId(env) });
+      if (!gh) fail("receive needs the GitHub App's credentials (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET)");
+      const { probot, github, services, permissions } = gh as NonNullable<typeof gh>;
+      const after = new AfterResponseTasks(log);
+      const deps = buildIntakeDeps({
+        db: database.db,
+        github,
+        jobTypes,
+        clock: systemClock,
+        log,
+        after,
+        writerId: defaultWorkerId(env),
+        services,
+        permissions,
+      });
+      await probot.load(createApp(deps), { cwd: process.cwd(), addHandler: () => {} });
+      const deliveryId = values.id ?? `labelrun-receive-${randomUUID()}`;
+      await probot.receive({ id: deliveryId, name: values.event as never, payload: payload as never });
+      // What the delivery set off (dispatch, comment) finishes before the CLI exits.
+      await after.idle();
+      await gh?.idle();
+      const target = payload as {
+        repository?: { id?: unknown };
+        issue?: { number?: unknown };
+        pull_request?: { number?: unknown };
+      };
+      const number = Number(target.issue?.number ?? target.pull_request?.number);
+      const repositoryId = Number(target.repository?.id);
+      const jobs =
+        Number.isSafeInteger(number) && Number.isSafeInteger(repositoryId)
+          ? await findJobsForTarget(database.db, { repositoryId, targetNumber: number })
+          : [];
+      out(
+        values.json
+          ? JSON.stringify({ deliveryId, jobs })
+          : `delivered ${values.event} (${deliveryId})${jobs.length ? `\n\n${jobsTable(jobs)}` : ": no job on its target"}`,
       );
       break;
     }

@@ -1,4 +1,7 @@
 import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import pino from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -6,9 +9,9 @@ import { ManualClock } from "../../src/clock.js";
 import { buildJobServices } from "../../src/github/job-services.js";
 import { octokitPort } from "../../src/github/octokit-port.js";
 import { createJob } from "../../src/jobs/create-job.js";
-import { getJob, listJobEvents } from "../../src/jobs/find-jobs.js";
+import { findJobsForTarget, getJob, listJobEvents } from "../../src/jobs/find-jobs.js";
 import { runSweeps } from "../../src/maintenance/run-sweeps.js";
-import { REPO } from "../fixtures/webhooks.js";
+import { labeled, REPO } from "../fixtures/webhooks.js";
 import { openTestDatabase, postgresAvailable, type TestDatabase } from "../support/databases.js";
 import { makeJob, makeNewJob, seedInstallation } from "../support/factories.js";
 import { startFakeGitHub } from "../support/fake-github.js";
@@ -124,6 +127,52 @@ describe.runIf(postgresAvailable)("the admin CLI (real binary, real database)", 
     expect(comments).toHaveLength(1);
     expect(comments[0]?.body).toContain("### 🚫 `implement` — cancelled");
     expect(comments[0]?.body).toMatch(/cancelled by cli:/);
+  });
+
+  it("receive replays a saved delivery through the real pipeline: the job is recorded, dispatched and commented on", async () => {
+    const github = await startFakeGitHub();
+    try {
+      const dir = mkdtempSync(join(tmpdir(), "labelrun-receive-"));
+      const file = join(dir, "delivery.json");
+      writeFileSync(file, JSON.stringify(labeled({ label: "agent:implement", number: 4 }).payload));
+      const appEnv = {
+        ...env,
+        APP_ID: "1",
+        PRIVATE_KEY: TEST_PRIVATE_KEY,
+        WEBHOOK_SECRET: "s",
+        GITHUB_API_URL: github.url,
+        REDELIVER_FAILED_DELIVERIES: "false",
+      };
+      const result = await cli(["receive", "--event", "issues", "--payload", file, "--id", "saved-1"], appEnv);
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^delivered issues \(saved-1\)/);
+      const [job] = await findJobsForTarget(database.db, { repositoryId: REPO.id, targetNumber: 4 });
+      expect(job).toMatchObject({ status: "queued", deliveryId: "saved-1", jobType: "implement" });
+      expect(result.stdout).toMatch(new RegExp(`${job?.id}\\s+queued`));
+      expect(github.requests.some((r) => r.method === "POST" && r.path.endsWith("/issues/4/comments"))).toBe(true);
+      // The same delivery again records nothing new.
+      expect((await cli(["receive", "--event", "issues", "--payload", file, "--id", "saved-1"], appEnv)).code).toBe(0);
+      expect(await findJobsForTarget(database.db, { repositoryId: REPO.id, targetNumber: 4 })).toHaveLength(1);
+      // Mistakes are one line each.
+      writeFileSync(join(dir, "list.json"), "[1]");
+      for (const [args, message] of [
+        [["receive", "--payload", file], /^labelrun: receive needs --event/],
+        [["receive", "--event", "issues"], /^labelrun: receive needs --payload/],
+        [
+          ["receive", "--event", "issues", "--payload", join(dir, "missing.json")],
+          /^labelrun: cannot read .*missing\.json: ENOENT/,
+        ],
+        [["receive", "--event", "issues", "--payload", join(dir, "list.json")], /is not a JSON object\n$/],
+      ] as const) {
+        const bad = await cli([...args], appEnv);
+        expect(bad.code).toBe(2);
+        expect(bad.stderr).toMatch(message);
+        expect(bad.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+      }
+    } finally {
+      await github.close();
+    }
   });
 
   it("migrate is a no-op on a migrated database; unknown commands print the usage", async () => {
