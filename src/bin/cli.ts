@@ -22,6 +22,7 @@ import { runSweeps } from "../maintenance/run-sweeps.js";
 import { BadRequestError, parseJobFilters } from "../web/api/job-filters.js";
 import { defaultWorkerId, openDatabase } from "./boot.js";
 import { jobDetail, jobsTable, table } from "./cli-format.js";
+import { doctor } from "./doctor.js";
 import { buildGitHubServices } from "./github-services.js";
 import { sweepDepsFrom } from "./start-maintenance.js";
 
@@ -38,6 +39,8 @@ const USAGE = `usage: labelrun <command> [options]
   receive --event <name> --payload <file.json> [--id <delivery id>]
             replay a saved webhook delivery through the real pipeline (like
             \`probot receive\`): the job is recorded, dispatched and commented on
+  doctor    check the App's credentials, the webhook secret, the database, git,
+            the job types and their commands, and the sandbox: one line each
   migrate   apply the database migrations
   sweep     run the maintenance sweeps once
 
@@ -183,6 +186,19 @@ try {
               reports.map((r) => [r.name, String(r.moved), r.ms.toFixed(1), r.error ?? ""]),
             ),
       );
+      break;
+    }
+    case "doctor": {
+      const findings = await doctor({ env, log, db: database.db });
+      out(
+        values.json
+          ? JSON.stringify({ findings })
+          : findings.map((f) => `${f.ok ? "ok " : "FIX"} ${f.check}: ${f.say}`).join("\n"),
+      );
+      if (findings.some((f) => !f.ok)) {
+        await database.close();
+        process.exit(1);
+      }
       break;
     }
     case "receive": {

@@ -175,6 +175,50 @@ describe.runIf(postgresAvailable)("the admin CLI (real binary, real database)", 
     }
   });
 
+  it("doctor checks what an operator gets wrong, for real, and says how to fix each in one line", async () => {
+    const github = await startFakeGitHub();
+    const dir = mkdtempSync(join(tmpdir(), "labelrun-doctor-"));
+    try {
+      const good = await cli(["doctor"], {
+        ...env,
+        APP_ID: "1",
+        PRIVATE_KEY: TEST_PRIVATE_KEY,
+        WEBHOOK_SECRET: "a-webhook-secret-long-enough-0123",
+        GITHUB_API_URL: github.url,
+      });
+      expect(good.stdout).toMatch(/^ok {2}database: \d+ migrations applied$/m);
+      expect(good.stdout).toMatch(/^ok {2}github app: authenticated as labelrun-test/m);
+      expect(good.stdout).toMatch(/^ok {2}git: git version/m);
+      expect(good.stdout).toMatch(/^ok {2}command of implement: /m);
+      expect(github.requests.some((r) => r.method === "GET" && r.path === "/app")).toBe(true);
+
+      const config = join(dir, "labelrun.config.yml");
+      writeFileSync(config, 'job_types:\n  implement:\n    command: ["./no-such-agent.sh"]\n    sandbox: none\n');
+      const bad = await cli(["doctor"], {
+        ...env,
+        APP_ID: "1",
+        PRIVATE_KEY: TEST_PRIVATE_KEY,
+        WEBHOOK_SECRET: "short",
+        GITHUB_API_URL: "http://127.0.0.1:9",
+        LABELRUN_CONFIG: config,
+      });
+      expect(bad.code).toBe(1);
+      expect(bad.stdout).toMatch(/^FIX github app: cannot reach GitHub at http:\/\/127\.0\.0\.1:9/m);
+      expect(bad.stdout).toMatch(/^FIX webhook secret: only 5 characters: use a random one/m);
+      expect(bad.stdout).toMatch(/^FIX command of implement: `.*no-such-agent\.sh` is not an executable file/m);
+      expect(bad.stdout).not.toMatch(/\n\s+at /);
+
+      const broken = join(dir, "broken.yml");
+      writeFileSync(broken, "job_types:\n  Bad Name:\n    command: []\n");
+      const invalid = await cli(["doctor"], { ...env, LABELRUN_CONFIG: broken });
+      expect(invalid.code).toBe(1);
+      expect(invalid.stdout).toMatch(/^FIX github app: missing APP_ID/m);
+      expect(invalid.stdout).toMatch(/^FIX job types: /m);
+    } finally {
+      await github.close();
+    }
+  }, 60_000);
+
   it("migrate is a no-op on a migrated database; unknown commands print the usage", async () => {
     expect(await cli(["migrate"], env)).toMatchObject({ code: 0, stdout: "migrations applied\n" });
     expect(await cli(["frobnicate"], env)).toMatchObject({

@@ -34,6 +34,7 @@ export async function startFakeGitHub(options: { issueState?: "open" | "closed" 
       return;
     }
     if (req.method === "GET" && path.includes("/contents/")) return send(404, { message: "Not Found" });
+    if (req.method === "GET" && path === "/app") return send(200, { slug: "labelrun-test", name: "labelrun test" });
     const issue = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)$/.exec(path);
     if (req.method === "GET" && issue) {
       const m = issue;
