@@ -52,7 +52,8 @@ export async function startWorker(
       );
     }
   }
-  const cloneBase = env.CLONE_BASE_URL ?? `https://${env.GHE_HOST ?? "github.com"}`;
+  const cloneBase =
+    env.CLONE_BASE_URL ?? (env.GHE_HOST ? `${env.GHE_PROTOCOL}://${env.GHE_HOST}` : "https://github.com");
   const worker = new Worker(
     {
       handle: database,

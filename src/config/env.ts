@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { getPrivateKey } from "@probot/get-private-key";
 import { z } from "zod";
 import { coerceError } from "../errors.js";
 
@@ -38,6 +39,13 @@ export const envSchema = z.object({
   WEBHOOK_SECRET: z.string().optional(),
   /** GitHub Enterprise Server host name, when not github.com. */
   GHE_HOST: z.string().optional(),
+  /** The scheme GHE_HOST is reached with (Probot's convention). */
+  GHE_PROTOCOL: z.enum(["https", "http"]).default("https"),
+  /** Register the App under this organisation (the setup page's button), not under your account. */
+  GH_ORG: z
+    .string()
+    .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, "must be a GitHub organisation login")
+    .optional(),
   /** GitHub's REST API base URL (default: api.github.com, or GHE_HOST's /api/v3). */
   GITHUB_API_URL: z.string().url().optional(),
   /** Where repositories are cloned from: `{base}/{owner}/{repo}.git` (default: https://github.com or GHE_HOST). */
@@ -145,19 +153,33 @@ export class EnvError extends Error {
 }
 
 /** Parses, defaults and freezes the environment, listing every problem at once. */
-export function loadEnv(env: NodeJS.ProcessEnv = process.env, readFile = readKeyFile): Env {
+export function loadEnv(env: NodeJS.ProcessEnv = process.env, readFile = readKeyFile, cwd = process.cwd()): Env {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new EnvError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
   }
   const raw = parsed.data;
   const problems: string[] = [];
-  let privateKey = raw.PRIVATE_KEY ? normalizePrivateKey(raw.PRIVATE_KEY) : undefined;
-  if (!privateKey && raw.PRIVATE_KEY_PATH) {
+  // Every form Probot accepts (@probot/get-private-key): PEM with real or `\n` newlines, on one
+  // line, base64; or a file (PRIVATE_KEY_PATH); or the one `*.pem` file in the working folder.
+  let privateKey: string | undefined;
+  if (raw.PRIVATE_KEY) {
+    try {
+      privateKey = getPrivateKey({ env: { PRIVATE_KEY: raw.PRIVATE_KEY } }) ?? undefined;
+    } catch {
+      problems.push("PRIVATE_KEY: is not a PEM private key (expected -----BEGIN … PRIVATE KEY-----)");
+    }
+  } else if (raw.PRIVATE_KEY_PATH) {
     try {
       privateKey = readFile(raw.PRIVATE_KEY_PATH);
     } catch (error) {
       problems.push(`PRIVATE_KEY_PATH: cannot read ${raw.PRIVATE_KEY_PATH} (${coerceError(error).message})`);
+    }
+  } else {
+    try {
+      privateKey = getPrivateKey({ env: {}, cwd }) ?? undefined;
+    } catch (error) {
+      problems.push(`PRIVATE_KEY_PATH: ${coerceError(error).message.replace(/^\[@probot\/get-private-key\]\s*/, "")}`);
     }
   }
   if (privateKey && !privateKey.includes("PRIVATE KEY-----")) {
@@ -175,7 +197,9 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env, readFile = readKey
           appId: raw.APP_ID,
           privateKey,
           webhookSecret: raw.WEBHOOK_SECRET,
-          baseUrl: raw.GITHUB_API_URL ?? (raw.GHE_HOST ? `https://${raw.GHE_HOST}/api/v3` : "https://api.github.com"),
+          baseUrl:
+            raw.GITHUB_API_URL ??
+            (raw.GHE_HOST ? `${raw.GHE_PROTOCOL}://${raw.GHE_HOST}/api/v3` : "https://api.github.com"),
         }
       : null;
   const HOST = raw.HOST ?? (raw.ADMIN_TOKEN ? "0.0.0.0" : "127.0.0.1");

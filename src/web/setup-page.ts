@@ -10,8 +10,10 @@ export interface SetupPageOptions {
   baseUrl: string;
   /** The app manifest (app.yml). */
   manifestPath: string;
-  /** GitHub's host (GHE_HOST) and an optional organisation to register under. */
+  /** GitHub's host (GHE_HOST), its scheme (GHE_PROTOCOL) and an organisation to register under (GH_ORG). */
   githubHost?: string;
+  githubProtocol?: "https" | "http";
+  organisation?: string;
 }
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -30,7 +32,10 @@ export function setupPage(options: SetupPageOptions): Handler {
     hook_attributes: { url: `${options.baseUrl}/api/github/webhooks` },
     redirect_url: `${options.baseUrl}/`,
   };
-  const host = options.githubHost ?? "github.com";
+  const origin = `${options.githubProtocol ?? "https"}://${options.githubHost ?? "github.com"}`;
+  const action = options.organisation
+    ? `${origin}/organizations/${encodeURIComponent(options.organisation)}/settings/apps/new`
+    : `${origin}/settings/apps/new`;
   return (req, res) => {
     if (req.method !== "GET" || !["/", "/setup"].includes(pathOf(req))) return false;
     const body = `<!doctype html>
@@ -42,13 +47,13 @@ code{background:#8882;padding:0 .2em;border-radius:3px}@media (prefers-color-sch
 <p>The database, health checks and worker are up, but no GitHub App is configured, so no webhook can be received.</p>
 <p>Missing: ${options.missing.map((m) => `<code>${escapeHtml(m)}</code>`).join(", ")}.</p>
 <h2>Register the GitHub App</h2>
-<form action="https://${escapeHtml(host)}/settings/apps/new" method="post">
+<form action="${escapeHtml(action)}" method="post">
 <input type="hidden" name="manifest" value="${escapeHtml(JSON.stringify(full))}">
 <button type="submit">Register labelrun on GitHub</button></form>
 <p>Then put <code>APP_ID</code>, <code>PRIVATE_KEY</code> (or <code>PRIVATE_KEY_PATH</code>) and <code>WEBHOOK_SECRET</code>
 in <code>.env</code> and restart. README.md, “Register and install the app”, has the steps.</p></body></html>`;
     // The one form posts the manifest to GitHub.
-    res.writeHead(200, htmlSecurityHeaders(`https://${host}`));
+    res.writeHead(200, htmlSecurityHeaders(origin));
     res.end(body);
     return true;
   };

@@ -59,6 +59,8 @@ export function webHandlers(options: WebHandlerOptions): Handler[] {
         baseUrl: env.PUBLIC_URL ?? `http://localhost:${options.port}`,
         manifestPath: MANIFEST_PATH,
         githubHost: env.GHE_HOST,
+        githubProtocol: env.GHE_PROTOCOL,
+        organisation: env.GH_ORG,
       }),
     );
   }

@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { EnvError, envSchema, loadEnv, normalizePrivateKey } from "../../src/config/env.js";
 
@@ -75,5 +77,31 @@ describe("every variable the environment schema reads is documented", () => {
     const rows = [...readme.matchAll(/^\| ([^|]+)\|/gm)].map((m) => m[1] ?? "");
     const listed = new Set(rows.flatMap((cell) => [...cell.matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1])));
     expect(names.filter((name) => !listed.has(name))).toEqual([]);
+  });
+});
+
+describe("Probot's conventions for the App's settings", () => {
+  it("GHE_PROTOCOL reaches a GitHub Enterprise host over its scheme; GH_ORG is checked as a login", () => {
+    const env = loadEnv({
+      APP_ID: "1",
+      PRIVATE_KEY: PEM,
+      WEBHOOK_SECRET: "s",
+      GHE_HOST: "ghe.test",
+      GHE_PROTOCOL: "http",
+    });
+    expect(env.github?.baseUrl).toBe("http://ghe.test/api/v3");
+    expect(loadEnv({ GH_ORG: "octo-org" }).GH_ORG).toBe("octo-org");
+    expect(() => loadEnv({ GH_ORG: "../evil" })).toThrow(/GH_ORG: must be a GitHub organisation login/);
+    expect(() => loadEnv({ GHE_PROTOCOL: "ftp" })).toThrow(/GHE_PROTOCOL/);
+  });
+
+  it("without PRIVATE_KEY or PRIVATE_KEY_PATH, the one *.pem file in the working folder is the key; two are a clear problem", () => {
+    const dir = mkdtempSync(join(tmpdir(), "labelrun-pem-"));
+    writeFileSync(join(dir, "my-app.2026-11-24.private-key.pem"), PEM);
+    expect(loadEnv({ APP_ID: "1", WEBHOOK_SECRET: "s" }, undefined, dir).github?.privateKey).toBe(PEM);
+    writeFileSync(join(dir, "other.pem"), PEM);
+    expect(() => loadEnv({ APP_ID: "1", WEBHOOK_SECRET: "s" }, undefined, dir)).toThrow(
+      /PRIVATE_KEY_PATH: More than one file found/,
+    );
   });
 });
