@@ -1,4 +1,6 @@
 import { createNodeMiddleware } from "probot";
+import type { Logger } from "pino";
+import SmeeClient from "smee-client";
 import { createApp } from "../app.js";
 import { systemClock } from "../clock.js";
 import { AfterResponseTasks } from "../github/intake/after-response.js";
@@ -79,7 +81,9 @@ export async function startWeb(
   });
   const port = await listen(server, env.PORT, env.HOST);
   log.info({ port, host: env.HOST }, `listening on http://${env.HOST}:${port} (webhooks at ${WEBHOOK_PATH})`);
+  const proxy = webhookMiddleware && env.WEBHOOK_PROXY_URL ? await forwardFromProxy(env.WEBHOOK_PROXY_URL, port, log) : null;
   return async () => {
+    await proxy?.stop();
     // Draining: /readyz says 503 while everything is still served, then connections close.
     draining = true;
     if (params.drainSeconds > 0) {
@@ -92,4 +96,24 @@ export async function startWeb(
     await commands.idle();
     await params.gh?.idle();
   };
+}
+
+/**
+ * WEBHOOK_PROXY_URL: deliveries sent to a smee-style channel are forwarded to
+ * this process's own webhook endpoint (as `probot run` does in development),
+ * where they pass the same signature check as GitHub's.
+ */
+async function forwardFromProxy(source: string, port: number, log: Logger): Promise<{ stop(): Promise<void> }> {
+  const proxyLog = log.child({ proxy: source });
+  const client = new SmeeClient({
+    source,
+    target: `http://127.0.0.1:${port}${WEBHOOK_PATH}`,
+    logger: {
+      info: (...args: unknown[]) => proxyLog.debug(args.map(String).join(" ")),
+      error: (...args: unknown[]) => proxyLog.warn(args.map(String).join(" ")),
+    } as never,
+  });
+  await client.start();
+  proxyLog.info("forwarding webhook deliveries from WEBHOOK_PROXY_URL");
+  return { stop: () => client.stop() };
 }

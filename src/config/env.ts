@@ -41,6 +41,16 @@ export const envSchema = z.object({
   GHE_HOST: z.string().optional(),
   /** The scheme GHE_HOST is reached with (Probot's convention). */
   GHE_PROTOCOL: z.enum(["https", "http"]).default("https"),
+  /**
+   * For local development: a smee-style channel whose deliveries are forwarded to this
+   * process's webhook endpoint (signatures checked as for GitHub's own), so GitHub need not
+   * reach your machine.
+   */
+  WEBHOOK_PROXY_URL: z
+    .string()
+    .url()
+    .refine((url) => /^https?:\/\//.test(url), "must be an http(s) URL")
+    .optional(),
   /** Register the App under this organisation (the setup page's button), not under your account. */
   GH_ORG: z
     .string()
