@@ -1,5 +1,5 @@
-import { createNodeMiddleware } from "probot";
 import type { Logger } from "pino";
+import { createNodeMiddleware } from "probot";
 import SmeeClient from "smee-client";
 import { createApp } from "../app.js";
 import { systemClock } from "../clock.js";
@@ -81,7 +81,8 @@ export async function startWeb(
   });
   const port = await listen(server, env.PORT, env.HOST);
   log.info({ port, host: env.HOST }, `listening on http://${env.HOST}:${port} (webhooks at ${WEBHOOK_PATH})`);
-  const proxy = webhookMiddleware && env.WEBHOOK_PROXY_URL ? await forwardFromProxy(env.WEBHOOK_PROXY_URL, port, log) : null;
+  const proxy =
+    webhookMiddleware && env.WEBHOOK_PROXY_URL ? await forwardFromProxy(env.WEBHOOK_PROXY_URL, port, log) : null;
   return async () => {
     await proxy?.stop();
     // Draining: /readyz says 503 while everything is still served, then connections close.
