@@ -1,28 +1,6 @@
-import {
-  ACTIVE_STATES,
-  FAILURE_CODES,
-  type FailureCode,
-  JOB_HOLDS,
-  JOB_STATES,
-  type JobHold,
-  type JobState,
-  TARGET_KINDS,
-  type TargetKind,
-  TERMINAL_STATES,
-} from "../db/lifecycle.js";
+import { type JobState, TERMINAL_STATES } from "../db/lifecycle.js";
 
-export {
-  ACTIVE_STATES,
-  FAILURE_CODES,
-  type FailureCode,
-  JOB_HOLDS,
-  JOB_STATES,
-  type JobHold,
-  type JobState,
-  TARGET_KINDS,
-  type TargetKind,
-  TERMINAL_STATES,
-};
+export * from "../db/lifecycle.js";
 
 /**
  * The job lifecycle's rules, on its vocabulary (src/db/lifecycle.ts, from

@@ -1,7 +1,5 @@
 import { existsSync, mkdirSync } from "node:fs";
-import { Writable } from "node:stream";
 import { eq } from "drizzle-orm";
-import pino from "pino";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
@@ -10,6 +8,7 @@ import { getJob } from "../../src/jobs/find-jobs.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { openTestDatabase, type TestDatabase, testDrivers } from "../support/databases.js";
 import { makeJob, seedInstallation } from "../support/factories.js";
+import { capturedLogger } from "../support/log-capture.js";
 import { ADMIN_TOKEN, startTestWeb } from "../support/web-harness.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -23,21 +22,12 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)(`the dashboard in headles
   let web: Awaited<ReturnType<typeof startTestWeb>>;
   let browser: Browser;
   let page: Page;
-  const logLines: Array<Record<string, unknown>> = [];
+  const captured = capturedLogger("warn");
+  const logLines = captured.lines;
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     database = await openTestDatabase(driver);
-    web = await startTestWeb(database, {
-      log: pino(
-        { level: "warn" },
-        new Writable({
-          write(chunk, _encoding, done) {
-            for (const line of String(chunk).split("\n").filter(Boolean)) logLines.push(JSON.parse(line));
-            done();
-          },
-        }),
-      ),
-    });
+    web = await startTestWeb(database, { log: captured.log });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [

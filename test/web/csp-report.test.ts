@@ -1,9 +1,8 @@
-import { Writable } from "node:stream";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CSP_REPORT_PATH } from "../../src/web/csp-report.js";
 import { openTestDatabase, type TestDatabase, testDrivers } from "../support/databases.js";
 import { httpRequest } from "../support/http.js";
+import { capturedLogger } from "../support/log-capture.js";
 import { startTestWeb } from "../support/web-harness.js";
 
 const driver = testDrivers[0] ?? "pglite";
@@ -11,18 +10,9 @@ const driver = testDrivers[0] ?? "pglite";
 describe(`the CSP report door, against strangers (${driver})`, () => {
   let database: TestDatabase;
   let web: Awaited<ReturnType<typeof startTestWeb>>;
-  const lines: Array<Record<string, unknown>> = [];
+  const { log, lines } = capturedLogger();
   beforeAll(async () => {
     database = await openTestDatabase(driver);
-    const log = pino(
-      { level: "info" },
-      new Writable({
-        write(chunk, _encoding, done) {
-          for (const line of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(line));
-          done();
-        },
-      }),
-    );
     web = await startTestWeb(database, { log });
   });
   afterAll(async () => {
