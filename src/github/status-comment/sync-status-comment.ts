@@ -33,6 +33,11 @@ export type SyncOutcome = "written" | "unchanged" | "busy" | "failed";
 
 const LEASE_MS = 60_000;
 const MAX_ROUNDS = 4;
+/**
+ * Writes one lease holder makes at most before it lets go: a target that keeps changing cannot
+ * hold a writer (or outlive its lease, paced seconds apart); the next call or the sweep goes on.
+ */
+const MAX_WRITES_PER_LEASE = 10;
 
 /**
  * Brings the target's status comment up to date with its jobs' records.
@@ -58,7 +63,7 @@ export async function syncStatusComment(deps: SyncDeps, target: CommentTarget): 
     if (!leased) return outcome === "unchanged" ? "busy" : outcome;
     row = leased;
     try {
-      while (isBehind(row)) {
+      for (let writes = 0; isBehind(row) && writes < MAX_WRITES_PER_LEASE; writes++) {
         const written = await writeOnce(deps, log, target, row);
         if (written.outcome === "failed") return "failed";
         if (written.outcome === "written" || outcome !== "written") outcome = written.outcome;
