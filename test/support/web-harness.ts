@@ -1,17 +1,23 @@
 import type { Server } from "node:http";
 import pino from "pino";
-import { type ManualClock, systemClock } from "../../src/clock.js";
+import { createNodeMiddleware } from "probot";
+import { createApp } from "../../src/app.js";
+import { ManualClock, systemClock } from "../../src/clock.js";
 import { loadEnv } from "../../src/config/env.js";
 import type { DatabaseHandle } from "../../src/db/client.js";
 import { AfterResponseTasks } from "../../src/github/intake/after-response.js";
+import { buildIntakeDeps } from "../../src/github/intake/build-intake-deps.js";
 import type { JobServices } from "../../src/github/job-services.js";
+import { octokitPort } from "../../src/github/octokit-port.js";
 import type { AdminDeps } from "../../src/web/api/jobs-api.js";
 import { AdminAuth } from "../../src/web/auth.js";
 import type { SlowDownPolicy } from "../../src/web/failure-limiter.js";
 import { closeServer, createHttpServer, listen } from "../../src/web/http-server.js";
 import { JobStream } from "../../src/web/job-stream.js";
 import { webHandlers } from "../../src/web/web-handlers.js";
-import { WEBHOOK_SECRET } from "./github-harness.js";
+import { WEBHOOK_PATH } from "../../src/web/webhook-route.js";
+import { T0 } from "./factories.js";
+import { makeProbot, TEST_JOB_TYPES, WEBHOOK_SECRET } from "./github-harness.js";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 
@@ -74,4 +80,29 @@ export async function startTestWeb(
       await after.idle();
     },
   };
+}
+
+/**
+ * Probot's webhook middleware over labelrun's app on a test database, with
+ * follow-up work (dispatch, comments) dropped: for tests of what the door does.
+ */
+export async function webhookMiddlewareFor(
+  handle: DatabaseHandle,
+  options: { deadlineMs?: number; log?: pino.Logger } = {},
+) {
+  const log = options.log ?? pino({ level: "silent" });
+  const probot = makeProbot(log);
+  const deps = buildIntakeDeps({
+    db: handle.db,
+    github: octokitPort((id) => probot.auth(id) as never),
+    jobTypes: TEST_JOB_TYPES,
+    clock: new ManualClock(T0),
+    log,
+    after: { run: () => {} },
+    writerId: "http-test",
+  });
+  return createNodeMiddleware(createApp(deps, { deadlineMs: options.deadlineMs }), {
+    probot,
+    webhooksPath: WEBHOOK_PATH,
+  });
 }

@@ -1,19 +1,13 @@
 import { createHmac } from "node:crypto";
 import fc from "fast-check";
-import { createNodeMiddleware } from "probot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app.js";
-import { ManualClock } from "../../src/clock.js";
-import { buildIntakeDeps } from "../../src/github/intake/build-intake-deps.js";
-import { octokitPort } from "../../src/github/octokit-port.js";
 import { WEBHOOK_PATH } from "../../src/web/webhook-route.js";
 import { closed, commented, installationEvent, labeled, unlabeled } from "../fixtures/webhooks.js";
 import { openTestDatabase, type TestDatabase, testDrivers } from "../support/databases.js";
-import { T0 } from "../support/factories.js";
-import { makeProbot, TEST_JOB_TYPES, WEBHOOK_SECRET } from "../support/github-harness.js";
+import { WEBHOOK_SECRET } from "../support/github-harness.js";
 import { httpRequest } from "../support/http.js";
 import { capturedLogger } from "../support/log-capture.js";
-import { startTestWeb } from "../support/web-harness.js";
+import { startTestWeb, webhookMiddlewareFor } from "../support/web-harness.js";
 
 const driver = testDrivers[0] ?? "pglite";
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
@@ -101,18 +95,8 @@ describe(`signed webhook payloads, fuzzed, through the real HTTP server (${drive
   const { log, lines } = capturedLogger();
   beforeAll(async () => {
     database = await openTestDatabase(driver);
-    const probot = makeProbot(log);
-    const deps = buildIntakeDeps({
-      db: database.db,
-      github: octokitPort((id) => probot.auth(id) as never),
-      jobTypes: TEST_JOB_TYPES,
-      clock: new ManualClock(T0),
-      log,
-      // Follow-up work (dispatch, comments) is dropped: this is about what the door does.
-      after: { run: () => {} },
-      writerId: "fuzz",
-    });
-    const middleware = await createNodeMiddleware(createApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
+    // Follow-up work (dispatch, comments) is dropped: this is about what the door does.
+    const middleware = await webhookMiddlewareFor(database, { log });
     web = await startTestWeb(database, { webhookMiddleware: middleware });
   });
   afterAll(async () => {

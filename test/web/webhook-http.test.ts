@@ -1,16 +1,12 @@
 import { createHmac } from "node:crypto";
 import { connect, createServer } from "node:net";
 import pino from "pino";
-import { createNodeMiddleware } from "probot";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app.js";
 import { ManualClock } from "../../src/clock.js";
 import { loadEnv } from "../../src/config/env.js";
 import type { DatabaseHandle } from "../../src/db/client.js";
 import { openPostgres } from "../../src/db/open-postgres.js";
 import { AfterResponseTasks } from "../../src/github/intake/after-response.js";
-import { buildIntakeDeps } from "../../src/github/intake/build-intake-deps.js";
-import { octokitPort } from "../../src/github/octokit-port.js";
 import { findJobsForTarget } from "../../src/jobs/find-jobs.js";
 import { registry } from "../../src/metrics.js";
 import { AdminAuth } from "../../src/web/auth.js";
@@ -22,9 +18,9 @@ import { WEBHOOK_PATH } from "../../src/web/webhook-route.js";
 import { labeled, REPO } from "../fixtures/webhooks.js";
 import { openTestDatabase, type TestDatabase, testDrivers } from "../support/databases.js";
 import { T0 } from "../support/factories.js";
-import { makeProbot, TEST_JOB_TYPES, WEBHOOK_SECRET } from "../support/github-harness.js";
+import { WEBHOOK_SECRET } from "../support/github-harness.js";
 import { httpRequest } from "../support/http.js";
-import { startTestWeb } from "../support/web-harness.js";
+import { startTestWeb, webhookMiddlewareFor } from "../support/web-harness.js";
 
 const driver = testDrivers[0] ?? "pglite";
 
@@ -229,22 +225,6 @@ async function startWithoutStream(
   });
   const port = await listen(server, 0, "127.0.0.1");
   return { base: `http://127.0.0.1:${port}`, close: () => closeServer(server) };
-}
-
-/** Probot's webhook middleware over labelrun's app; follow-up work (dispatch, comment) is dropped. */
-async function webhookMiddlewareFor(handle: DatabaseHandle, options: { deadlineMs?: number } = {}) {
-  const log = pino({ level: "silent" });
-  const probot = makeProbot(log);
-  const deps = buildIntakeDeps({
-    db: handle.db,
-    github: octokitPort((id) => probot.auth(id) as never),
-    jobTypes: TEST_JOB_TYPES,
-    clock: new ManualClock(T0),
-    log,
-    after: { run: () => {} },
-    writerId: "http-test",
-  });
-  return createNodeMiddleware(createApp(deps, options), { probot, webhooksPath: WEBHOOK_PATH });
 }
 
 describe(`the webhook door against strangers (${driver})`, () => {
