@@ -3,47 +3,37 @@ import { createNodeMiddleware } from "probot";
 import SmeeClient from "smee-client";
 import { createApp } from "../app.js";
 import { systemClock } from "../clock.js";
+import { type Env, loadEnv } from "../config/env.js";
 import { AfterResponseTasks } from "../github/intake/after-response.js";
 import { buildIntakeDeps } from "../github/intake/build-intake-deps.js";
+import { saveAppCredentials } from "../setup/save-app-credentials.js";
 import { AdminAuth } from "../web/auth.js";
+import type { Handler } from "../web/http-server.js";
 import { closeServer, createHttpServer, listen } from "../web/http-server.js";
 import { JobStream } from "../web/job-stream.js";
 import { databaseSessions } from "../web/session-store.js";
 import { webHandlers } from "../web/web-handlers.js";
 import { WEBHOOK_PATH } from "../web/webhook-route.js";
-import type { ProcessParts } from "./github-services.js";
+import { buildGitHubServices, type GitHubServices, type ProcessParts } from "./github-services.js";
 
-/** Builds the Probot app (when credentials exist) and starts the HTTP server. Returns its stop. */
+/**
+ * Builds the Probot app (when credentials exist) and starts the HTTP server. Returns its stop.
+ * In setup mode the setup page registers the App; its credentials are saved to `.env` and the
+ * routes are rebuilt with them, so webhooks are served at once; `onRegistered` starts the rest.
+ */
 export async function startWeb(
-  params: ProcessParts & { worker?: () => unknown; drainSeconds: number },
+  params: ProcessParts & {
+    worker?: () => unknown;
+    drainSeconds: number;
+    onRegistered?: (env: Env, gh: GitHubServices) => Promise<void>;
+  },
 ): Promise<() => Promise<void>> {
-  const { env, log, database } = params;
+  const { log, database } = params;
+  let env = params.env;
+  let gh = params.gh;
   const after = new AfterResponseTasks(log);
   // Comment commands (anyone on GitHub can write one) have their own queue: they never delay dispatch.
   const commands = new AfterResponseTasks(log, 2);
-  let webhookMiddleware = null;
-  if (params.gh) {
-    const { probot, github, services, permissions } = params.gh;
-    const deps = buildIntakeDeps({
-      db: database.db,
-      github,
-      jobTypes: params.jobTypes,
-      clock: systemClock,
-      log,
-      after,
-      commands,
-      writerId: params.workerId,
-      publicUrl: env.PUBLIC_URL,
-      services,
-      permissions,
-    });
-    webhookMiddleware = await createNodeMiddleware(createApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
-  } else {
-    log.warn(
-      { missing: env.githubMissing },
-      `no GitHub App configured (missing ${env.githubMissing.join(", ")}): webhooks are off. Open http://localhost:${env.PORT}/ to register the app, or see README.md "Register and install the app".`,
-    );
-  }
   const stream = new JobStream();
   await stream.start(database);
   const auth = new AdminAuth({
@@ -61,28 +51,58 @@ export async function startWeb(
     clock: systemClock,
     auth,
     stream,
-    services: params.gh?.services ?? null,
+    services: gh?.services ?? null,
     after,
     unsandboxed,
     githubHost: env.GHE_HOST ?? "github.com",
   };
   let draining = false;
-  const server = createHttpServer({
-    log,
-    handlers: webHandlers({
+  let port = env.PORT;
+  // The server keeps this one array; a registration replaces its contents.
+  const handlers: Handler[] = [];
+  const route = async () => {
+    const webhookMiddleware = gh ? await webhookMiddlewareFor(gh, env, params, { after, commands }) : null;
+    admin.services = gh?.services ?? null;
+    const next = webHandlers({
       env,
       webhookMiddleware,
-      port: env.PORT,
+      port,
       admin,
       worker: params.worker,
       log,
       draining: () => draining,
-    }),
-  });
-  const port = await listen(server, env.PORT, env.HOST);
+      register: async (app) => {
+        const values = saveAppCredentials({ dir: process.cwd(), app });
+        const registered = loadEnv({ ...process.env, ...values });
+        const services = buildGitHubServices({
+          env: registered,
+          log,
+          db: database.db,
+          jobTypes: params.jobTypes,
+          writerId: params.workerId,
+        });
+        if (!services) throw new Error(`the saved credentials are incomplete: ${registered.githubMissing.join(", ")}`);
+        env = registered;
+        gh = services;
+        await route();
+        await params.onRegistered?.(registered, services);
+      },
+    });
+    handlers.splice(0, handlers.length, ...next);
+  };
+  if (!gh) {
+    log.warn(
+      { missing: env.githubMissing },
+      `no GitHub App configured (missing ${env.githubMissing.join(", ")}): webhooks are off. Open http://localhost:${env.PORT}/ to register the app, or see README.md "Register and install the app".`,
+    );
+  }
+  await route();
+  const server = createHttpServer({ log, handlers });
+  port = await listen(server, env.PORT, env.HOST);
+  // Links the setup page gives GitHub name the port actually bound.
+  if (!gh) await route();
   log.info({ port, host: env.HOST }, `listening on http://${env.HOST}:${port} (webhooks at ${WEBHOOK_PATH})`);
-  const proxy =
-    webhookMiddleware && env.WEBHOOK_PROXY_URL ? await forwardFromProxy(env.WEBHOOK_PROXY_URL, port, log) : null;
+  const proxy = gh && env.WEBHOOK_PROXY_URL ? await forwardFromProxy(env.WEBHOOK_PROXY_URL, port, log) : null;
   return async () => {
     await proxy?.stop();
     // Draining: /readyz says 503 while everything is still served, then connections close.
@@ -95,8 +115,32 @@ export async function startWeb(
     await closeServer(server);
     await after.idle();
     await commands.idle();
-    await params.gh?.idle();
+    await gh?.idle();
   };
+}
+
+/** Probot's webhook middleware over labelrun's app, with this process's intake. */
+async function webhookMiddlewareFor(
+  gh: GitHubServices,
+  env: Env,
+  params: ProcessParts,
+  queues: { after: AfterResponseTasks; commands: AfterResponseTasks },
+) {
+  const { probot, github, services, permissions } = gh;
+  const deps = buildIntakeDeps({
+    db: params.database.db,
+    github,
+    jobTypes: params.jobTypes,
+    clock: systemClock,
+    log: params.log,
+    after: queues.after,
+    commands: queues.commands,
+    writerId: params.workerId,
+    publicUrl: env.PUBLIC_URL,
+    services,
+    permissions,
+  });
+  return createNodeMiddleware(createApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
 }
 
 /**

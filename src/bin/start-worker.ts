@@ -1,6 +1,7 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { systemClock } from "../clock.js";
+import { githubWebOrigin } from "../config/env.js";
 import { serverSecrets } from "../config/server-secrets.js";
 import { recoverWorkerJobs } from "../maintenance/sweeps/sweep-running-jobs.js";
 import type { SandboxSupport } from "../worker/prepare-run.js";
@@ -52,8 +53,7 @@ export async function startWorker(
       );
     }
   }
-  const cloneBase =
-    env.CLONE_BASE_URL ?? (env.GHE_HOST ? `${env.GHE_PROTOCOL}://${env.GHE_HOST}` : "https://github.com");
+  const cloneBase = env.CLONE_BASE_URL ?? githubWebOrigin(env);
   const worker = new Worker(
     {
       handle: database,

@@ -12,8 +12,9 @@ const { env, log } = boot("start");
 const database = await openDatabase(env, log, { migrate: true });
 const jobTypes = loadJobTypesOrExit(env, log);
 const workerId = defaultWorkerId(env);
-const gh = buildGitHubServices({ env, log, db: database.db, jobTypes, writerId: workerId });
-const worker = await startWorker({ env, log, database, jobTypes, workerId, gh });
+let gh = buildGitHubServices({ env, log, db: database.db, jobTypes, writerId: workerId });
+let worker = await startWorker({ env, log, database, jobTypes, workerId, gh });
+let stopMaintenance = startMaintenance({ env, log, database, gh });
 const stopWeb = await startWeb({
   env,
   log,
@@ -23,8 +24,13 @@ const stopWeb = await startWeb({
   drainSeconds: env.SHUTDOWN_DRAIN_SECONDS ?? 0,
   gh,
   worker: () => worker.readiness,
+  // Registered from the setup page: the worker and the sweeps start with the new App (they were idle).
+  onRegistered: async (registered, services) => {
+    gh = services;
+    worker = await startWorker({ env: registered, log, database, jobTypes, workerId, gh });
+    stopMaintenance = startMaintenance({ env: registered, log, database, gh });
+  },
 });
-const stopMaintenance = startMaintenance({ env, log, database, gh });
 onShutdown(log, async () => {
   await stopMaintenance();
   await stopWeb();

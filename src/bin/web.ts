@@ -10,6 +10,7 @@ const database = await openDatabase(env, log, { migrate: false });
 const jobTypes = loadJobTypesOrExit(env, log);
 const workerId = defaultWorkerId(env);
 const gh = buildGitHubServices({ env, log, db: database.db, jobTypes, writerId: workerId });
+let stopMaintenance = startMaintenance({ env, log, database, gh });
 const stopWeb = await startWeb({
   env,
   log,
@@ -18,11 +19,13 @@ const stopWeb = await startWeb({
   workerId,
   drainSeconds: env.SHUTDOWN_DRAIN_SECONDS ?? 5,
   gh,
+  // Registered from the setup page: the sweeps start with the new App (workers need a restart with it).
+  onRegistered: async (registered, services) => {
+    stopMaintenance = startMaintenance({ env: registered, log, database, gh: services });
+  },
 });
-const stopMaintenance = startMaintenance({ env, log, database, gh });
 onShutdown(log, async () => {
   await stopMaintenance();
   await stopWeb();
-  await gh?.idle();
   await database.close();
 });

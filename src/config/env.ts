@@ -37,6 +37,10 @@ export const envSchema = z.object({
   PRIVATE_KEY_PATH: z.string().optional(),
   /** The webhook secret set in the App's settings. */
   WEBHOOK_SECRET: z.string().optional(),
+  /** The App's OAuth client id (written by the setup page): "Sign in with GitHub" on the board. */
+  GITHUB_CLIENT_ID: z.string().optional(),
+  /** The App's OAuth client secret (written by the setup page). */
+  GITHUB_CLIENT_SECRET: z.string().optional(),
   /** GitHub Enterprise Server host name, when not github.com. */
   GHE_HOST: z.string().optional(),
   /** The scheme GHE_HOST is reached with (Probot's convention). */
@@ -207,13 +211,23 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env, readFile = readKey
           appId: raw.APP_ID,
           privateKey,
           webhookSecret: raw.WEBHOOK_SECRET,
-          baseUrl:
-            raw.GITHUB_API_URL ??
-            (raw.GHE_HOST ? `${raw.GHE_PROTOCOL}://${raw.GHE_HOST}/api/v3` : "https://api.github.com"),
+          baseUrl: githubApiBaseUrl(raw),
         }
       : null;
   const HOST = raw.HOST ?? (raw.ADMIN_TOKEN ? "0.0.0.0" : "127.0.0.1");
   return Object.freeze({ ...raw, HOST, github, githubMissing });
+}
+
+/** GitHub's REST API base URL: GITHUB_API_URL, else GHE_HOST's `/api/v3`, else api.github.com. */
+export function githubApiBaseUrl(raw: Pick<RawEnv, "GITHUB_API_URL" | "GHE_HOST" | "GHE_PROTOCOL">): string {
+  return (
+    raw.GITHUB_API_URL ?? (raw.GHE_HOST ? `${raw.GHE_PROTOCOL}://${raw.GHE_HOST}/api/v3` : "https://api.github.com")
+  );
+}
+
+/** GitHub's web origin (where people sign in and register Apps): GHE_HOST, else github.com. */
+export function githubWebOrigin(raw: Pick<RawEnv, "GHE_HOST" | "GHE_PROTOCOL">): string {
+  return raw.GHE_HOST ? `${raw.GHE_PROTOCOL}://${raw.GHE_HOST}` : "https://github.com";
 }
 
 function readKeyFile(path: string): string {

@@ -4,7 +4,7 @@ import type { Env } from "./env.js";
  * Every secret value the server knows, for masking what agents print and
  * write: the App's private key (whole, as configured, and each of its lines,
  * so a key printed line by line is masked too), the webhook secret, the admin
- * token, the database URL and its password.
+ * token, the OAuth client secret, the database URL and its password.
  */
 export function serverSecrets(env: Env, raw: NodeJS.ProcessEnv = {}): string[] {
   const secrets: string[] = [];
@@ -16,6 +16,7 @@ export function serverSecrets(env: Env, raw: NodeJS.ProcessEnv = {}): string[] {
   if (raw.PRIVATE_KEY) secrets.push(raw.PRIVATE_KEY);
   if (env.WEBHOOK_SECRET) secrets.push(env.WEBHOOK_SECRET);
   if (env.ADMIN_TOKEN) secrets.push(env.ADMIN_TOKEN);
+  if (env.GITHUB_CLIENT_SECRET) secrets.push(env.GITHUB_CLIENT_SECRET);
   if (env.DATABASE_URL) {
     secrets.push(env.DATABASE_URL);
     const password = safePassword(env.DATABASE_URL);

@@ -1,7 +1,8 @@
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
-import type { Env } from "../config/env.js";
+import { type Env, githubApiBaseUrl, githubWebOrigin } from "../config/env.js";
 import { countMigrations } from "../db/migrate.js";
+import { convertManifestCode, type RegisteredApp } from "../setup/convert-manifest-code.js";
 import { type AdminDeps, jobsApi } from "./api/jobs-api.js";
 import { cspReportRoute } from "./csp-report.js";
 import { dashboardRoutes } from "./dashboard/dashboard-routes.js";
@@ -28,6 +29,8 @@ export interface WebHandlerOptions {
   worker?: () => unknown;
   /** True once the process is stopping (`/readyz` says so). */
   draining?: () => boolean;
+  /** Setup mode: saves a registered App and starts serving webhooks with it (default: refuses). */
+  register?: (app: RegisteredApp) => Promise<void>;
 }
 
 /** The routes of the web process, in the order they are tried. */
@@ -53,14 +56,23 @@ export function webHandlers(options: WebHandlerOptions): Handler[] {
       return true;
     });
   } else {
+    const githubOrigin = githubWebOrigin(env);
     handlers.push(
       setupPage({
         missing: env.githubMissing,
         baseUrl: env.PUBLIC_URL ?? `http://localhost:${options.port}`,
         manifestPath: MANIFEST_PATH,
-        githubHost: env.GHE_HOST,
-        githubProtocol: env.GHE_PROTOCOL,
+        githubOrigin,
         organisation: env.GH_ORG,
+        auth: admin.auth,
+        clock: admin.clock,
+        log: options.log,
+        convert: (code) => convertManifestCode({ code, apiBaseUrl: githubApiBaseUrl(env), githubOrigin }),
+        register:
+          options.register ??
+          (async () => {
+            throw new Error("this process cannot save a registration");
+          }),
       }),
     );
   }

@@ -11,17 +11,57 @@ export interface RecordedRequest {
  * labelrun in separate processes (nock cannot reach into them). It answers
  * what labelrun asks and records every request.
  */
-export async function startFakeGitHub(options: { issueState?: "open" | "closed" } = {}) {
+export async function startFakeGitHub(
+  options: {
+    issueState?: "open" | "closed";
+    /** The App the manifest flow registers (`POST /settings/apps/new` → redirect with a code → conversion). */
+    registers?: { id: number; slug: string; pem: string; webhookSecret: string };
+  } = {},
+) {
   const requests: RecordedRequest[] = [];
+  const manifests = new Map<string, Record<string, unknown>>();
   let nextComment = 1000;
   const server: Server = createServer(async (req, res) => {
     const body = await readBody(req);
-    const path = new URL(req.url ?? "/", "http://x").pathname;
+    const url = new URL(req.url ?? "/", "http://x");
+    // GitHub Enterprise's API lives under /api/v3 of the same host.
+    const path = url.pathname.replace(/^\/api\/v3(?=\/)/, "");
     requests.push({ method: req.method ?? "GET", path, body });
     const send = (status: number, data: unknown) => {
       res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
       res.end(JSON.stringify(data));
     };
+    if (options.registers && req.method === "POST" && /^(\/organizations\/[^/]+)?\/settings\/apps\/new$/.test(path)) {
+      // The browser's form post: GitHub would ask the person to confirm; this one registers at once.
+      const manifest = JSON.parse(new URLSearchParams(String(body?.raw ?? "")).get("manifest") ?? "{}");
+      const code = `code${manifests.size + 1}x${Math.random().toString(36).slice(2)}`;
+      manifests.set(code, manifest);
+      const back = new URL(String(manifest.redirect_url));
+      back.searchParams.set("code", code);
+      back.searchParams.set("state", url.searchParams.get("state") ?? "");
+      res.writeHead(302, { location: back.toString() });
+      res.end();
+      return;
+    }
+    const conversion = /^\/app-manifests\/([^/]+)\/conversions$/.exec(path);
+    if (options.registers && req.method === "POST" && conversion) {
+      const manifest = manifests.get(conversion[1] ?? "");
+      // A code works once.
+      if (!manifest) return send(404, { message: "Not Found" });
+      manifests.delete(conversion[1] ?? "");
+      const app = options.registers;
+      return send(201, {
+        id: app.id,
+        slug: app.slug,
+        name: manifest.name,
+        html_url: `http://${req.headers.host}/apps/${app.slug}`,
+        pem: app.pem,
+        webhook_secret: app.webhookSecret,
+        client_id: "Iv1.fakeclient123",
+        client_secret: "fakeclientsecret0123456789",
+        manifest,
+      });
+    }
     if (req.method === "POST" && /^\/app\/installations\/\d+\/access_tokens$/.test(path)) {
       return send(201, {
         token: `ghs_fake_${Math.random().toString(36).slice(2)}`,
@@ -63,6 +103,7 @@ export async function startFakeGitHub(options: { issueState?: "open" | "closed" 
   const port = typeof address === "object" && address ? address.port : 0;
   return {
     url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
     requests,
     close: () =>
       new Promise<void>((resolve) => {

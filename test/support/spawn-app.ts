@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { fileURLToPath } from "node:url";
 
 export interface RunningProcess {
   child: ChildProcess;
@@ -12,8 +13,13 @@ export interface RunningProcess {
 }
 
 /** Runs one of `src/bin/*` as a real process with exactly the given environment (plus PATH and HOME). */
-export function spawnBin(bin: string, env: Record<string, string>): RunningProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", `src/bin/${bin}.ts`], {
+const TSX_LOADER = new URL("../../node_modules/tsx/dist/loader.mjs", import.meta.url).href;
+
+export function spawnBin(bin: string, env: Record<string, string>, options: { cwd?: string } = {}): RunningProcess {
+  // Absolute paths, so the process may run in another folder (where it reads and writes `.env`).
+  const script = fileURLToPath(new URL(`../../src/bin/${bin}.ts`, import.meta.url));
+  const child = spawn(process.execPath, ["--import", TSX_LOADER, script], {
+    cwd: options.cwd,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_FORMAT: "json", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

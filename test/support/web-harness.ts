@@ -38,6 +38,8 @@ export async function startTestWeb(
     slowDown?: SlowDownPolicy;
     /** Where the doors' log lines go (default: nowhere). */
     log?: pino.Logger;
+    /** Setup mode: what saving a registered App does. */
+    register?: Parameters<typeof webHandlers>[0]["register"];
   } = {},
 ) {
   const log = options.log ?? pino({ level: "silent" });
@@ -66,6 +68,7 @@ export async function startTestWeb(
       worker: options.worker,
       webhookSecret: WEBHOOK_SECRET,
       log,
+      register: options.register,
     }),
   });
   const port = await listen(server, 0, "127.0.0.1");

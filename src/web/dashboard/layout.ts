@@ -30,7 +30,16 @@ pre.log{background:#0d1117;color:#e6edf3;padding:.6rem;border-radius:8px;overflo
 `;
 
 /** The page frame: header, styles, and the CSRF token for the page's own requests. */
-export function page(res: ServerResponse, params: { title: string; csrf: string; body: Html; status?: number }): void {
+export function page(
+  res: ServerResponse,
+  params: {
+    title: string;
+    csrf: string;
+    body: Html;
+    status?: number /** Another origin forms may post to. */;
+    formAction?: string;
+  },
+): void {
   const doc = html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="csrf-token" content="${params.csrf}"><title>${params.title} — labelrun</title>
@@ -38,6 +47,6 @@ export function page(res: ServerResponse, params: { title: string; csrf: string;
 <body><header><h1>labelrun</h1><nav><a href="/jobs">Board</a><a href="/jobs/history">History</a></nav>
 ${params.csrf ? html`<form method="post" action="/logout" class="signout"><button type="submit">Sign out</button></form>` : ""}</header>
 <main>${params.body}</main></body></html>`;
-  res.writeHead(params.status ?? 200, htmlSecurityHeaders());
+  res.writeHead(params.status ?? 200, htmlSecurityHeaders(params.formAction));
   res.end(doc.value);
 }
