@@ -41,6 +41,7 @@ export async function startWeb(
     adminToken: env.ADMIN_TOKEN,
     clock: systemClock,
     secureCookies: env.PUBLIC_URL?.startsWith("https://") ?? false,
+    signInKey: signInKeyOf(env),
   });
   if (!env.ADMIN_TOKEN) log.warn("ADMIN_TOKEN is unset: the dashboard, API and metrics answer on loopback only");
   const unsandboxed = new Set(
@@ -55,6 +56,7 @@ export async function startWeb(
     after,
     unsandboxed,
     githubHost: env.GHE_HOST ?? "github.com",
+    permissions: gh?.permissions ?? null,
   };
   let draining = false;
   let port = env.PORT;
@@ -63,6 +65,9 @@ export async function startWeb(
   const route = async () => {
     const webhookMiddleware = gh ? await webhookMiddlewareFor(gh, env, params, { after, commands }) : null;
     admin.services = gh?.services ?? null;
+    admin.permissions = gh?.permissions ?? null;
+    const key = signInKeyOf(env);
+    if (key) auth.enableSignIn(key);
     const next = webHandlers({
       env,
       webhookMiddleware,
@@ -117,6 +122,11 @@ export async function startWeb(
     await commands.idle();
     await gh?.idle();
   };
+}
+
+/** "Sign in with GitHub" needs the App's OAuth client; people's sessions are bound to its secret. */
+function signInKeyOf(env: Env): string | undefined {
+  return env.github && env.GITHUB_CLIENT_ID && env.GITHUB_CLIENT_SECRET ? env.GITHUB_CLIENT_SECRET : undefined;
 }
 
 /** Probot's webhook middleware over labelrun's app, with this process's intake. */

@@ -303,6 +303,9 @@ export const adminSessions = pgTable("admin_sessions", {
   tokenFingerprint: text("token_fingerprint").notNull(),
   /** The session's CSRF token, shown in its pages and required on its state-changing requests. */
   csrf: text("csrf").notNull(),
+  /** A person signed in with GitHub (null: the admin token): their login, and the installations they could see then. */
+  login: text("login"),
+  installationIds: jsonb("installation_ids").$type<number[]>(),
   createdAt: at("created_at").notNull(),
   expiresAt: at("expires_at").notNull(),
   revokedAt: at("revoked_at"),

@@ -13,6 +13,8 @@ export interface JobFilter {
   targetNumber?: number;
   /** Duplicate triggers (never ran): left out, or alone. Default: included. */
   duplicates?: "exclude" | "only";
+  /** Only jobs of these installations (what a person signed in with GitHub may see). */
+  visibleInstallations?: readonly number[];
 }
 
 export interface JobPageRequest extends JobFilter {
@@ -36,6 +38,13 @@ export async function listJobs(db: Database, request: JobPageRequest = {}): Prom
   const conditions: SQL[] = [];
   if (request.statuses?.length) conditions.push(inArray(jobs.status, [...request.statuses]));
   if (request.installationId !== undefined) conditions.push(eq(jobs.installationId, request.installationId));
+  if (request.visibleInstallations) {
+    conditions.push(
+      request.visibleInstallations.length
+        ? inArray(jobs.installationId, [...request.visibleInstallations])
+        : sql`false`,
+    );
+  }
   if (request.accountLogin) {
     conditions.push(
       inArray(

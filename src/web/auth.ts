@@ -2,13 +2,20 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "../clock.js";
 import { FailureLimiter, type SlowDownPolicy } from "./failure-limiter.js";
-import { memorySessions, type SessionRecord, type SessionStore } from "./session-store.js";
+import { memorySessions, type SessionPerson, type SessionRecord, type SessionStore } from "./session-store.js";
 
 export const SESSION_COOKIE = "labelrun_session";
 const SESSION_MS = 12 * 3600_000;
 
 export type Access =
-  | { ok: true; actor: string; via: "bearer" | "session" | "loopback"; csrf: string }
+  | {
+      ok: true;
+      actor: string;
+      via: "bearer" | "session" | "loopback" | "github";
+      csrf: string;
+      /** Signed in with GitHub: sees the jobs of their installations, acts where they may write. */
+      person?: SessionPerson;
+    }
   | { ok: false; status: 401 | 403 | 429; message: string };
 
 /**
@@ -32,10 +39,13 @@ export class AdminAuth {
       slowDown?: SlowDownPolicy;
       /** Where sessions live (default: this process's memory). */
       sessions?: SessionStore;
+      /** The OAuth client secret when "Sign in with GitHub" is on: people's sessions are bound to it. */
+      signInKey?: string;
     },
   ) {
     this.failures = new FailureLimiter(options.clock, options.slowDown);
     this.sessions = options.sessions ?? memorySessions();
+    this.signInKey = options.signInKey;
   }
 
   private readonly sessions: SessionStore;
@@ -44,29 +54,42 @@ export class AdminAuth {
     return Boolean(this.options.adminToken);
   }
 
+  get signInConfigured(): boolean {
+    return Boolean(this.signInKey);
+  }
+
+  /** Turns "Sign in with GitHub" on once the setup page has saved an OAuth client. */
+  enableSignIn(key: string): void {
+    this.signInKey = key;
+  }
+
+  private signInKey: string | undefined;
+
   /**
    * Who is asking. A wrong bearer token or session cookie counts as a failed sign-in for its
    * address: past a few, each waits its turn (slow-down), and one that would wait too long is a 429.
    */
   async check(req: IncomingMessage): Promise<Access> {
     const token = this.options.adminToken;
+    const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
+    if (token && bearer !== undefined) {
+      if (safeEqual(bearer, token)) return { ok: true, actor: "admin:token", via: "bearer", csrf: "" };
+      return this.refuse(req, "the bearer token is wrong");
+    }
+    const session = readCookie(req, SESSION_COOKIE);
+    const live = session ? await this.liveSession(session) : null;
+    if (live?.person)
+      return { ok: true, actor: live.person.login, via: "github", csrf: live.csrf, person: live.person };
+    if (live) return { ok: true, actor: "admin:session", via: "session", csrf: live.csrf };
     if (!token) {
       const refused = loopbackRefusal(req);
       if (!refused) return { ok: true, actor: "admin:local", via: "loopback", csrf: this.loopbackCsrf };
       return {
         ok: false,
         status: 403,
-        message: `no ADMIN_TOKEN is configured, so the dashboard and API answer only direct requests on loopback (127.0.0.1): ${refused}`,
+        message: `no ADMIN_TOKEN is configured, so the dashboard and API answer only direct requests on loopback (127.0.0.1)${this.signInKey ? " or people signed in with GitHub" : ""}: ${refused}`,
       };
     }
-    const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
-    if (bearer !== undefined) {
-      if (safeEqual(bearer, token)) return { ok: true, actor: "admin:token", via: "bearer", csrf: "" };
-      return this.refuse(req, "the bearer token is wrong");
-    }
-    const session = readCookie(req, SESSION_COOKIE);
-    const live = session ? await this.liveSession(session) : null;
-    if (live) return { ok: true, actor: "admin:session", via: "session", csrf: live.csrf };
     // A cookie that does not verify is a guess too; no cookie at all is just a visitor.
     if (session) return this.refuse(req, "the session is not valid (expired, or not signed by this server)");
     return { ok: false, status: 401, message: "sign in with the admin token (Authorization: Bearer …, or /login)" };
@@ -105,14 +128,33 @@ export class AdminAuth {
         tokenFingerprint: this.fingerprint(),
         csrf: randomBytes(24).toString("base64url"),
         expiresAt: new Date(now.getTime() + SESSION_MS),
+        person: null,
       },
       now,
     );
-    const secure = this.secureSuffix(req);
-    return {
-      ok: true,
-      cookie: `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MS / 1000}${secure}`,
-    };
+    return { ok: true, cookie: this.sessionCookie(req, value) };
+  }
+
+  /** Opens a session for someone GitHub just vouched for; returns the Set-Cookie value. */
+  async signInPerson(req: IncomingMessage, person: SessionPerson): Promise<string> {
+    if (!this.signInKey) throw new Error("sign-in with GitHub is not configured");
+    const now = this.options.clock.now();
+    const value = randomBytes(32).toString("base64url");
+    await this.sessions.open(
+      value,
+      {
+        tokenFingerprint: this.fingerprint(this.signInKey),
+        csrf: randomBytes(24).toString("base64url"),
+        expiresAt: new Date(now.getTime() + SESSION_MS),
+        person,
+      },
+      now,
+    );
+    return this.sessionCookie(req, value);
+  }
+
+  private sessionCookie(req: IncomingMessage, value: string): string {
+    return `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MS / 1000}${this.secureSuffix(req)}`;
   }
 
   /** Signs out: the request's session is revoked (for every process); returns the cookie that clears it. */
@@ -138,14 +180,15 @@ export class AdminAuth {
   private async liveSession(value: string): Promise<SessionRecord | null> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(value)) return null;
     const found = await this.sessions.find(value, this.options.clock.now());
-    return found && safeEqual(found.tokenFingerprint, this.fingerprint()) ? found : null;
+    if (!found) return null;
+    // A person's session lives while the OAuth client it was opened with does; an admin's, the token.
+    const key = found.person ? this.signInKey : this.options.adminToken;
+    return key && safeEqual(found.tokenFingerprint, this.fingerprint(key)) ? found : null;
   }
 
-  /** Which ADMIN_TOKEN a session was opened with, without storing the token. */
-  private fingerprint(): string {
-    return createHmac("sha256", "labelrun-session-token")
-      .update(this.options.adminToken ?? "")
-      .digest("base64url");
+  /** Which ADMIN_TOKEN (or OAuth client) a session was opened with, without storing it. */
+  private fingerprint(key = this.options.adminToken ?? ""): string {
+    return createHmac("sha256", "labelrun-session-token").update(key).digest("base64url");
   }
 }
 
@@ -194,7 +237,7 @@ function isHttps(req: IncomingMessage): boolean {
   );
 }
 
-function readCookie(req: IncomingMessage, name: string): string | null {
+export function readCookie(req: IncomingMessage, name: string): string | null {
   for (const part of (req.headers.cookie ?? "").split(";")) {
     const [key, ...rest] = part.trim().split("=");
     if (key === name) return rest.join("=");

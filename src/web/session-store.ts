@@ -3,10 +3,18 @@ import { and, eq, gt, isNull, lt, or } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { adminSessions } from "../db/schema.js";
 
+/** Someone signed in with GitHub: who, and the installations of this App they could see when they did. */
+export interface SessionPerson {
+  login: string;
+  installationIds: number[];
+}
+
 export interface SessionRecord {
   tokenFingerprint: string;
   csrf: string;
   expiresAt: Date;
+  /** Null for a session opened with the admin token. */
+  person: SessionPerson | null;
 }
 
 /** Where signed-in sessions live: the database for a real server (every process sees a sign-out). */
@@ -26,7 +34,14 @@ export function databaseSessions(db: Database): SessionStore {
       await db
         .delete(adminSessions)
         .where(or(lt(adminSessions.expiresAt, at), lt(adminSessions.revokedAt, new Date(at.getTime() - 86_400_000))));
-      await db.insert(adminSessions).values({ secretHash: hash(secret), ...session, createdAt: at });
+      const { person, ...rest } = session;
+      await db.insert(adminSessions).values({
+        secretHash: hash(secret),
+        ...rest,
+        login: person?.login ?? null,
+        installationIds: person?.installationIds ?? null,
+        createdAt: at,
+      });
     },
     async find(secret, now) {
       const [row] = await db
@@ -39,7 +54,9 @@ export function databaseSessions(db: Database): SessionStore {
             gt(adminSessions.expiresAt, now),
           ),
         );
-      return row ? { tokenFingerprint: row.tokenFingerprint, csrf: row.csrf, expiresAt: row.expiresAt } : null;
+      if (!row) return null;
+      const person = row.login ? { login: row.login, installationIds: row.installationIds ?? [] } : null;
+      return { tokenFingerprint: row.tokenFingerprint, csrf: row.csrf, expiresAt: row.expiresAt, person };
     },
     async revoke(secret, at) {
       await db

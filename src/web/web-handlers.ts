@@ -6,6 +6,7 @@ import { convertManifestCode, type RegisteredApp } from "../setup/convert-manife
 import { type AdminDeps, jobsApi } from "./api/jobs-api.js";
 import { cspReportRoute } from "./csp-report.js";
 import { dashboardRoutes } from "./dashboard/dashboard-routes.js";
+import { githubSignIn } from "./github-sign-in.js";
 import { healthz, readyz } from "./health.js";
 import { type Handler, pathOf } from "./http-server.js";
 import { metricsRoute } from "./metrics-route.js";
@@ -42,8 +43,20 @@ export function webHandlers(options: WebHandlerOptions): Handler[] {
     readyz({ db: admin.db, expectedMigrations: countMigrations(), worker: options.worker, draining: options.draining }),
     metricsRoute({ db: admin.db, auth: admin.auth, public: env.METRICS_PUBLIC }),
     jobsApi(admin),
-    dashboardRoutes(admin),
   ];
+  if (env.github && env.GITHUB_CLIENT_ID && env.GITHUB_CLIENT_SECRET) {
+    handlers.push(
+      githubSignIn({
+        clientId: env.GITHUB_CLIENT_ID,
+        clientSecret: env.GITHUB_CLIENT_SECRET,
+        apiBaseUrl: githubApiBaseUrl(env),
+        baseUrl: env.PUBLIC_URL ?? `http://localhost:${options.port}`,
+        auth: admin.auth,
+        log: options.log,
+      }),
+    );
+  }
+  handlers.push(dashboardRoutes(admin));
   if (options.webhookMiddleware) {
     const secret = options.webhookSecret ?? env.github?.webhookSecret;
     if (!secret) throw new Error("a webhook route needs the webhook secret");

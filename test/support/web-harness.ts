@@ -40,6 +40,8 @@ export async function startTestWeb(
     log?: pino.Logger;
     /** Setup mode: what saving a registered App does. */
     register?: Parameters<typeof webHandlers>[0]["register"];
+    /** Collaborator permissions for people signed in with GitHub. */
+    permissions?: AdminDeps["permissions"];
   } = {},
 ) {
   const log = options.log ?? pino({ level: "silent" });
@@ -51,7 +53,14 @@ export async function startTestWeb(
   const admin: AdminDeps = {
     db: handle.db,
     clock,
-    auth: new AdminAuth({ adminToken, clock, secureCookies: false, slowDown: options.slowDown }),
+    auth: new AdminAuth({
+      adminToken,
+      clock,
+      secureCookies: false,
+      slowDown: options.slowDown,
+      signInKey: options.env?.GITHUB_CLIENT_SECRET,
+    }),
+    permissions: options.permissions ?? null,
     stream,
     services: options.services ?? null,
     after,

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/client.js";
+import type { JobRow } from "../../db/schema.js";
+import type { PermissionCache } from "../../github/commands/run-command.js";
 import type { AfterResponse } from "../../github/intake/intake-deps.js";
 import type { JobServices } from "../../github/job-services.js";
 import { getJob, listJobEvents, listJobLogs } from "../../jobs/find-jobs.js";
@@ -24,6 +26,40 @@ export interface AdminDeps {
   unsandboxed?: ReadonlySet<string>;
   /** GitHub's web host (github.com, or GHE_HOST): a job's result is a link only into its repository there. */
   githubHost?: string;
+  /** Collaborator permissions (the comment commands' cache): a person signed in with GitHub acts only where they may write. */
+  permissions?: Pick<PermissionCache, "canWrite"> | null;
+}
+
+/** The installations whose jobs this access may see (undefined: all, for the admin). */
+export function visibleTo(access: Access & { ok: true }): readonly number[] | undefined {
+  return access.person?.installationIds;
+}
+
+/** A job this access may see, else undefined (a job of another installation is "not found", not "forbidden"). */
+export async function visibleJob(db: Database, access: Access & { ok: true }, id: number): Promise<JobRow | undefined> {
+  const job = await getJob(db, id);
+  const scope = visibleTo(access);
+  return job && (!scope || scope.includes(job.installationId)) ? job : undefined;
+}
+
+/**
+ * Why this access may not act on the job, or null when it may: the admin may; a person needs
+ * write access to the job's repository (asked of GitHub with the installation's token, cached
+ * a minute, as for comment commands).
+ */
+export async function refusalToAct(
+  deps: AdminDeps,
+  access: Access & { ok: true },
+  job: JobRow,
+): Promise<string | null> {
+  if (!access.person) return null;
+  const [owner, repo] = job.repositoryFullName.split("/");
+  if (!deps.permissions || !owner || !repo) return "actions by people need the GitHub App to be configured";
+  const writes = await deps.permissions
+    .canWrite({ installationId: job.installationId, owner, repo }, access.person.login)
+    .catch(() => null);
+  if (writes === null) return "GitHub could not confirm your permission on the repository; try again";
+  return writes ? null : `@${access.person.login} needs write access to ${job.repositoryFullName} to do that`;
 }
 
 const error = (res: ServerResponse, status: number, code: string, message: string) =>
@@ -68,16 +104,19 @@ export function jobsApi(deps: AdminDeps) {
     [
       "GET",
       "/api/jobs",
-      guarded(deps, false, () => async (_req, res, _params, url) => {
-        const page = await listJobs(deps.db, parseJobFilters(url.searchParams));
+      guarded(deps, false, (access) => async (_req, res, _params, url) => {
+        const page = await listJobs(deps.db, {
+          ...parseJobFilters(url.searchParams),
+          visibleInstallations: visibleTo(access),
+        });
         sendJson(res, 200, page);
       }),
     ],
     [
       "GET",
       "/api/jobs/:id",
-      guarded(deps, false, () => async (_req, res, params) => {
-        const job = await getJob(deps.db, jobId(params));
+      guarded(deps, false, (access) => async (_req, res, params) => {
+        const job = await visibleJob(deps.db, access, jobId(params));
         if (!job) return error(res, 404, "not_found", `no job ${params.id}`);
         sendJson(res, 200, { job });
       }),
@@ -85,18 +124,18 @@ export function jobsApi(deps: AdminDeps) {
     [
       "GET",
       "/api/jobs/:id/events",
-      guarded(deps, false, () => async (_req, res, params) => {
+      guarded(deps, false, (access) => async (_req, res, params) => {
         const id = jobId(params);
-        if (!(await getJob(deps.db, id))) return error(res, 404, "not_found", `no job ${id}`);
+        if (!(await visibleJob(deps.db, access, id))) return error(res, 404, "not_found", `no job ${id}`);
         sendJson(res, 200, { events: await listJobEvents(deps.db, id) });
       }),
     ],
     [
       "GET",
       "/api/jobs/:id/logs",
-      guarded(deps, false, () => async (_req, res, params, url) => {
+      guarded(deps, false, (access) => async (_req, res, params, url) => {
         const id = jobId(params);
-        if (!(await getJob(deps.db, id))) return error(res, 404, "not_found", `no job ${id}`);
+        if (!(await visibleJob(deps.db, access, id))) return error(res, 404, "not_found", `no job ${id}`);
         const after = url.searchParams.get("after");
         if (after !== null && !/^\d{1,15}$/.test(after)) throw new BadRequestError("`after` must be a log line id");
         sendJson(res, 200, { logs: await listJobLogs(deps.db, id, Number(after ?? 0)) });
@@ -107,8 +146,10 @@ export function jobsApi(deps: AdminDeps) {
       "/api/jobs/:id/:action(cancel|retry|pause|resume|interrupt|approve|reject)",
       guarded(deps, true, (access) => async (_req, res, params) => {
         const id = jobId(params);
-        const job = await getJob(deps.db, id);
+        const job = await visibleJob(deps.db, access, id);
         if (!job) return error(res, 404, "not_found", `no job ${id}`);
+        const refused = await refusalToAct(deps, access, job);
+        if (refused) return error(res, 403, "forbidden", refused);
         const action = params.action as JobAction;
         const outcome = await actOnJob(deps.db, deps.clock, job, action, {
           actor: access.actor,
@@ -130,8 +171,9 @@ export function jobsApi(deps: AdminDeps) {
     [
       "GET",
       "/api/stream",
-      guarded(deps, false, () => (_req: IncomingMessage, res: ServerResponse) => {
-        deps.stream.attach(res);
+      guarded(deps, false, (access) => (_req: IncomingMessage, res: ServerResponse) => {
+        const scope = visibleTo(access);
+        deps.stream.attach(res, scope ? (notice) => scope.includes(notice.installationId) : undefined);
       }),
     ],
   ]);

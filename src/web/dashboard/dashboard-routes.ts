@@ -1,9 +1,9 @@
-import { getJob, listJobEvents, listJobLogs } from "../../jobs/find-jobs.js";
+import { listJobEvents, listJobLogs } from "../../jobs/find-jobs.js";
 import { listJobs } from "../../jobs/list-jobs.js";
 import { liveWorkers } from "../../worker/presence-store.js";
 import { BadRequestError, parseJobFilters } from "../api/job-filters.js";
-import type { AdminDeps } from "../api/jobs-api.js";
-import { denied, originHost } from "../auth.js";
+import { type AdminDeps, visibleJob, visibleTo } from "../api/jobs-api.js";
+import { type Access, denied, originHost } from "../auth.js";
 import { sendJson } from "../http-server.js";
 import { type RouteHandler, readBody, router } from "../router.js";
 import { htmlSecurityHeaders } from "../security-headers.js";
@@ -14,12 +14,12 @@ import { JOB_SCRIPT, jobPageBody } from "./job-page.js";
 import { page } from "./layout.js";
 
 /** A page handler: signed in (else to /login), bad filters shown as a 400 page. */
-function pageGuard(deps: AdminDeps, handler: (csrf: string) => RouteHandler): RouteHandler {
+function pageGuard(deps: AdminDeps, handler: (access: Access & { ok: true }) => RouteHandler): RouteHandler {
   return async (req, res, params, url) => {
     const access = await deps.auth.check(req);
     if (!access.ok) return denied(res, access, true);
     try {
-      await handler(access.csrf)(req, res, params, url);
+      await handler(access)(req, res, params, url);
     } catch (caught) {
       if (!(caught instanceof BadRequestError)) throw caught;
       page(res, {
@@ -35,8 +35,12 @@ function pageGuard(deps: AdminDeps, handler: (csrf: string) => RouteHandler): Ro
 /** The board (`/jobs`), the history (`/jobs/history`), a job (`/jobs/:id`), and signing in. */
 export function dashboardRoutes(deps: AdminDeps) {
   /** The board's columns; answered directly (and undefined returned) for the live refresh's `fragment=1`. */
-  const board = async (res: Parameters<RouteHandler>[1], url: URL): Promise<Html | undefined> => {
-    const filter = parseJobFilters(url.searchParams);
+  const board = async (
+    res: Parameters<RouteHandler>[1],
+    url: URL,
+    access: Access & { ok: true },
+  ): Promise<Html | undefined> => {
+    const filter = { ...parseJobFilters(url.searchParams), visibleInstallations: visibleTo(access) };
     const fragment = await boardFragment({ db: deps.db, clock: deps.clock, filter });
     if (url.searchParams.get("fragment")) {
       res.writeHead(200, htmlSecurityHeaders());
@@ -52,12 +56,13 @@ export function dashboardRoutes(deps: AdminDeps) {
     [
       "GET",
       "/jobs",
-      pageGuard(deps, (csrf) => async (_req, res, _params, url) => {
-        const fragment = await board(res, url);
+      pageGuard(deps, (access) => async (_req, res, _params, url) => {
+        const fragment = await board(res, url, access);
         if (!fragment) return;
         page(res, {
           title: "Board",
-          csrf,
+          csrf: access.csrf,
+          who: access.person?.login,
           body: html`${filterForm(parseJobFilters(url.searchParams), "/jobs")}<div id="board">${fragment}</div><script src="/assets/board.js" defer></script>`,
         });
       }),
@@ -65,15 +70,20 @@ export function dashboardRoutes(deps: AdminDeps) {
     [
       "GET",
       "/jobs/history",
-      pageGuard(deps, (csrf) => async (_req, res, _params, url) => {
+      pageGuard(deps, (access) => async (_req, res, _params, url) => {
         const filter = parseJobFilters(url.searchParams);
-        const result = await listJobs(deps.db, { ...filter, limit: filter.limit ?? 50 });
+        const result = await listJobs(deps.db, {
+          ...filter,
+          limit: filter.limit ?? 50,
+          visibleInstallations: visibleTo(access),
+        });
         const next = new URLSearchParams(url.searchParams);
         if (result.nextCursor) next.set("before", String(result.nextCursor));
         const now = deps.clock.now();
         page(res, {
           title: "History",
-          csrf,
+          csrf: access.csrf,
+          who: access.person?.login,
           body: html`${filterForm(filter, "/jobs/history")}
 <div class="board" style="grid-template-columns:1fr">${result.jobs.map((job) => jobCard(job, now))}</div>
 ${result.nextCursor ? html`<p><a id="next-page" href="/jobs/history?${next.toString()}">Older jobs →</a></p>` : html`<p class="muted">No older jobs.</p>`}`,
@@ -83,9 +93,10 @@ ${result.nextCursor ? html`<p><a id="next-page" href="/jobs/history?${next.toStr
     [
       "GET",
       "/jobs/:id",
-      pageGuard(deps, (csrf) => async (_req, res, params) => {
+      pageGuard(deps, (access) => async (_req, res, params) => {
         const id = /^\d{1,15}$/.test(params.id ?? "") ? Number(params.id) : null;
-        const job = id ? await getJob(deps.db, id) : undefined;
+        const job = id ? await visibleJob(deps.db, access, id) : undefined;
+        const csrf = access.csrf;
         if (!job) {
           page(res, { title: "Not found", csrf, status: 404, body: html`<p>No job ${params.id ?? ""}.</p>` });
           return;
@@ -98,6 +109,7 @@ ${result.nextCursor ? html`<p><a id="next-page" href="/jobs/history?${next.toStr
         page(res, {
           title: `Job #${job.id}`,
           csrf,
+          who: access.person?.login,
           body: jobPageBody(job, events, logs, {
             unsandboxed: deps.unsandboxed?.has(job.jobType) ?? false,
             online,
@@ -113,10 +125,13 @@ ${result.nextCursor ? html`<p><a id="next-page" href="/jobs/history?${next.toStr
         page(res, {
           title: "Sign in",
           csrf: "",
-          body: deps.auth.tokenConfigured
-            ? html`<form method="post" action="/login" style="max-width:22rem"><p>Enter the admin token (ADMIN_TOKEN).</p>
+          body: html`${deps.auth.signInConfigured ? html`<p><a class="button" id="github-sign-in" href="/auth/github">Sign in with GitHub</a></p>` : ""}
+${
+  deps.auth.tokenConfigured
+    ? html`<form method="post" action="/login" style="max-width:22rem"><p>Or enter the admin token (ADMIN_TOKEN).</p>
 <input type="password" name="token" autocomplete="current-password" style="width:100%" autofocus><p><button type="submit">Sign in</button></p></form>`
-            : html`<p>No ADMIN_TOKEN is configured: the dashboard answers on loopback only, without signing in.</p>`,
+    : html`<p>No ADMIN_TOKEN is configured: the dashboard answers on loopback only, without signing in.</p>`
+}`,
         });
       },
     ],

@@ -38,6 +38,8 @@ export function page(
     body: Html;
     status?: number /** Another origin forms may post to. */;
     formAction?: string;
+    /** The person signed in with GitHub, shown in the header. */
+    who?: string;
   },
 ): void {
   const doc = html`<!doctype html>
@@ -45,7 +47,7 @@ export function page(
 <meta name="csrf-token" content="${params.csrf}"><title>${params.title} — labelrun</title>
 <style>${new Html(STYLE)}</style></head>
 <body><header><h1>labelrun</h1><nav><a href="/jobs">Board</a><a href="/jobs/history">History</a></nav>
-${params.csrf ? html`<form method="post" action="/logout" class="signout"><button type="submit">Sign out</button></form>` : ""}</header>
+${params.csrf ? html`<form method="post" action="/logout" class="signout">${params.who ? html`<span class="muted" id="who">@${params.who}</span> ` : ""}<button type="submit">Sign out</button></form>` : ""}</header>
 <main>${params.body}</main></body></html>`;
   res.writeHead(params.status ?? 200, htmlSecurityHeaders(params.formAction));
   res.end(doc.value);
