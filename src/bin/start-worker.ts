@@ -1,7 +1,7 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { systemClock } from "../clock.js";
-import { githubWebOrigin } from "../config/env.js";
+import { githubApiBaseUrl, githubWebOrigin } from "../config/env.js";
 import { serverSecrets } from "../config/server-secrets.js";
 import { recoverWorkerJobs } from "../maintenance/sweeps/sweep-running-jobs.js";
 import type { SandboxSupport } from "../worker/prepare-run.js";
@@ -76,6 +76,7 @@ export async function startWorker(
         cloneUrl: (job) => `${cloneBase}/${job.repositoryFullName}.git`,
         sandbox,
         diskCheckMs: 2_000,
+        apiUrl: githubApiBaseUrl(env),
       },
       onJobChanged: gh.services.onJobChanged,
     },

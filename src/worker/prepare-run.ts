@@ -91,6 +91,7 @@ export function agentCommand(params: {
   sandbox: SandboxSupport;
   serverEnv: NodeJS.ProcessEnv;
   token: string;
+  apiUrl: string;
 }): {
   argv: string[];
   env: Record<string, string>;
@@ -117,6 +118,7 @@ export function agentCommand(params: {
       RESULT: paths.result,
       WORKSPACE: paths.checkout,
       TOKEN_FILE: paths.tokenFile,
+      API_URL: params.apiUrl,
     },
   });
   if (!sandboxed) return { argv: [...jobType.command], env, cwd: paths.checkout, supervised: false };

@@ -40,6 +40,8 @@ export interface RunJobSettings {
   sandbox: SandboxSupport;
   /** How often the workspace's size is checked against its limit. */
   diskCheckMs: number;
+  /** GitHub's REST API base URL, told to the agent (`LABELRUN_API_URL`) for opening pull requests. */
+  apiUrl?: string;
 }
 
 export interface RunJobDeps {
@@ -189,6 +191,7 @@ async function prepareAndRun(deps: RunJobDeps, run: Run): Promise<RunOutcome> {
     sandbox: deps.settings.sandbox,
     serverEnv: deps.serverEnv,
     token: token.token,
+    apiUrl: deps.settings.apiUrl ?? "https://api.github.com",
   });
 
   const logs = new JobLogWriter({

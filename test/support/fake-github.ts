@@ -88,6 +88,13 @@ export async function startFakeGitHub(
         user: { login: "octocat" },
       });
     }
+    const pulls = /^\/repos\/([^/]+)\/([^/]+)\/pulls$/.exec(path);
+    if (req.method === "POST" && pulls) {
+      const number = 39 + requests.filter((r) => r.method === "POST" && r.path === path).length;
+      // An agent's result must link to https on GitHub: the answer names github.com whatever host this is.
+      return send(201, { number, html_url: `https://github.com/${pulls[1]}/${pulls[2]}/pull/${number}` });
+    }
+    if (req.method === "GET" && pulls) return send(200, []);
     const pull = /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/.exec(path);
     if (req.method === "GET" && pull) {
       return send(200, { number: Number(pull[1]), head: { ref: "feature", sha: "abc123" } });

@@ -76,6 +76,7 @@ export function makeRunJobDeps(options: WorkerHarnessOptions) {
       cloneUrl: (job) => `${options.cloneBaseUrl}/${job.repositoryFullName}.git`,
       sandbox: options.sandbox ?? testSandbox,
       diskCheckMs: options.diskCheckMs ?? 500,
+      apiUrl: options.githubUrl,
     },
     onJobChanged: async (job) => {
       changed.push(job);
