@@ -14,6 +14,7 @@ import { startFakeGitHub } from "../support/fake-github.js";
 import { makeBareRepository } from "../support/git-fixtures.js";
 import { TEST_PRIVATE_KEY } from "../support/github-harness.js";
 import { pidsWith, uniqueMarker, waitUntil } from "../support/processes.js";
+import { startFromProcfile } from "../support/procfile.js";
 import { type RunningProcess, spawnBin } from "../support/spawn-app.js";
 import { AGENT } from "../support/worker-harness.js";
 
@@ -144,28 +145,6 @@ describe.runIf(postgresAvailable)("worker processes on the real server", () => {
     expect(await getJob(database.db, jobId ?? 0)).toMatchObject({ status: "deferred", failureCode: "WORKER_LOST" });
   }, 60_000);
 
-  /** The Procfile's `worker` line, started as a platform starts it: `sh -c` in a process group of its own. */
-  function startFromProcfile(env: Record<string, string>) {
-    const line = readFileSync("Procfile", "utf8")
-      .split("\n")
-      .find((l) => l.startsWith("worker:"));
-    if (!line) throw new Error("the Procfile has no worker line");
-    const child = spawn("sh", ["-c", line.slice("worker:".length).trim()], {
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_FORMAT: "json", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
-    let output = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString("utf8");
-    });
-    child.stderr?.on("data", (chunk: Buffer) => {
-      output += chunk.toString("utf8");
-    });
-    const exited = once(child, "exit").then(([code]) => code as number | null);
-    return { child, exited, output: () => output };
-  }
-
   it.each([
     ["the Procfile's worker process group (a dyno, systemctl stop)", "group"],
     ["its top process only (docker stop)", "top"],
@@ -175,6 +154,7 @@ describe.runIf(postgresAvailable)("worker processes on the real server", () => {
       const [jobId] = await queueJobs(1, [2]);
       const marker = uniqueMarker("procfile-agent");
       const worker = startFromProcfile(
+        "worker",
         workerEnv(`procfile-${target}`, ["slow", "60000", marker], { SHUTDOWN_GRACE_SECONDS: "1" }),
       );
       try {
