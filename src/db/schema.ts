@@ -142,6 +142,8 @@ export const jobs = pgTable(
     index("jobs_blocked_by").on(t.blockedBy).where(sql`blocked_by is not null`),
     // Retention sweep: finished jobs by age whose logs are still there.
     index("jobs_finished_unpruned").on(t.finishedAt).where(sql`finished_at is not null and pruned_at is null`),
+    // Insight pages: the jobs that ended in a window of days.
+    index("jobs_by_finished_at").on(t.finishedAt).where(sql`finished_at is not null`),
     // Reactions sweep: jobs whose reactions are behind their changes.
     index("jobs_reactions_due").on(t.updatedAt).where(sql`reaction_version > reacted_version`),
   ],

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Handler } from "./http-server.js";
-import { pathOf } from "./http-server.js";
+import { pathOf, sendJson } from "./http-server.js";
 
 export type RouteHandler = (
   req: IncomingMessage,
@@ -26,7 +26,14 @@ export function router(routes: ReadonlyArray<[method: string, pattern: string, h
       if (route.method !== req.method) continue;
       const match = route.regex.exec(path);
       if (!match) continue;
-      const params = Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(match[i + 1] ?? "")]));
+      let params: Record<string, string>;
+      try {
+        params = Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(match[i + 1] ?? "")]));
+      } catch {
+        // A malformed escape (`%E0%A4%A`) in a path a stranger typed: a 400, not a 500.
+        sendJson(res, 400, { error: { code: "bad_request", message: "the path has a malformed %-escape" } });
+        return true;
+      }
       await route.handler(req, res, params, new URL(req.url ?? "/", "http://localhost"));
       return true;
     }

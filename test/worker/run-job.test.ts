@@ -119,6 +119,7 @@ describe(`running a claimed job (${driver})`, () => {
         "GIT_CONFIG_VALUE_0",
         "HOME",
         "LANG",
+        "LABELRUN_API_URL",
         "LABELRUN_ATTEMPT",
         "LABELRUN_CONTEXT",
         "LABELRUN_JOB_ID",

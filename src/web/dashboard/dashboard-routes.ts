@@ -1,4 +1,5 @@
 import { listJobEvents, listJobLogs } from "../../jobs/find-jobs.js";
+import { jobInsights } from "../../jobs/job-insights.js";
 import { listJobs } from "../../jobs/list-jobs.js";
 import { liveWorkers } from "../../worker/presence-store.js";
 import { BadRequestError, parseJobFilters } from "../api/job-filters.js";
@@ -9,6 +10,7 @@ import { type RouteHandler, readBody, router } from "../router.js";
 import { htmlSecurityHeaders } from "../security-headers.js";
 import { BOARD_SCRIPT, boardFragment, filterForm } from "./board-page.js";
 import { type Html, html } from "./html.js";
+import { insightsBody, parseWindow } from "./insights-page.js";
 import { jobCard } from "./job-card.js";
 import { JOB_SCRIPT, jobPageBody } from "./job-page.js";
 import { page } from "./layout.js";
@@ -118,6 +120,8 @@ ${result.nextCursor ? html`<p><a id="next-page" href="/jobs/history?${next.toStr
         });
       }),
     ],
+    ["GET", "/insights", insightsRoute(deps, false)],
+    ["GET", "/insights/:owner/:repo", insightsRoute(deps, true)],
     [
       "GET",
       "/login",
@@ -174,6 +178,46 @@ ${
       },
     ],
   ]);
+}
+
+/** How the fleet is doing (`/insights`), or one repository (`/insights/:owner/:repo`), over 7/30/90 days. */
+function insightsRoute(deps: AdminDeps, oneRepository: boolean): RouteHandler {
+  return pageGuard(deps, (access) => async (_req, res, params, url) => {
+    const days = parseWindow(url.searchParams);
+    const parsed = parseJobFilters(url.searchParams);
+    const repository = oneRepository ? `${params.owner}/${params.repo}` : parsed.repositoryFullName;
+    if (repository && !/^[\w.-]+\/[\w.-]+$/.test(repository)) throw new BadRequestError("not a repository name");
+    const filter = {
+      installationId: parsed.installationId,
+      accountLogin: parsed.accountLogin,
+      repositoryFullName: repository,
+      jobType: parsed.jobType,
+      visibleInstallations: visibleTo(access),
+    };
+    const insights = await jobInsights(deps.db, { until: deps.clock.now(), days, filter });
+    const recent =
+      oneRepository && repository
+        ? (await listJobs(deps.db, { ...filter, limit: 12, duplicates: "exclude" })).jobs
+        : [];
+    const now = deps.clock.now();
+    const body = insightsBody({
+      insights,
+      days,
+      filter,
+      path: oneRepository ? `/insights/${repository}` : "/insights",
+      heading: oneRepository
+        ? html`<h2>${repository ?? ""} <small class="muted"><a href="/insights?days=${String(days)}">all repositories</a></small></h2>`
+        : undefined,
+    });
+    page(res, {
+      title: oneRepository ? `Insights: ${repository}` : "Insights",
+      csrf: access.csrf,
+      who: access.person?.login,
+      body: recent.length
+        ? html`${body}<h3>Latest jobs</h3><div class="board" id="recent">${recent.map((job) => jobCard(job, now))}</div>`
+        : body,
+    });
+  });
 }
 
 function script(source: string): RouteHandler {

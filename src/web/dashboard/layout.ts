@@ -26,6 +26,14 @@ button{cursor:pointer}button.danger{border-color:var(--bad);color:var(--bad)}
 table{border-collapse:collapse;width:100%;background:var(--card)}td,th{border-bottom:1px solid var(--line);padding:.35rem .5rem;text-align:left;vertical-align:top}
 pre.log{background:#0d1117;color:#e6edf3;padding:.6rem;border-radius:8px;overflow:auto;max-height:60vh;font-size:12px}
 .stderr{color:#ff9b93}.system{color:#d2a8ff}.muted{color:var(--muted)}.badge{font-weight:600}
+.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:.6rem;margin:.6rem 0}
+.tile{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.5rem .7rem}.tile small{display:block;color:var(--muted)}.tile b{font-size:1.3rem}
+.pair{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:1rem;margin:1rem 0;align-items:start}@media (max-width:900px){.pair{grid-template-columns:1fr}}
+.chart{margin:0;background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.5rem}.chart figcaption{font-weight:600;margin-bottom:.3rem}
+.chart>svg{width:100%;height:auto;display:block}.swatch{width:10px;height:10px;vertical-align:middle}.legend{font-weight:400;color:var(--muted);margin-left:.6rem;font-size:12px}
+table.figures{font-size:12px;display:block;max-height:18rem;overflow:auto}.windows{margin-bottom:.6rem}
+.axis{font-size:11px;fill:var(--muted)}.grid{stroke:var(--line)}.bar-ok{fill:var(--ok)}.bar-bad{fill:var(--bad)}.bar-worse{fill:#8b1a1a}
+.bar-muted{fill:var(--muted)}.bar-main{fill:var(--info)}
 .layout{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:1rem}@media (max-width:900px){.layout{grid-template-columns:1fr}}
 `;
 
@@ -46,7 +54,7 @@ export function page(
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="csrf-token" content="${params.csrf}"><title>${params.title} — labelrun</title>
 <style>${new Html(STYLE)}</style></head>
-<body><header><h1>labelrun</h1><nav><a href="/jobs">Board</a><a href="/jobs/history">History</a></nav>
+<body><header><h1>labelrun</h1><nav><a href="/jobs">Board</a><a href="/jobs/history">History</a><a href="/insights">Insights</a></nav>
 ${params.csrf ? html`<form method="post" action="/logout" class="signout">${params.who ? html`<span class="muted" id="who">@${params.who}</span> ` : ""}<button type="submit">Sign out</button></form>` : ""}</header>
 <main>${params.body}</main></body></html>`;
   res.writeHead(params.status ?? 200, htmlSecurityHeaders(params.formAction));

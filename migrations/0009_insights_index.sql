@@ -1,0 +1,1 @@
+CREATE INDEX "jobs_by_finished_at" ON "jobs" USING btree ("finished_at") WHERE finished_at is not null;
