@@ -3,12 +3,14 @@ import {
   bigint,
   bigserial,
   boolean,
+  date,
   index,
   integer,
   jsonb,
   numeric,
   pgEnum,
   pgTable,
+  primaryKey,
   smallint,
   text,
   timestamp,
@@ -311,6 +313,63 @@ export const adminSessions = pgTable("admin_sessions", {
   createdAt: at("created_at").notNull(),
   expiresAt: at("expires_at").notNull(),
   revokedAt: at("revoked_at"),
+});
+
+/**
+ * Insight rollups: one UTC day of finished jobs, summed once the day is over (the
+ * `insights` sweep), so the insight pages read a few rows per day instead of every job.
+ * Outcomes per installation, job type, status and failure code ('' for none).
+ */
+export const jobDayOutcomes = pgTable(
+  "job_day_outcomes",
+  {
+    day: date("day", { mode: "string" }).notNull(),
+    installationId: bigint("installation_id", { mode: "number" }).notNull(),
+    jobType: text("job_type").notNull(),
+    status: jobStatus("status").notNull(),
+    failureCode: text("failure_code").notNull(),
+    /** Jobs that ran or were meant to (duplicate triggers are counted apart). */
+    jobs: integer("jobs").notNull(),
+    duplicates: integer("duplicates").notNull(),
+    costUsd: numeric("cost_usd", { precision: 14, scale: 6, mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.installationId, t.jobType, t.status, t.failureCode] })],
+);
+
+/** Jobs per repository and day (duplicates left out), for the busiest repositories. */
+export const jobDayRepositories = pgTable(
+  "job_day_repositories",
+  {
+    day: date("day", { mode: "string" }).notNull(),
+    installationId: bigint("installation_id", { mode: "number" }).notNull(),
+    repositoryFullName: text("repository_full_name").notNull(),
+    jobs: integer("jobs").notNull(),
+    completed: integer("completed").notNull(),
+    failed: integer("failed").notNull(),
+    costUsd: numeric("cost_usd", { precision: 14, scale: 6, mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.installationId, t.repositoryFullName] })],
+);
+
+/** How long runs took and jobs waited, as counts in 10 % wide buckets (the percentiles' source). */
+export const jobDayDurations = pgTable(
+  "job_day_durations",
+  {
+    day: date("day", { mode: "string" }).notNull(),
+    installationId: bigint("installation_id", { mode: "number" }).notNull(),
+    jobType: text("job_type").notNull(),
+    /** `run`: started → finished; `wait`: queued → started. */
+    kind: text("kind").notNull(),
+    bucket: smallint("bucket").notNull(),
+    count: integer("count").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.installationId, t.jobType, t.kind, t.bucket] })],
+);
+
+/** The days already rolled up; they are rolled up in order, so the newest one is the frontier. */
+export const jobRollupDays = pgTable("job_rollup_days", {
+  day: date("day", { mode: "string" }).primaryKey(),
+  rolledAt: at("rolled_at").notNull(),
 });
 
 export type InstallationRow = typeof installations.$inferSelect;

@@ -2,7 +2,13 @@ import { coerceError } from "../errors.js";
 import { metrics } from "../metrics.js";
 import type { SweepDeps } from "./sweep-deps.js";
 import { sweepFailedDeliveries } from "./sweeps/redeliver-failed-deliveries.js";
-import { sweepLeftCommands, sweepReactions, sweepRetention, sweepStatusComments } from "./sweeps/sweep-housekeeping.js";
+import {
+  sweepInsights,
+  sweepLeftCommands,
+  sweepReactions,
+  sweepRetention,
+  sweepStatusComments,
+} from "./sweeps/sweep-housekeeping.js";
 import { sweepLostWorkers, sweepTimeouts } from "./sweeps/sweep-running-jobs.js";
 import { sweepDeferred, sweepLongHeld, sweepStalePending } from "./sweeps/sweep-waiting-jobs.js";
 
@@ -18,6 +24,7 @@ export const SWEEPS = [
   ["left_commands", sweepLeftCommands],
   ["failed_deliveries", sweepFailedDeliveries],
   ["retention", sweepRetention],
+  ["insights", sweepInsights],
 ] as const;
 
 export type SweepName = (typeof SWEEPS)[number][0];

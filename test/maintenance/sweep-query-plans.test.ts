@@ -60,14 +60,11 @@ describe.runIf(postgresAvailable)("the sweeps and the job list use their indexes
       }
     }
     expect(scans).toEqual([]);
-    for (const name of [
-      "jobs_running_deadline",
-      "jobs_running_lease",
-      "jobs_deferred_due",
-      "jobs_pending_since",
-      "jobs_finished_unpruned",
-    ]) {
+    for (const name of ["jobs_running_deadline", "jobs_running_lease", "jobs_deferred_due", "jobs_pending_since"]) {
       expect([...indexes]).toContain(name);
     }
+    // Retention finds old unpruned jobs by finished_at: on a small table the planner may take the
+    // insight pages' index on the same column; either is an index scan (the seq-scan check above holds).
+    expect([...indexes].some((name) => name === "jobs_finished_unpruned" || name === "jobs_by_finished_at")).toBe(true);
   }, 60_000);
 });

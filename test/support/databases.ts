@@ -64,7 +64,7 @@ export async function openTestDatabase(driver: TestDriver, options: { max?: numb
 
 async function truncateAll(handle: DatabaseHandle): Promise<void> {
   await handle.db.execute(
-    sql`truncate job_logs, job_events, status_comments, repository_configs, maintenance_state, redeliveries, comment_commands, workers, admin_sessions, jobs, installations restart identity cascade`,
+    sql`truncate job_logs, job_events, status_comments, repository_configs, maintenance_state, redeliveries, comment_commands, workers, admin_sessions, job_day_outcomes, job_day_repositories, job_day_durations, job_rollup_days, jobs, installations restart identity cascade`,
   );
 }
 

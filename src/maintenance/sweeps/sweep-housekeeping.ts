@@ -2,6 +2,7 @@ import { findLeftCommands } from "../../github/commands/command-store.js";
 import { findDirtyComments } from "../../github/status-comment/status-comment-store.js";
 import { pruneJobHistory } from "../../jobs/prune-job-history.js";
 import { findReactionsDue } from "../../jobs/reaction-marks.js";
+import { rollUpJobDays } from "../../jobs/roll-up-job-days.js";
 import { findUnprunedFinished } from "../../jobs/sweep-queries.js";
 import type { SweepDeps } from "../sweep-deps.js";
 
@@ -69,4 +70,12 @@ export async function sweepLeftCommands(deps: SweepDeps): Promise<number> {
   const rows = await findLeftCommands(deps.db, before, Math.min(COMMENTS_PER_TICK, deps.settings.batchSize));
   for (const row of rows) await deps.runCommand(row);
   return rows.length;
+}
+
+/** Days rolled up per tick at most: a history of years catches up in a few ticks. */
+const ROLLUP_DAYS_PER_TICK = 30;
+
+/** Rolls up the days that are over for the insight pages (`rollUpJobDays`). */
+export async function sweepInsights(deps: SweepDeps): Promise<number> {
+  return rollUpJobDays(deps.db, { now: deps.clock.now(), maxDays: ROLLUP_DAYS_PER_TICK });
 }
