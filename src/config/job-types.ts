@@ -46,6 +46,11 @@ const jobTypeSchema = z
       .default(45),
     /** Runs before the job is abandoned ("gave up after N attempts"). */
     max_attempts: z.number().int().min(1).max(20).default(3),
+    /**
+     * The most one run may spend, in USD, by the agent's own `::cost::<usd>` lines: past it the
+     * worker stops the agent's process group and the job fails with BUDGET_EXCEEDED, its cost recorded.
+     */
+    max_cost_usd: z.number().positive().max(100_000).optional(),
     /** Running jobs of this type per installation (can only lower INSTALLATION_CONCURRENCY). */
     concurrency: z.number().int().min(1).optional(),
     /** Names of server environment variables the command may see (e.g. an API key). */

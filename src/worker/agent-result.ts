@@ -115,3 +115,14 @@ export function parseProgressLine(line: string): { percent: number; message: str
   const message = match[2]?.trim().slice(0, MAX_PROGRESS_MESSAGE) || null;
   return { percent, message };
 }
+
+/**
+ * `::cost::<usd>`: the agent's running cost so far (the latest line counts); anything else,
+ * or a number that is not a sane amount, is not a cost.
+ */
+export function parseCostLine(line: string): number | null {
+  const match = /^::cost::(\d{1,9}(?:\.\d{1,9})?)$/.exec(line.trim());
+  if (!match) return null;
+  const usd = Number(match[1]);
+  return Number.isFinite(usd) && usd <= 1_000_000 ? usd : null;
+}

@@ -8,7 +8,7 @@ import type { JobRow } from "../db/schema.js";
 import { type GitHubPort, splitFullName, type TargetDetails, type WorkerGitHubPort } from "../github/port.js";
 import { recordProgress, renewLease } from "../jobs/renew-lease.js";
 import { metrics } from "../metrics.js";
-import { parseAgentResult, parseProgressLine } from "./agent-result.js";
+import { parseAgentResult, parseCostLine, parseProgressLine } from "./agent-result.js";
 import { cleanAgentText } from "./agent-text.js";
 import { AgentToken } from "./agent-token.js";
 import { cloneRepository, GitCloneError, restoreFromBase } from "./clone-repository.js";
@@ -206,6 +206,11 @@ async function prepareAndRun(deps: RunJobDeps, run: Run): Promise<RunOutcome> {
   let progress: { percent: number; message: string | null } | undefined;
   let lostClaim = false;
   let overLimit: string | null = null;
+  // What the agent reported spending (`::cost::`), and whether that passed the job type's cap.
+  const spend: { reported: number | null; over: { costUsd: number; capUsd: number } | null } = {
+    reported: null,
+    over: null,
+  };
   const stop = new AbortController();
   const onStop = () => stop.abort();
   signals.shutdown.addEventListener("abort", onStop, { once: true });
@@ -267,6 +272,16 @@ async function prepareAndRun(deps: RunJobDeps, run: Run): Promise<RunOutcome> {
     const keep = (stream: "stdout" | "stderr", line: string) => {
       const parsed = stream === "stdout" ? parseProgressLine(line) : null;
       if (parsed) progress = parsed;
+      const cost = stream === "stdout" ? parseCostLine(line) : null;
+      if (cost !== null) {
+        spend.reported = cost;
+        const cap = jobType.max_cost_usd;
+        if (cap !== undefined && cost > cap && !spend.over) {
+          // Stops the process group, as for a cancel; the outcome says why.
+          spend.over = { costUsd: cost, capUsd: cap };
+          stop.abort();
+        }
+      }
       logs.write({ stream, line, at: deps.clock.now() });
       lastLines.push(cleanAgentText(line, QUOTED_LINE_CHARS));
       if (lastLines.length > 10) lastLines.shift();
@@ -314,6 +329,13 @@ async function prepareAndRun(deps: RunJobDeps, run: Run): Promise<RunOutcome> {
     });
   }
   if (overLimit) logs.write({ stream: "system", line: `[labelrun: stopped: ${overLimit}]`, at: deps.clock.now() });
+  if (spend.over) {
+    logs.write({
+      stream: "system",
+      line: `[labelrun: stopped: $${spend.over.costUsd} spent, past max_cost_usd $${spend.over.capUsd}]`,
+      at: deps.clock.now(),
+    });
+  }
   await logs.close();
   log.info(
     { exitCode: processOutcome.exitCode, signal: processOutcome.signal, stoppedBy: processOutcome.stoppedBy },
@@ -328,6 +350,8 @@ async function prepareAndRun(deps: RunJobDeps, run: Run): Promise<RunOutcome> {
     lostClaim,
     shuttingDown: signals.shutdown.aborted,
     overLimit,
+    overBudget: spend.over,
+    reportedCostUsd: spend.reported,
     setupFailure,
     limits: sandboxed ? describeLimits(limits) : null,
     lastLines,

@@ -33,6 +33,9 @@ export function decideRunOutcome(params: {
   overLimit?: string | null;
   /** Set when the sandbox could not be set up, even after trying again: the job runs again later. */
   setupFailure?: string | null;
+  /** The agent's last `::cost::` report, and set when the worker stopped it for passing the job type's cap. */
+  reportedCostUsd?: number | null;
+  overBudget?: { costUsd: number; capUsd: number } | null;
   /** The sandbox's limits in words, named when an agent dies without a result (null: not sandboxed). */
   limits?: string | null;
   lastLines: readonly string[];
@@ -45,6 +48,15 @@ export function decideRunOutcome(params: {
       code: "AGENT_ERROR",
       message: `${params.setupFailure} on this worker; the job will run again`,
       retryAfterMs: null,
+    };
+  }
+  if (params.overBudget) {
+    const { costUsd, capUsd } = params.overBudget;
+    return {
+      to: "failed",
+      code: "BUDGET_EXCEEDED",
+      message: `the agent reported spending $${costUsd.toFixed(2)}, past the job type's cap of $${capUsd.toFixed(2)} (max_cost_usd); it was stopped`,
+      patch: { costUsd },
     };
   }
   if (params.overLimit) {
@@ -69,7 +81,8 @@ export function decideRunOutcome(params: {
     return { to: "failed", code: "AGENT_ERROR", message: `the command could not start: ${process.spawnError.message}` };
   }
   const usage = (r: { cost_usd?: number; input_tokens?: number; output_tokens?: number }): JobPatch => ({
-    costUsd: r.cost_usd ?? null,
+    // The result's own figure, else what the agent last reported on the way.
+    costUsd: r.cost_usd ?? params.reportedCostUsd ?? null,
     inputTokens: r.input_tokens ?? null,
     outputTokens: r.output_tokens ?? null,
   });

@@ -92,6 +92,20 @@ describe(`running a claimed job (${driver})`, () => {
     expect(changed.at(-1)).toMatchObject({ status: "completed" });
   });
 
+  it("an agent that reports ::cost:: past the job type's max_cost_usd is stopped at once and fails BUDGET_EXCEEDED, its cost recorded", async () => {
+    const started = Date.now();
+    const { final, logs } = await run(["spend"], { fields: { max_cost_usd: 1 } });
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(final).toMatchObject({ status: "failed", failureCode: "BUDGET_EXCEEDED", costUsd: 1.3 });
+    expect(final?.failureMessage).toContain("past the job type's cap of $1.00");
+    expect(logs.map((l) => l.line)).toContain("[labelrun: stopped: $1.3 spent, past max_cost_usd $1]");
+  });
+
+  it("under the cap the run goes on, and the last ::cost:: is the job's cost when the result names none; garbage cost lines are ignored", async () => {
+    const { final } = await run(["spend", "0.10,not-a-number,1e9,0.40", "finish"], { fields: { max_cost_usd: 1 } });
+    expect(final).toMatchObject({ status: "completed", costUsd: 0.4, resultSummary: "spent and done" });
+  });
+
   it("checks out the pull request's head for a PR job", async () => {
     const { final } = await run(["pr-head"], { kind: "pull_request" });
     expect(final).toMatchObject({ status: "completed", resultSummary: "the pull request's change" });
