@@ -1,4 +1,5 @@
 import type { JobEventRow, JobRow } from "../db/schema.js";
+import { reviewStateOf } from "../jobs/review-state.js";
 
 /** Columns padded to their widest cell, for a terminal. */
 export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
@@ -11,6 +12,13 @@ export function table(header: readonly string[], rows: ReadonlyArray<readonly st
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
+/** The state as people read it: a hold in brackets, and a completed job's open pull request as "awaiting review". */
+export function stateWords(job: JobRow): string {
+  if (job.hold) return `${job.status} (${job.hold})`;
+  const review = reviewStateOf(job);
+  return review ? `${job.status} (${review.replace(/_/g, " ")})` : job.status;
+}
+
 const when = (at: Date | null) => (at ? at.toISOString().replace("T", " ").slice(0, 19) : "");
 
 export function jobsTable(jobs: readonly JobRow[]): string {
@@ -18,7 +26,7 @@ export function jobsTable(jobs: readonly JobRow[]): string {
     ["ID", "STATE", "TYPE", "TARGET", "TRIGGERED BY", "CREATED", "CODE"],
     jobs.map((j) => [
       String(j.id),
-      j.hold ? `${j.status} (${j.hold})` : j.status,
+      stateWords(j),
       j.jobType,
       `${j.repositoryFullName}#${j.targetNumber}`,
       j.triggeredBy ?? "",
@@ -31,7 +39,7 @@ export function jobsTable(jobs: readonly JobRow[]): string {
 export function jobDetail(job: JobRow, events: readonly JobEventRow[]): string {
   const fields: Array<[string, string]> = [
     ["id", String(job.id)],
-    ["state", job.hold ? `${job.status} (${job.hold})` : job.status],
+    ["state", stateWords(job)],
     ["target", `${job.repositoryFullName}#${job.targetNumber} (${job.targetKind}) ${job.targetTitle ?? ""}`],
     ["job type", job.jobType],
     ["triggered by", `${job.triggeredBy ?? ""}${job.triggerLabel ? ` with ${job.triggerLabel}` : ""}`],

@@ -144,6 +144,12 @@ export const jobs = pgTable(
     index("jobs_blocked_by").on(t.blockedBy).where(sql`blocked_by is not null`),
     // Retention sweep: finished jobs by age whose logs are still there.
     index("jobs_finished_unpruned").on(t.finishedAt).where(sql`finished_at is not null and pruned_at is null`),
+    // The board's Awaiting review column: completed jobs whose pull request is still open.
+    index("jobs_awaiting_review")
+      .on(t.id)
+      .where(
+        sql`status = 'completed' and result_pr_state is null and result_url ~ '^https://[^/]+/[^/]+/[^/]+/pull/[0-9]+/?$' and lower(split_part(result_url, '/', 4) || '/' || split_part(result_url, '/', 5)) = lower(repository_full_name)`,
+      ),
     // Insight pages: the jobs that ended in a window of days.
     index("jobs_by_finished_at").on(t.finishedAt).where(sql`finished_at is not null`),
     // Reactions sweep: jobs whose reactions are behind their changes.

@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, isNotNull, isNull, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { installations, type JobRow, jobs } from "../db/schema.js";
+import { AWAITING_REVIEW_SQL } from "./review-state.js";
 import { ACTIVE_STATES, type JobState } from "./states.js";
 
 export interface JobFilter {
@@ -15,6 +16,8 @@ export interface JobFilter {
   duplicates?: "exclude" | "only";
   /** Only jobs of these installations (what a person signed in with GitHub may see). */
   visibleInstallations?: readonly number[];
+  /** Completed jobs whose pull request awaits review: only them (true), or all but them (false). */
+  awaitingReview?: boolean;
 }
 
 export interface JobPageRequest extends JobFilter {
@@ -61,6 +64,8 @@ export async function listJobs(db: Database, request: JobPageRequest = {}): Prom
   if (request.targetNumber !== undefined) conditions.push(eq(jobs.targetNumber, request.targetNumber));
   if (request.duplicates === "exclude") conditions.push(isNull(jobs.duplicateOf));
   if (request.duplicates === "only") conditions.push(isNotNull(jobs.duplicateOf));
+  if (request.awaitingReview === true) conditions.push(sql.raw(`(${AWAITING_REVIEW_SQL})`));
+  if (request.awaitingReview === false) conditions.push(sql.raw(`not coalesce((${AWAITING_REVIEW_SQL}), false)`));
   if (request.before !== undefined) conditions.push(lt(jobs.id, request.before));
   const rows = await db
     .select()

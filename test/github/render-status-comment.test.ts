@@ -124,6 +124,33 @@ describe("renderStatusComment", () => {
     expect(renderStatusComment({ jobs: [current], publicUrl: "https://labelrun.example.com/" })).toMatchSnapshot();
   });
 
+  it("a completed job's own pull request is awaiting review until it is merged or closed; a link elsewhere is just a result", () => {
+    const done = {
+      status: "completed" as const,
+      finishedAt: finished,
+      resultUrl: "https://github.com/octo-org/widgets/pull/8",
+    };
+    const heading = (overrides: Partial<JobRow>) =>
+      renderStatusComment({ jobs: [job({ ...done, ...overrides })] })
+        .split("\n")
+        .find((line) => line.startsWith("### "));
+    expect(heading({})).toBe("### 👀 `implement` — completed, awaiting review");
+    expect(renderStatusComment({ jobs: [job(done)] })).toContain(
+      "Review the pull request #8; this job is done when it is merged.",
+    );
+    expect(heading({ resultPrState: "merged" })).toBe("### ✅ `implement` — completed, pull request merged");
+    expect(heading({ resultPrState: "closed" })).toBe(
+      "### ✅ `implement` — completed, pull request closed without merging",
+    );
+    expect(heading({ resultUrl: "https://github.com/someone-else/widgets/pull/8" })).toBe(
+      "### ✅ `implement` — completed",
+    );
+    expect(heading({ resultUrl: "https://github.com/octo-org/widgets/issues/8" })).toBe(
+      "### ✅ `implement` — completed",
+    );
+    expect(heading({ status: "failed", failureCode: "AGENT_ERROR" })).toBe("### ❌ `implement` — failed");
+  });
+
   it("shows the current job of each job type and folds earlier attempts and duplicates away", () => {
     const body = renderStatusComment({
       jobs: [

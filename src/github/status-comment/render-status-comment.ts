@@ -1,4 +1,5 @@
 import type { JobRow } from "../../db/schema.js";
+import { type ReviewState, resultPullNumber, reviewStateOf } from "../../jobs/review-state.js";
 import type { JobState } from "../../jobs/states.js";
 import { ACTIVE_STATES } from "../../jobs/states.js";
 import { utcMinute, waitingReason } from "../../jobs/waiting-reason.js";
@@ -80,7 +81,11 @@ function renderJobType(jobs: JobRow[], options: RenderOptions): string {
   const duplicates = jobs.filter((job) => job !== current && job.duplicateOf !== null);
   const earlier = jobs.filter((job) => job !== current && job.duplicateOf === null);
   const lines: string[] = [];
-  lines.push(`### ${STATE_SYMBOLS[current.status]} \`${current.jobType}\` — ${current.status}${holdText(current)}`);
+  const review = reviewStateOf(current);
+  const state = review ? `${current.status}, ${REVIEW_WORDS[review]}` : current.status;
+  lines.push(
+    `### ${review === "awaiting_review" ? "👀" : STATE_SYMBOLS[current.status]} \`${current.jobType}\` — ${state}${holdText(current)}`,
+  );
   lines.push(renderDetails(current, options));
   const folded = duplicatesLine(duplicates);
   if (folded) lines.push(`> [!NOTE]\n> ${folded}`);
@@ -148,8 +153,17 @@ function renderDetails(job: JobRow, options: RenderOptions): string {
   return `| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join("\n")}`;
 }
 
+const REVIEW_WORDS: Readonly<Record<ReviewState, string>> = {
+  awaiting_review: "awaiting review",
+  merged: "pull request merged",
+  closed: "pull request closed without merging",
+};
+
 function howTo(job: JobRow): string {
   const label = job.triggerLabel ? `\`${job.triggerLabel}\`` : "the trigger";
+  if (reviewStateOf(job) === "awaiting_review") {
+    return `Review the pull request #${resultPullNumber(job)}; this job is done when it is merged. To run it again from the start, add the ${label} label again.`;
+  }
   if (ACTIVE_STATES.includes(job.status)) return `To cancel, remove the ${label} label.`;
   return `To run it again, add the ${label} label again (remove it first if it is still there).`;
 }

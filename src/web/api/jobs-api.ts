@@ -8,6 +8,7 @@ import type { JobServices } from "../../github/job-services.js";
 import { getJob, listJobEvents, listJobLogs } from "../../jobs/find-jobs.js";
 import { actOnJob, type JobAction } from "../../jobs/job-actions.js";
 import { listJobs } from "../../jobs/list-jobs.js";
+import { type ReviewState, reviewStateOf } from "../../jobs/review-state.js";
 import { type Access, type AdminAuth, denied } from "../auth.js";
 import { sendJson } from "../http-server.js";
 import type { JobStream } from "../job-stream.js";
@@ -28,6 +29,11 @@ export interface AdminDeps {
   githubHost?: string;
   /** Collaborator permissions (the comment commands' cache): a person signed in with GitHub acts only where they may write. */
   permissions?: Pick<PermissionCache, "canWrite"> | null;
+}
+
+/** A job as the API shows it: with `reviewState` (awaiting_review, merged, closed, or null) beside its state. */
+export function withReviewState(job: JobRow): JobRow & { reviewState: ReviewState | null } {
+  return { ...job, reviewState: reviewStateOf(job) };
 }
 
 /** The installations whose jobs this access may see (undefined: all, for the admin). */
@@ -109,7 +115,7 @@ export function jobsApi(deps: AdminDeps) {
           ...parseJobFilters(url.searchParams),
           visibleInstallations: visibleTo(access),
         });
-        sendJson(res, 200, page);
+        sendJson(res, 200, { ...page, jobs: page.jobs.map(withReviewState) });
       }),
     ],
     [
@@ -118,7 +124,7 @@ export function jobsApi(deps: AdminDeps) {
       guarded(deps, false, (access) => async (_req, res, params) => {
         const job = await visibleJob(deps.db, access, jobId(params));
         if (!job) return error(res, 404, "not_found", `no job ${params.id}`);
-        sendJson(res, 200, { job });
+        sendJson(res, 200, { job: withReviewState(job) });
       }),
     ],
     [

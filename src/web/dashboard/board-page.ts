@@ -26,10 +26,10 @@ export async function boardFragment(params: { db: Database; clock: Clock; filter
   const now = clock.now();
   const wanted = filter.statuses;
   const online = await liveWorkers(db, now);
-  const column = async ([state, title]: [JobState, string], limit: number) => {
+  const column = async ([state, title]: [JobState, string], limit: number, awaitingReview?: boolean) => {
     if (wanted && !wanted.includes(state)) return html``;
     // Duplicate triggers never ran: one line says how many, instead of a card each.
-    const { jobs } = await listJobs(db, { ...filter, statuses: [state], limit, duplicates: "exclude" });
+    const { jobs } = await listJobs(db, { ...filter, statuses: [state], limit, duplicates: "exclude", awaitingReview });
     const ordered = limit > 20 ? [...jobs].reverse() : jobs;
     const duplicates =
       state === "cancelled"
@@ -38,12 +38,15 @@ export async function boardFragment(params: { db: Database; clock: Clock; filter
     const folded = duplicates
       ? html`<p class="muted" data-duplicates="${String(duplicates)}">${String(duplicates)}${duplicates === 100 ? "+" : ""} duplicate trigger${duplicates === 1 ? "" : "s"} ignored (not shown)</p>`
       : html``;
-    return html`<section class="column" data-column="${state}"><h2>${title} (${String(jobs.length)}${jobs.length === limit ? "+" : ""})</h2>
+    const key = awaitingReview ? "awaiting_review" : state;
+    return html`<section class="column" data-column="${key}"><h2>${title} (${String(jobs.length)}${jobs.length === limit ? "+" : ""})</h2>
 ${ordered.map((job: JobRow) => jobCard(job, now, online))}${folded}</section>`;
   };
   const active = await Promise.all(ACTIVE_COLUMNS.map((c) => column(c, 100)));
-  const recent = await Promise.all(RECENT_COLUMNS.map((c) => column(c, 10)));
-  return html`<div class="board">${active}</div><h2 class="muted">Recently finished</h2><div class="board">${recent}</div>`;
+  // A completed job whose pull request is still open is awaiting review, not done.
+  const awaiting = await column(["completed", "Awaiting review"], 50, true);
+  const recent = await Promise.all(RECENT_COLUMNS.map((c) => column(c, 10, c[0] === "completed" ? false : undefined)));
+  return html`<div class="board">${active}</div><h2 class="muted">Awaiting review and recently finished</h2><div class="board board-5">${awaiting}${recent}</div>`;
 }
 
 export function filterForm(filter: JobFilter, action: string): Html {

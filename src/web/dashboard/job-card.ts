@@ -1,4 +1,5 @@
 import type { JobRow, WorkerRow } from "../../db/schema.js";
+import { reviewStateOf } from "../../jobs/review-state.js";
 import { waitingReason } from "../../jobs/waiting-reason.js";
 import { noWorkerReason } from "../../jobs/worker-availability.js";
 import { type Html, html } from "./html.js";
@@ -23,13 +24,15 @@ export function jobCard(job: JobRow, now: Date, online?: readonly WorkerRow[]): 
     job.finishedAt && job.startedAt ? `took ${span(job.finishedAt.getTime() - job.startedAt.getTime())}` : null;
   const age = `${span(now.getTime() - (job.startedAt ?? job.createdAt).getTime())} ${job.status === "running" ? "running" : "ago"}`;
   const progress = job.status === "running" && job.progress !== null ? Math.min(job.progress, 99) : null;
-  return html`<div class="card s-${job.status}" data-job="${String(job.id)}" data-status="${job.status}">
+  const review = reviewStateOf(job);
+  return html`<div class="card s-${job.status}" data-job="${String(job.id)}" data-status="${job.status}"${review ? html` data-review="${review}"` : ""}>
 <small>${job.repositoryFullName} <a href="${job.targetUrl ?? "#"}">#${String(job.targetNumber)}</a> · ${job.jobType}</small>
 <a class="title" href="/jobs/${String(job.id)}">${job.targetTitle || `${job.targetKind === "pull_request" ? "PR" : "Issue"} #${job.targetNumber}`}</a>
 <small>job #${String(job.id)} · ${job.triggeredBy ? `@${job.triggeredBy}` : "—"} · ${ended ?? age}</small>
 ${progress !== null ? html`<div class="bar" title="${String(progress)} %"><span style="width:${String(progress)}%"></span></div><small>${job.progressMessage ?? ""}</small>` : ""}
 ${waiting ? html`<small>waiting ${waiting}</small>` : ""}
 ${job.failureCode && job.status !== "deferred" ? html`<small class="badge">${job.failureCode}</small>` : ""}
+${review ? html`<small class="badge">${review === "awaiting_review" ? "awaiting review" : `pull request ${review}`}</small>` : ""}
 </div>`;
 }
 

@@ -15,6 +15,7 @@ form.filters{display:flex;gap:.5rem;flex-wrap:wrap;margin-bottom:1rem}
 input,select,button{font:inherit;padding:.3rem .5rem;border:1px solid var(--line);border-radius:6px;background:var(--card);color:var(--fg)}
 button{cursor:pointer}button.danger{border-color:var(--bad);color:var(--bad)}
 .board{display:grid;grid-template-columns:repeat(4,minmax(14rem,1fr));gap:.8rem;align-items:start}
+.board-5{grid-template-columns:repeat(5,minmax(12rem,1fr))}
 @media (max-width:900px){.board{grid-template-columns:1fr 1fr}}@media (max-width:560px){.board{grid-template-columns:1fr}}
 .column h2{font-size:.85rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);margin:.2rem 0 .5rem}
 .card{background:var(--card);border:1px solid var(--line);border-left:4px solid var(--line);border-radius:8px;padding:.5rem .6rem;margin-bottom:.5rem}

@@ -1,0 +1,1 @@
+CREATE INDEX "jobs_awaiting_review" ON "jobs" USING btree ("id") WHERE status = 'completed' and result_pr_state is null and result_url ~ '^https://[^/]+/[^/]+/[^/]+/pull/[0-9]+/?$' and lower(split_part(result_url, '/', 4) || '/' || split_part(result_url, '/', 5)) = lower(repository_full_name);
