@@ -148,7 +148,7 @@ export const jobs = pgTable(
     index("jobs_awaiting_review")
       .on(t.id)
       .where(
-        sql`status = 'completed' and result_pr_state is null and result_url ~ '^https://[^/]+/[^/]+/[^/]+/pull/[0-9]+/?$' and lower(split_part(result_url, '/', 4) || '/' || split_part(result_url, '/', 5)) = lower(repository_full_name)`,
+        sql`status = 'completed' and coalesce(result_pr_state, 'open') = 'open' and result_url ~ '^https://[^/]+/[^/]+/[^/]+/pull/[0-9]+/?$' and lower(split_part(result_url, '/', 4) || '/' || split_part(result_url, '/', 5)) = lower(repository_full_name)`,
       ),
     // Insight pages: the jobs that ended in a window of days.
     index("jobs_by_finished_at").on(t.finishedAt).where(sql`finished_at is not null`),

@@ -33,7 +33,7 @@ export function reviewStateOf(
 
 /** SQL-side twin of `reviewStateOf(...) === "awaiting_review"` (served by `jobs_awaiting_review`). */
 export const AWAITING_REVIEW_SQL =
-  "status = 'completed' and result_pr_state is null and result_url ~ '^https://[^/]+/[^/]+/[^/]+/pull/[0-9]+/?$' and lower(split_part(result_url, '/', 4) || '/' || split_part(result_url, '/', 5)) = lower(repository_full_name)";
+  "status = 'completed' and coalesce(result_pr_state, 'open') = 'open' and result_url ~ '^https://[^/]+/[^/]+/[^/]+/pull/[0-9]+/?$' and lower(split_part(result_url, '/', 4) || '/' || split_part(result_url, '/', 5)) = lower(repository_full_name)";
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -88,21 +88,25 @@ describe(`the JSON API over HTTP (${driver})`, () => {
     const open = await makeJob(database.db, { status: "completed", targetTitle: "Open PR job" });
     const merged = await makeJob(database.db, { status: "completed", targetTitle: "Merged PR job" });
     const elsewhere = await makeJob(database.db, { status: "completed", targetTitle: "Foreign PR job" });
+    const reopened = await makeJob(database.db, { status: "completed", targetTitle: "Reopened PR job" });
     const set = (id: number, url: string, state: string | null) =>
       database.db.execute(sql`update jobs set result_url = ${url}, result_pr_state = ${state} where id = ${id}`);
     await set(open.id, "https://github.com/octo-org/widgets/pull/8", null);
     await set(merged.id, "https://github.com/octo-org/widgets/pull/9", "merged");
     await set(elsewhere.id, "https://github.com/other/widgets/pull/1", null);
+    await set(reopened.id, "https://github.com/octo-org/widgets/pull/10", "open");
     const listed = json((await get("/api/jobs")).body).jobs as Array<{ id: number; reviewState: string | null }>;
     expect(Object.fromEntries(listed.map((job) => [job.id, job.reviewState]))).toEqual({
       [open.id]: "awaiting_review",
       [merged.id]: "merged",
       [elsewhere.id]: null,
+      [reopened.id]: "awaiting_review",
     });
     expect(json((await get(`/api/jobs/${open.id}`)).body).job.reviewState).toBe("awaiting_review");
     const board = (await get("/jobs?fragment=1")).body;
     const column = (name: string) => board.split(`data-column="${name}"`)[1]?.split("</section>")[0] ?? "";
     expect(column("awaiting_review")).toContain("Open PR job");
+    expect(column("awaiting_review")).toContain("Reopened PR job");
     expect(column("awaiting_review")).not.toContain("Merged PR job");
     expect(column("completed")).toContain("Merged PR job");
     expect(column("completed")).toContain("Foreign PR job");
