@@ -5,12 +5,14 @@ import {
   readCommentEvent,
   readInstallation,
   readLabelEvent,
+  readReviewEvent,
   readSender,
   readTargetEvent,
 } from "./github/intake/events.js";
 import { type CommentIntakeDeps, handleComment } from "./github/intake/handle-comment.js";
 import { handleAccessRevoked, handleRepositoriesAdded, handleSuspension } from "./github/intake/handle-installation.js";
 import { handleLabeled } from "./github/intake/handle-labeled.js";
+import { handleReview } from "./github/intake/handle-review.js";
 import { followResultPullRequest, handleClosed, handleUnlabeled } from "./github/intake/handle-unlabeled-or-closed.js";
 import { metrics } from "./metrics.js";
 
@@ -91,6 +93,13 @@ export function createApp(deps: CommentIntakeDeps, options: { deadlineMs?: numbe
       followResultPullRequest(deps, readTargetEvent(payload, context.id), "open"),
     );
     on(["issue_comment.created"], (payload, context) => handleComment(deps, readCommentEvent(payload, context.id)));
+    // The review cycle: `/labelrun revise` in a review thread, and reviews that request changes.
+    on(["pull_request_review_comment.created"], (payload, context) =>
+      handleComment(deps, readCommentEvent(payload, context.id, true)),
+    );
+    on(["pull_request_review.submitted"], (payload, context) =>
+      handleReview(deps, readReviewEvent(payload, context.id)),
+    );
     on(["installation.created"], (payload) =>
       handleRepositoriesAdded(deps, readInstallation(payload), repositories(payload.repositories)),
     );

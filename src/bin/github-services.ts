@@ -66,6 +66,9 @@ export function buildGitHubServices(params: {
   const deliveries = env.REDELIVER_FAILED_DELIVERIES ? octokitDeliveriesPort(() => probot.auth()) : null;
   const permissions = new PermissionCache(github, systemClock);
   const runCommand = (row: CommandRow) =>
-    runCommandNow({ db: params.db, github, clock: systemClock, log, services, permissions }, row);
+    runCommandNow(
+      { db: params.db, github, clock: systemClock, log, services, permissions, jobTypes: params.jobTypes },
+      row,
+    );
   return { probot, github, deliveries, services, permissions, runCommand, idle: () => comments.idle() };
 }

@@ -63,6 +63,14 @@ const jobTypeSchema = z
     require_approval: z.boolean().default(false),
     /** When a job of this type completes with a pull request, a job of this type runs on that PR. */
     follow_up: z.string().optional(),
+    /**
+     * The review cycle: when a person with write access requests changes on the pull request a
+     * job of this type opened (or comments `/labelrun revise …` on it), a job of this type runs on
+     * that pull request — a new round of the same work.
+     */
+    on_review: z.string().optional(),
+    /** Review rounds at most per pull request (`on_review`); the next request gets a comment instead. */
+    max_review_rounds: z.number().int().min(1).max(50).default(3),
     /** Job types this one waits for on the same issue/PR: held `blocked_by` while one is active. */
     after: z.array(z.string()).default([]),
     /**
@@ -154,7 +162,7 @@ export function parseJobTypes(text: string, path = "labelrun.config.yml", option
   }
   const names = Object.keys(parsed.data.job_types);
   const problems = Object.entries(parsed.data.job_types).flatMap(([name, config]) =>
-    [...(config.follow_up ? [config.follow_up] : []), ...config.after]
+    [...(config.follow_up ? [config.follow_up] : []), ...(config.on_review ? [config.on_review] : []), ...config.after]
       .filter((other) => !names.includes(other))
       .map((other) => `\`job_types.${name}\`: names an unknown job type \`${other}\` — known: ${names.join(", ")}`),
   );

@@ -101,6 +101,10 @@ export const jobs = pgTable(
     approvedBy: text("approved_by"),
     /** A follow-up job's parent (e.g. the implement job whose pull request this review is on). */
     parentJobId: bigint("parent_job_id", { mode: "number" }),
+    /** A review round (`on_review`): its number, counted per job that opened the pull request (its parent). */
+    reviewRound: integer("review_round"),
+    /** What started the round: the review (or `/labelrun revise` comment) and what was asked. */
+    review: jsonb("review").$type<ReviewTrigger>(),
     /** For a job whose result is a pull request: its state as last seen (open, merged, closed). */
     resultPrState: text("result_pr_state"),
     /** When the retention sweep removed this job's logs and events (the row itself is kept). */
@@ -275,6 +279,10 @@ export const commentCommands = pgTable(
     author: text("author").notNull(),
     command: text("command").notNull(),
     jobType: text("job_type"),
+    /** What follows the command on its line (`/labelrun revise <what to change>`), cut to 2,000 characters. */
+    note: text("note"),
+    /** The command was written in a review thread on the diff (a pull request review comment). */
+    inThread: boolean("in_thread").notNull().default(false),
     /** received → running (claimed) → done | refused. */
     state: text("state").notNull().default("received"),
     outcome: text("outcome"),
@@ -377,6 +385,19 @@ export const jobRollupDays = pgTable("job_rollup_days", {
   day: date("day", { mode: "string" }).primaryKey(),
   rolledAt: at("rolled_at").notNull(),
 });
+
+/** What started a review round: a review with changes requested, or a `/labelrun revise` comment. */
+export interface ReviewTrigger {
+  /** The review's id, when a review started it. */
+  reviewId: number | null;
+  /** The comment's id, when a `/labelrun revise` comment started it (in a review thread or the conversation). */
+  commentId: number | null;
+  /** True when the comment is a review comment (in a thread on the diff). */
+  inThread: boolean;
+  author: string;
+  state: string;
+  body: string;
+}
 
 export type InstallationRow = typeof installations.$inferSelect;
 export type WorkerRow = typeof workers.$inferSelect;

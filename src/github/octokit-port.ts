@@ -60,6 +60,57 @@ export function octokitPort(
         base: { ref: pull.base.ref, sha: pull.base.sha },
       };
     },
+    async getReviewFeedback({ installationId, owner, repo, number }, trigger, since) {
+      const octokit = await authenticate(installationId);
+      type Raw = {
+        id: number;
+        user?: { login?: string } | null;
+        path: string;
+        line?: number | null;
+        side?: string | null;
+        diff_hunk: string;
+        body: string;
+      };
+      const comment = (c: Raw) => ({
+        id: c.id,
+        author: c.user?.login ?? null,
+        path: c.path,
+        line: c.line ?? null,
+        side: c.side ?? null,
+        diffHunk: c.diff_hunk,
+        body: c.body,
+      });
+      const comments: ReturnType<typeof comment>[] = [];
+      if (trigger.reviewId !== null) {
+        const { data } = await octokit.rest.pulls.listCommentsForReview({
+          owner,
+          repo,
+          pull_number: number,
+          review_id: trigger.reviewId,
+          per_page: 100,
+        });
+        comments.push(...data.map((c) => comment(c as Raw)));
+      } else if (trigger.inThread && trigger.commentId !== null) {
+        const { data } = await octokit.rest.pulls.getReviewComment({ owner, repo, comment_id: trigger.commentId });
+        comments.push(comment(data as Raw));
+      }
+      const { data: conversation } = await octokit.rest.issues.listComments({
+        owner,
+        repo,
+        issue_number: number,
+        per_page: 100,
+        ...(since ? { since: since.toISOString() } : {}),
+      });
+      return {
+        comments,
+        conversation: conversation.map((c) => ({
+          id: c.id,
+          author: c.user?.login ?? null,
+          body: c.body ?? "",
+          createdAt: c.created_at,
+        })),
+      };
+    },
     async getRepoConfig({ installationId, owner, repo }) {
       const octokit = await authenticate(installationId);
       // Each file the config plugin reads (the repository's, what it `_extends`) is checked for
@@ -126,8 +177,17 @@ export function octokitPort(
         throw error;
       }
     },
-    async addReaction({ installationId, owner, repo }, commentId, reaction) {
+    async addReaction({ installationId, owner, repo }, commentId, reaction, inThread = false) {
       const octokit = await authenticate(installationId);
+      if (inThread) {
+        await octokit.rest.reactions.createForPullRequestReviewComment({
+          owner,
+          repo,
+          comment_id: commentId,
+          content: reaction,
+        });
+        return;
+      }
       await octokit.rest.reactions.createForIssueComment({ owner, repo, comment_id: commentId, content: reaction });
     },
     async ensureLabel({ installationId, owner, repo }, label) {

@@ -45,7 +45,8 @@ export interface GitHubPort {
   ensureLabel(ref: RepoRef, label: LabelSpec): Promise<void>;
   /** A user's permission on the repository (404: none). */
   getPermission(ref: RepoRef, username: string): Promise<Permission>;
-  addReaction(ref: RepoRef, commentId: number, reaction: Reaction): Promise<void>;
+  /** A reaction on a comment of the conversation, or (`inThread`) on a review comment on the diff. */
+  addReaction(ref: RepoRef, commentId: number, reaction: Reaction, inThread?: boolean): Promise<void>;
 }
 
 export function splitFullName(fullName: string): { owner: string; repo: string } {
@@ -88,6 +89,32 @@ export interface WorkerGitHubPort {
   /** Revokes an installation token (`DELETE /installation/token`, authenticated with it). */
   revokeToken(token: string): Promise<void>;
   getTargetDetails(ref: IssueRef, kind: "issue" | "pull_request"): Promise<TargetDetails>;
+  /**
+   * What a review round works from: the comments of the review that started it (or the review
+   * comment a `/labelrun revise` was written in), and the pull request's conversation since `since`.
+   * At most 100 of each.
+   */
+  getReviewFeedback(
+    ref: IssueRef,
+    trigger: { reviewId: number | null; commentId: number | null; inThread: boolean },
+    since: Date | null,
+  ): Promise<ReviewFeedback>;
+}
+
+/** A comment on the diff, as a review round's agent sees it. */
+export interface ReviewComment {
+  id: number;
+  author: string | null;
+  path: string;
+  line: number | null;
+  side: string | null;
+  diffHunk: string;
+  body: string;
+}
+
+export interface ReviewFeedback {
+  comments: ReviewComment[];
+  conversation: Array<{ id: number; author: string | null; body: string; createdAt: string }>;
 }
 
 /** One entry of `GET /app/hook/deliveries`. */

@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray } from "drizzle-orm";
 import type { Database } from "../db/client.js";
-import { type JobRow, jobs, type NewJobRow } from "../db/schema.js";
+import { type JobRow, jobs, type NewJobRow, type ReviewTrigger } from "../db/schema.js";
 import { recordChange } from "./record-change.js";
 import { ACTIVE_STATES, isTerminal, type JobHold, type TargetKind } from "./states.js";
 
@@ -24,6 +24,9 @@ export interface NewJob {
   blockedBy?: number | null;
   /** A follow-up's parent (the job whose pull request it works on). */
   parentJobId?: number | null;
+  /** A review round's number (null for a request past `max_review_rounds`), and what started it. */
+  reviewRound?: number | null;
+  review?: ReviewTrigger | null;
 }
 
 export interface CreateJobRequest {
@@ -100,6 +103,8 @@ export async function createJob(db: Database, request: CreateJobRequest): Promis
           ...rowFor(job, at),
           status: "cancelled",
           duplicateOf: active.id,
+          // A duplicate never ran: it is no review round.
+          reviewRound: null,
           failureCode: "DUPLICATE",
           failureMessage: message,
           finishedAt: at,
@@ -151,6 +156,8 @@ function rowFor(job: NewJob, at: Date): NewJobRow {
     hold: job.hold ?? null,
     blockedBy: job.blockedBy ?? null,
     parentJobId: job.parentJobId ?? null,
+    reviewRound: job.reviewRound ?? null,
+    review: job.review ?? null,
     status: "pending",
     createdAt: at,
     updatedAt: at,

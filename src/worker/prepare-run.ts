@@ -72,10 +72,15 @@ export function describeLimits(limits: RunLimits): string {
 }
 
 /** Writes the context file: the job and its issue/PR, for the agent. */
-export async function writeContext(folders: RunFolders, job: JobRow, details: TargetDetails): Promise<void> {
+export async function writeContext(
+  folders: RunFolders,
+  job: JobRow,
+  details: TargetDetails,
+  review?: unknown,
+): Promise<void> {
   await writeFile(
     join(folders.workspace, "context.json"),
-    JSON.stringify({ job: contextJob(job), target: details }, null, 2),
+    JSON.stringify({ job: contextJob(job), target: details, ...(review ? { review } : {}) }, null, 2),
   );
   await mkdir(join(folders.workspace, "repo"), { recursive: true });
 }
@@ -159,6 +164,9 @@ function contextJob(job: JobRow) {
     attempt: job.attempt,
     max_attempts: job.maxAttempts,
     retry_of: job.retryOf,
+    // A review round: its number and the job that opened the pull request.
+    review_round: job.reviewRound,
+    parent_job_id: job.parentJobId,
     repository: job.repositoryFullName,
     number: job.targetNumber,
     kind: job.targetKind,

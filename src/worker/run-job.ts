@@ -17,6 +17,7 @@ import { finish, githubOutcome } from "./finish-run.js";
 import { JobLogWriter } from "./job-log-writer.js";
 import { agentCommand, describeLimits, runLimits, type SandboxSupport, writeContext } from "./prepare-run.js";
 import { readResultFile } from "./read-result-file.js";
+import { earlierRounds, reviewContext } from "./review-context.js";
 import { decideRunOutcome, type RunOutcome } from "./run-outcome.js";
 import type { ProcessOutcome, ProcessRunner } from "./run-process.js";
 import { type SecretMask, secretMasker } from "./secret-masker.js";
@@ -151,9 +152,17 @@ async function prepareAndRun(deps: RunJobDeps, run: Run): Promise<RunOutcome> {
   const { owner, repo } = splitFullName(job.repositoryFullName);
   const ref = { installationId: job.installationId, owner, repo, number: job.targetNumber };
   let details: TargetDetails;
+  let review: ReturnType<typeof reviewContext> | undefined;
   try {
     await token.issue();
     details = await deps.github.getTargetDetails(ref, job.targetKind);
+    if (job.review) {
+      const earlier = await earlierRounds(deps.db, job);
+      // The conversation since the last round began (the first round: since the pull request was opened).
+      const since = earlier.at(-1)?.createdAt ?? null;
+      const feedback = await deps.github.getReviewFeedback(ref, job.review, since);
+      review = reviewContext({ job, feedback, earlier });
+    }
   } catch (error) {
     return githubOutcome(error, deps.clock.now());
   }
@@ -181,7 +190,7 @@ async function prepareAndRun(deps: RunJobDeps, run: Run): Promise<RunOutcome> {
       };
     }
   }
-  await writeContext(folders, job, details);
+  await writeContext(folders, job, details, review);
   const sandboxed = jobType.sandbox === "bubblewrap";
   if (sandboxed) await handOverWorkspace(folders.workspace, deps.settings.sandbox.hostUser);
   const command = agentCommand({

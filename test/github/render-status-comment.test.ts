@@ -50,6 +50,8 @@ const base: JobRow = {
   questionAskedAt: null,
   answers: null,
   parentJobId: null,
+  reviewRound: null,
+  review: null,
   resultPrState: null,
   approvedBy: null,
   reactionVersion: 0,

@@ -63,9 +63,22 @@ export function buildPrompt(run) {
     String(target.body ?? "(no description)"),
   );
   if (review) {
-    lines.push("", `Review by @${review.author ?? "?"} (${review.state ?? "commented"}): ${review.body ?? ""}`);
+    const trigger = review.trigger ?? {};
+    lines.push(
+      "",
+      `Review round ${review.round ?? "?"}, asked by @${trigger.author ?? "?"} (${trigger.state ?? "commented"}): ${trigger.body ?? ""}`,
+    );
     for (const comment of review.comments ?? []) {
-      lines.push(`- ${comment.path}:${comment.line ?? "?"}: ${comment.body}`);
+      lines.push(
+        `- ${comment.path}:${comment.line ?? "?"} (@${comment.author ?? "?"}): ${comment.body}`,
+        comment.diff_hunk ?? "",
+      );
+    }
+    for (const said of review.conversation ?? []) lines.push(`- conversation, @${said.author ?? "?"}: ${said.body}`);
+    for (const earlier of review.earlier_rounds ?? []) {
+      lines.push(
+        `- earlier round ${earlier.round} (job #${earlier.job_id}, ${earlier.status}): ${earlier.summary ?? ""}`,
+      );
     }
   }
   lines.push("REQUEST>>>");

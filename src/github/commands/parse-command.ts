@@ -1,9 +1,9 @@
 /** The comment commands, in the order the README lists them. */
-export const COMMANDS = ["retry", "cancel", "approve", "reject", "pause", "resume", "interrupt"] as const;
+export const COMMANDS = ["retry", "cancel", "approve", "reject", "pause", "resume", "interrupt", "revise"] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export type ParsedCommand =
-  | { kind: "command"; command: CommandName; jobType: string | null }
+  | { kind: "command"; command: CommandName; jobType: string | null; note?: string }
   /** `word` is null when the word is not one labelrun would repeat (only letters, digits, `-`, `_`). */
   | { kind: "unknown"; word: string | null };
 
@@ -20,6 +20,14 @@ export function parseCommand(body: string): ParsedCommand | null {
     if (!match || /^\s{4}|^\t/.test(line)) continue;
     const word = match[1] ?? "";
     const command = word.toLowerCase();
+    if (command === "revise") {
+      // `/labelrun revise <what to change>`: the rest of the line is the request, not a job type.
+      const note = line
+        .trim()
+        .replace(/^\/labelrun\s+\S+\s*/, "")
+        .slice(0, 2_000);
+      return { kind: "command", command: "revise", jobType: null, ...(note ? { note } : {}) };
+    }
     if ((COMMANDS as readonly string[]).includes(command)) {
       const jobType = match[2]?.toLowerCase().replace(/[.,;:!?]+$/, "") || null;
       return { kind: "command", command: command as CommandName, jobType };

@@ -1,9 +1,11 @@
 import type { Logger } from "pino";
 import type { Clock } from "../../clock.js";
+import type { JobTypes } from "../../config/job-types.js";
 import type { Database } from "../../db/client.js";
 import type { JobRow } from "../../db/schema.js";
 import { findJobsForTarget } from "../../jobs/find-jobs.js";
 import { type ActionOutcome, actOnJob } from "../../jobs/job-actions.js";
+import { type ReviewRoundOutcome, startReviewRound } from "../../jobs/start-review-round.js";
 import { isTerminal } from "../../jobs/states.js";
 import type { JobServices } from "../job-services.js";
 import { type GitHubPort, type Permission, splitFullName, WRITE_PERMISSIONS } from "../port.js";
@@ -17,6 +19,8 @@ export interface CommandDeps {
   log: Logger;
   services: JobServices;
   permissions: PermissionCache;
+  /** The operator's job types (a review round runs the opener's `on_review` type). */
+  jobTypes: JobTypes;
 }
 
 export type { CommandRow };
@@ -77,7 +81,7 @@ export async function runCommand(deps: CommandDeps, row: CommandRow): Promise<Ou
     // comment in the App's voice (which could be made to notify people, and spends the rate limit).
     outcome = { done: false, message: "only people with write access to this repository can use /labelrun commands" };
   } else {
-    await deps.github.addReaction(ref, row.commentId, "eyes");
+    await deps.github.addReaction(ref, row.commentId, "eyes", row.inThread);
     outcome = await carryOut(deps, row);
   }
   await recordCommandOutcome(deps.db, row.commentId, { ...outcome, at: deps.clock.now() });
@@ -85,7 +89,7 @@ export async function runCommand(deps: CommandDeps, row: CommandRow): Promise<Ou
     for (const id of outcome.dispatch) await deps.services.dispatch(id);
     for (const job of outcome.changed) await deps.services.onJobChanged(job);
   }
-  await deps.github.addReaction(ref, row.commentId, outcome.done ? "+1" : "confused");
+  await deps.github.addReaction(ref, row.commentId, outcome.done ? "+1" : "confused", row.inThread);
   if (!outcome.done && writer) await deps.github.createComment({ ...ref, number: row.targetNumber }, outcome.message);
   deps.log.info(
     { command: row.command, author: row.author, done: outcome.done, outcome: outcome.message },
@@ -97,6 +101,7 @@ export async function runCommand(deps: CommandDeps, row: CommandRow): Promise<Ou
 async function carryOut(deps: CommandDeps, row: CommandRow): Promise<Outcome> {
   const all = await findJobsForTarget(deps.db, { repositoryId: row.repositoryId, targetNumber: row.targetNumber });
   const command = row.command as CommandName;
+  if (command === "revise") return revise(deps, row, all[0]);
   // retry looks at each type's latest job; every other command at active jobs.
   const latestPerType = [...new Map(all.map((job) => [job.jobType, job] as const).reverse()).values()];
   const candidates = (command === "retry" ? latestPerType : all.filter((job) => !isTerminal(job.status))).filter(
@@ -122,4 +127,68 @@ async function carryOut(deps: CommandDeps, row: CommandRow): Promise<Outcome> {
     by: `@${row.author} with \`/labelrun ${command}\``,
     approver: row.author,
   });
+}
+
+/** `/labelrun revise [what to change]` on a pull request a labelrun job opened: a new review round. */
+async function revise(deps: CommandDeps, row: CommandRow, anyJob: JobRow | undefined): Promise<Outcome> {
+  const started = await startReviewRound(
+    { db: deps.db, jobTypes: deps.jobTypes },
+    {
+      installationId: row.installationId,
+      repositoryId: row.repositoryId,
+      repositoryFullName: row.repositoryFullName,
+      pullNumber: row.targetNumber,
+      pullTitle: anyJob?.targetKind === "pull_request" ? anyJob.targetTitle : null,
+      pullUrl: anyJob?.targetKind === "pull_request" ? anyJob.targetUrl : null,
+      requestedBy: row.author,
+      trigger: {
+        reviewId: null,
+        commentId: row.commentId,
+        inThread: row.inThread,
+        author: row.author,
+        state: "commented",
+        body: row.note ?? "",
+      },
+      deliveryId: `revise:${row.commentId}`,
+    },
+    deps.clock.now(),
+  );
+  // A duplicate or a request past the limit is recorded as a cancelled job: the comment shows it now.
+  if (started.outcome === "duplicate" || started.outcome === "limit") await deps.services.onJobChanged(started.job);
+  return reviewRoundOutcome(started);
+}
+
+/** What a review round's start means for the command or review that asked for it. */
+export function reviewRoundOutcome(started: ReviewRoundOutcome): Outcome {
+  switch (started.outcome) {
+    case "started":
+      return {
+        done: true,
+        message: `review round ${started.round} started as job #${started.job.id}`,
+        job: started.job,
+        dispatch: [started.job.id],
+        changed: [],
+      };
+    case "already_recorded":
+      return {
+        done: true,
+        message: `already started as job #${started.job.id}`,
+        job: started.job,
+        dispatch: [],
+        changed: [],
+      };
+    case "duplicate":
+      return {
+        done: false,
+        message: `A review round is already under way here (job #${started.activeJob.id}); this request was recorded as a duplicate.`,
+        conflict: "duplicate",
+      };
+    case "limit":
+      return {
+        done: false,
+        message: `This pull request has had ${started.rounds} review rounds, the most allowed (max_review_rounds: ${started.max}); labelrun will not start another.`,
+      };
+    default:
+      return { done: false, message: `labelrun cannot revise this: ${started.message}.` };
+  }
 }

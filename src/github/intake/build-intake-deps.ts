@@ -33,6 +33,9 @@ export function buildIntakeDeps(c: IntakeCollaborators): CommentIntakeDeps {
     onJobChanged: services.onJobChanged,
     canWrite: (ref, username) => permissions.canWrite(ref, username),
     runCommand: (row) =>
-      runCommand({ db: c.db, github: c.github, clock: c.clock, log: c.log, services, permissions }, row),
+      runCommand(
+        { db: c.db, github: c.github, clock: c.clock, log: c.log, services, permissions, jobTypes: c.jobTypes },
+        row,
+      ),
   };
 }

@@ -105,8 +105,8 @@ export function readLabelEvent(payload: Json, deliveryId: string): LabelEvent {
   return { ...readTargetEvent(payload, deliveryId), label: string(label.name, "label.name", 100) };
 }
 
-/** Reads an `issue_comment.created` payload. */
-export function readCommentEvent(payload: Json, deliveryId: string) {
+/** Reads an `issue_comment.created` payload, or (`inThread`) a `pull_request_review_comment.created` one. */
+export function readCommentEvent(payload: Json, deliveryId: string, inThread = false) {
   const comment = object(payload.comment, "comment");
   const user = object(comment.user, "comment.user");
   const target = readTargetEvent(payload, deliveryId);
@@ -120,8 +120,29 @@ export function readCommentEvent(payload: Json, deliveryId: string) {
     // GitHub caps a comment at 65,536 characters.
     body: text(comment.body, 65_536),
     createdAt: date(comment.created_at),
+    inThread,
   };
 }
+
+/** Reads a `pull_request_review.submitted` payload. */
+export function readReviewEvent(payload: Json, deliveryId: string) {
+  const review = object(payload.review, "review");
+  const user = object(review.user, "review.user");
+  const target = readTargetEvent(payload, deliveryId);
+  return {
+    ...target,
+    reviewer: {
+      login: string(user.login, "review.user.login", 100),
+      isBot: user.type === "Bot" || String(user.login).endsWith("[bot]"),
+    },
+    reviewId: integer(review.id, "review.id"),
+    // approved, changes_requested, commented (GitHub sends them lower-case in webhooks).
+    reviewState: string(review.state, "review.state", 40).toLowerCase(),
+    body: text(review.body, 65_536),
+  };
+}
+
+export type ReviewEvent = ReturnType<typeof readReviewEvent>;
 
 /** `owner/repo` as GitHub names repositories. */
 function fullName(value: unknown): string {

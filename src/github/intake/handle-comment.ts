@@ -14,6 +14,8 @@ export interface CommentEvent extends TargetEvent {
   commentId: number;
   body: string;
   createdAt: Date;
+  /** A review comment on the diff (`pull_request_review_comment`), not one of the conversation. */
+  inThread?: boolean;
 }
 
 export interface CommentIntakeDeps extends IntakeDeps {
@@ -59,6 +61,8 @@ export async function handleComment(
       author: event.sender.login,
       command: parsed.kind === "command" ? parsed.command : `unknown:${parsed.word ?? "?"}`,
       jobType: parsed.kind === "command" ? parsed.jobType : null,
+      note: parsed.kind === "command" ? (parsed.note ?? null) : null,
+      inThread: event.inThread ?? false,
       createdAt: deps.clock.now(),
       ...(parsed.kind === "unknown" ? { state: "refused", outcome: "unknown command" } : {}),
     });
@@ -71,6 +75,8 @@ export async function handleComment(
     queue.run("command", () => deps.runCommand(row));
     return "command";
   }
+  // Answers to an agent's question are written in the conversation, not in review threads.
+  if (event.inThread) return "ignored";
   const waiting = (
     await findActiveJobs(deps.db, { repositoryId: event.repositoryId, targetNumber: event.number })
   ).filter((job) => job.hold === "awaiting_input" && job.questionAskedAt && job.questionAskedAt <= event.createdAt);
@@ -111,7 +117,7 @@ async function answer(
 async function replyUnknown(deps: CommentIntakeDeps, event: CommentEvent, word: string | null) {
   const { owner, repo } = splitFullName(event.repositoryFullName);
   const ref = { installationId: event.installation.id, owner, repo };
-  await deps.github.addReaction(ref, event.commentId, "confused");
+  await deps.github.addReaction(ref, event.commentId, "confused", event.inThread);
   // Only a writer gets a reply; anyone else's mistyped command gets the reaction alone.
   if (!(await deps.canWrite(ref, event.sender.login))) return;
   await deps.github.createComment(

@@ -113,6 +113,12 @@ function renderDetails(job: JobRow, options: RenderOptions): string {
     "Triggered",
     `${who}${job.triggerLabel ? ` with \`${job.triggerLabel}\`` : ""}, ${utcMinute(job.createdAt)}`,
   ]);
+  if (job.reviewRound !== null) {
+    const asked = job.review
+      ? ` — asked by @${job.review.author}${job.review.reviewId !== null ? " (changes requested)" : " with `/labelrun revise`"}`
+      : "";
+    rows.push(["Review round", `${job.reviewRound}, on the pull request job #${job.parentJobId} opened${asked}`]);
+  }
   const waiting = waitingReason(
     job,
     (text) => `\`${text}\``,
