@@ -2,6 +2,7 @@ import type { ApplicationFunction, Context } from "probot";
 import { withDeadline } from "./deadline.js";
 import {
   MalformedPayloadError,
+  readCheckRunEvent,
   readCommentEvent,
   readInstallation,
   readLabelEvent,
@@ -9,6 +10,7 @@ import {
   readSender,
   readTargetEvent,
 } from "./github/intake/events.js";
+import { handleCheckRerun } from "./github/intake/handle-check-rerun.js";
 import { type CommentIntakeDeps, handleComment } from "./github/intake/handle-comment.js";
 import { handleAccessRevoked, handleRepositoriesAdded, handleSuspension } from "./github/intake/handle-installation.js";
 import { handleLabeled } from "./github/intake/handle-labeled.js";
@@ -100,6 +102,8 @@ export function createApp(deps: CommentIntakeDeps, options: { deadlineMs?: numbe
     on(["pull_request_review.submitted"], (payload, context) =>
       handleReview(deps, readReviewEvent(payload, context.id)),
     );
+    // Re-run on a job's check run retries it, like re-adding the label.
+    on(["check_run.rerequested"], (payload, context) => handleCheckRerun(deps, readCheckRunEvent(payload, context.id)));
     on(["installation.created"], (payload) =>
       handleRepositoriesAdded(deps, readInstallation(payload), repositories(payload.repositories)),
     );

@@ -105,6 +105,11 @@ export const jobs = pgTable(
     reviewRound: integer("review_round"),
     /** What started the round: the review (or `/labelrun revise` comment) and what was asked. */
     review: jsonb("review").$type<ReviewTrigger>(),
+    /** For a job on a pull request: the commit its check run is on (the head when it was triggered). */
+    checkHeadSha: text("check_head_sha"),
+    /** The job's check run, and the state last written to it (status/conclusion), so a sync writes only changes. */
+    checkRunId: bigint("check_run_id", { mode: "number" }),
+    checkRunState: text("check_run_state"),
     /** For a job whose result is a pull request: its state as last seen (open, merged, closed). */
     resultPrState: text("result_pr_state"),
     /** When the retention sweep removed this job's logs and events (the row itself is kept). */
@@ -154,6 +159,8 @@ export const jobs = pgTable(
       .where(
         sql`status = 'completed' and coalesce(result_pr_state, 'open') = 'open' and result_url ~ '^https://[^/]+/[^/]+/[^/]+/pull/[0-9]+/?$' and lower(split_part(result_url, '/', 4) || '/' || split_part(result_url, '/', 5)) = lower(repository_full_name)`,
       ),
+    // Check run Re-run: the job a check run belongs to.
+    index("jobs_by_check_run").on(t.checkRunId).where(sql`check_run_id is not null`),
     // Insight pages: the jobs that ended in a window of days.
     index("jobs_by_finished_at").on(t.finishedAt).where(sql`finished_at is not null`),
     // Reactions sweep: jobs whose reactions are behind their changes.

@@ -1,7 +1,7 @@
 import type { ProbotOctokit } from "probot";
 import { MAX_REPO_CONFIG_BYTES, REPO_CONFIG_PATH, RepoConfigFileError } from "../config/repo-config.js";
 import { DEFAULT_YAML_LIMITS, type YamlLimits, yamlProblem } from "../config/yaml-check.js";
-import type { GitHubPort, Permission, WorkerGitHubPort } from "./port.js";
+import type { CheckRunWrite, GitHubPort, Permission, WorkerGitHubPort } from "./port.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -59,6 +59,25 @@ export function octokitPort(
         head: { ref: pull.head.ref, sha: pull.head.sha },
         base: { ref: pull.base.ref, sha: pull.base.sha },
       };
+    },
+    async createCheckRun({ installationId, owner, repo }, check) {
+      const octokit = await authenticate(installationId);
+      const { data } = await octokit.rest.checks.create({
+        owner,
+        repo,
+        head_sha: check.headSha,
+        ...checkRunFields(check),
+      });
+      return { id: data.id };
+    },
+    async updateCheckRun({ installationId, owner, repo }, checkRunId, check) {
+      const octokit = await authenticate(installationId);
+      await octokit.rest.checks.update({ owner, repo, check_run_id: checkRunId, ...checkRunFields(check) });
+    },
+    async getPullHeadSha({ installationId, owner, repo, number }) {
+      const octokit = await authenticate(installationId);
+      const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number: number });
+      return data.head.sha;
     },
     async getReviewFeedback({ installationId, owner, repo, number }, trigger, since) {
       const octokit = await authenticate(installationId);
@@ -219,3 +238,15 @@ function asConfigFileError(error: unknown): unknown {
 }
 
 const PLUGIN_ERROR = /^\[@probot\/octokit-plugin-config\]\s*/;
+
+/** A check run's fields as GitHub's API names them. */
+function checkRunFields(check: CheckRunWrite) {
+  return {
+    name: check.name,
+    status: check.status,
+    ...(check.conclusion ? { conclusion: check.conclusion } : {}),
+    ...(check.detailsUrl ? { details_url: check.detailsUrl } : {}),
+    external_id: check.externalId,
+    output: check.output,
+  };
+}

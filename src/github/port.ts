@@ -40,6 +40,11 @@ export interface GitHubPort {
   getTarget(ref: IssueRef): Promise<TargetState>;
   createComment(ref: IssueRef, body: string): Promise<{ id: number }>;
   updateComment(ref: RepoRef, commentId: number, body: string): Promise<void>;
+  /** Creates a check run on a commit; returns its id. */
+  createCheckRun(ref: RepoRef, check: CheckRunWrite & { headSha: string }): Promise<{ id: number }>;
+  updateCheckRun(ref: RepoRef, checkRunId: number, check: CheckRunWrite): Promise<void>;
+  /** The head commit of a pull request (for a check run when the trigger did not say). */
+  getPullHeadSha(ref: IssueRef): Promise<string>;
   removeLabel(ref: IssueRef, label: string): Promise<void>;
   /** Creates a label; one that already exists is fine. */
   ensureLabel(ref: RepoRef, label: LabelSpec): Promise<void>;
@@ -99,6 +104,16 @@ export interface WorkerGitHubPort {
     trigger: { reviewId: number | null; commentId: number | null; inThread: boolean },
     since: Date | null,
   ): Promise<ReviewFeedback>;
+}
+
+/** What a check run says (https://docs.github.com/en/rest/checks/runs). */
+export interface CheckRunWrite {
+  name: string;
+  status: "queued" | "in_progress" | "completed";
+  conclusion?: "success" | "failure" | "cancelled" | "timed_out" | "action_required" | "neutral";
+  detailsUrl?: string;
+  externalId: string;
+  output: { title: string; summary: string };
 }
 
 /** A comment on the diff, as a review round's agent sees it. */

@@ -27,6 +27,8 @@ export interface NewJob {
   /** A review round's number (null for a request past `max_review_rounds`), and what started it. */
   reviewRound?: number | null;
   review?: ReviewTrigger | null;
+  /** A pull request's head commit when the trigger said: the job's check run goes there. */
+  checkHeadSha?: string | null;
 }
 
 export interface CreateJobRequest {
@@ -158,6 +160,7 @@ function rowFor(job: NewJob, at: Date): NewJobRow {
     parentJobId: job.parentJobId ?? null,
     reviewRound: job.reviewRound ?? null,
     review: job.review ?? null,
+    checkHeadSha: job.checkHeadSha ?? null,
     status: "pending",
     createdAt: at,
     updatedAt: at,

@@ -92,3 +92,17 @@ export async function countJobEvents(db: Database, jobId: number, code: string):
     .where(and(eq(jobEvents.jobId, jobId), eq(jobEvents.code, code)));
   return rows.length;
 }
+
+/** The job a check run of labelrun's belongs to (`jobs_by_check_run`). */
+export async function findJobByCheckRun(
+  db: Database,
+  repositoryId: number,
+  checkRunId: number,
+): Promise<JobRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.checkRunId, checkRunId), eq(jobs.repositoryId, repositoryId)))
+    .limit(1);
+  return row;
+}

@@ -18,6 +18,8 @@ export interface ReviewRoundRequest {
   trigger: ReviewTrigger;
   /** Makes a redelivered review or comment a no-op. */
   deliveryId: string;
+  /** The pull request's head commit, when the event said (the round's check run goes there). */
+  headSha?: string | null;
 }
 
 export type ReviewRoundOutcome =
@@ -80,6 +82,7 @@ export async function startReviewRound(
       parentJobId: opener.id,
       reviewRound: rounds >= max ? null : rounds + 1,
       review: request.trigger,
+      checkHeadSha: request.headSha ?? null,
     },
   });
   if (created.outcome !== "created") return created;

@@ -332,6 +332,12 @@ describe.each(testDrivers)("comment commands, approvals and chains (%s)", (drive
     });
     const follow = mockConfig(api(), null);
     mockIssue(follow, 8).post("/repos/Codertocat/Hello-World/issues/8/comments").reply(201, { id: 800 });
+    // The review job on the pull request gets its check run, on the PR's head.
+    follow
+      .get("/repos/Codertocat/Hello-World/pulls/8")
+      .reply(200, { number: 8, head: { ref: "feature", sha: "d".repeat(40) } })
+      .post("/repos/Codertocat/Hello-World/check-runs")
+      .reply(201, { id: 61 });
     mockConfig(follow, null);
     mockIssue(follow, 1).patch("/repos/Codertocat/Hello-World/issues/comments/555").reply(200, {});
     follow.delete("/repos/Codertocat/Hello-World/issues/1/labels/agent%3Aimplement").reply(200, []);

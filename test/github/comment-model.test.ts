@@ -7,6 +7,7 @@ import { ManualClock } from "../../src/clock.js";
 import { parseJobTypes } from "../../src/config/job-types.js";
 import { queryRows } from "../../src/db/client.js";
 import type { JobRow } from "../../src/db/schema.js";
+import { checkRunForJob } from "../../src/github/check-runs/check-run-for-job.js";
 import { AfterResponseTasks } from "../../src/github/intake/after-response.js";
 import { buildIntakeDeps } from "../../src/github/intake/build-intake-deps.js";
 import type { AfterResponse } from "../../src/github/intake/intake-deps.js";
@@ -220,6 +221,7 @@ describe.runIf(postgresAvailable)(
         ))
           seen.set(row.status, (seen.get(row.status) ?? 0) + Number(row.n));
         seen.set("status comments", (seen.get("status comments") ?? 0) + github.statusComments(1).length);
+        seen.set("check runs", (seen.get("check runs") ?? 0) + github.checkRuns.size);
         const problem = await check(database.db, github);
         if (problem) failures.push(`sequence ${sequence}: ${problem}\n  steps: ${trace.join(" → ")}`);
         if (failures.length >= 3) break;
@@ -230,6 +232,8 @@ describe.runIf(postgresAvailable)(
       for (const state of ["completed", "failed", "cancelled", "deferred", "queued"])
         expect(seen.get(state)).toBeGreaterThan(0);
       expect(seen.get("status comments")).toBeGreaterThan(SEQUENCES / 2);
+      // Follow-up jobs on the agents' pull requests had check runs to keep in step.
+      expect(seen.get("check runs")).toBeGreaterThan(0);
     }, 600_000);
   },
 );
@@ -260,6 +264,19 @@ async function check(db: Parameters<typeof queryRows>[0], github: GitHubModel): 
     const expected = renderStatusComment({ jobs });
     if (comments[0]?.body !== expected) {
       return `#${number}'s comment is not the render of its records:\n--- shown\n${comments[0]?.body}\n--- records\n${expected}`;
+    }
+    // And on a pull request: one check run per job that ran or will, in step with its record.
+    for (const job of jobs) {
+      const want = checkRunForJob(job, {});
+      const runs = [...github.checkRuns.values()].filter((run) => run.externalId === String(job.id));
+      if (!want) {
+        if (runs.length) return `job #${job.id} has a check run it should not have`;
+        continue;
+      }
+      if (runs.length !== 1) return `job #${job.id} has ${runs.length} check runs`;
+      if (runs[0]?.status !== want.status || runs[0]?.conclusion !== (want.conclusion ?? null)) {
+        return `job #${job.id} (${job.status}) shows check run ${runs[0]?.status}/${runs[0]?.conclusion}, not ${want.status}/${want.conclusion}`;
+      }
     }
   }
   return null;

@@ -169,6 +169,16 @@ describe.each(testDrivers)("the review cycle (%s)", (driver) => {
       .reply(201, {});
     // A command's round is dispatched by the command itself: the repository config, the pull request, its comment.
     mockIssue(mockConfig(scope, null), PULL);
+    // …and its check run, on the pull request's head commit (the comment event does not name it).
+    const checks: Array<Record<string, unknown>> = [];
+    scope
+      .get(`/repos/${REPO.fullName}/pulls/${PULL}`)
+      .reply(200, { number: PULL, head: { ref: "feature", sha: "c".repeat(40) } })
+      .post(`/repos/${REPO.fullName}/check-runs`, (body) => {
+        if (body?.name) checks.push(body);
+        return true;
+      })
+      .reply(201, { id: 31 });
     scope.post(`/repos/${REPO.fullName}/issues/${PULL}/comments`).reply(201, { id: 555 });
     await harness.deliver(
       reviewCommented({ body: "/labelrun revise use blue here", sender: { login: "mona" }, commentId: 7001 }),
@@ -191,6 +201,9 @@ describe.each(testDrivers)("the review cycle (%s)", (driver) => {
       },
     });
     expect(round?.status).toBe("queued");
+    expect(checks).toMatchObject([
+      { name: "revise", head_sha: "c".repeat(40), status: "queued", external_id: String(round?.id) },
+    ]);
   });
 
   it("a hostile review (huge body, NUL bytes, mentions, markup) is recorded bounded and the server keeps answering", async () => {

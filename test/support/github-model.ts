@@ -17,8 +17,19 @@ interface StoredComment {
  * writes can take `writeDelayMs`, as Probot's pacing makes them in production.
  * Every interceptor is optional: a sequence uses what it needs.
  */
+/** A check run as GitHub keeps it. */
+export interface StoredCheckRun {
+  id: number;
+  name: string;
+  headSha: string;
+  status: string;
+  conclusion: string | null;
+  externalId: string;
+}
+
 export class GitHubModel {
   readonly comments = new Map<number, StoredComment>();
+  readonly checkRuns = new Map<number, StoredCheckRun>();
   readonly closed = new Set<number>();
   writeDelayMs = 0;
   private nextId = 5000;
@@ -77,7 +88,42 @@ export class GitHubModel {
       .reply(200, { permission: "write", role_name: "write" })
       .post(new RegExp(`^${repo}/issues/comments/\\d+/reactions$`))
       .optionally()
-      .reply(201, {});
+      .reply(201, {})
+      .get(new RegExp(`^${repo}/pulls/\\d+$`))
+      .optionally()
+      .reply((request) => {
+        const number = Number(pathOf(request).split("/").pop());
+        return [
+          200,
+          { number, head: { ref: "feature", sha: "a".repeat(40) }, base: { ref: "main", sha: "b".repeat(40) } },
+        ];
+      })
+      .post(`${repo}/check-runs`)
+      .optionally()
+      .reply(async (request) => {
+        const body = (await request.json()) as Record<string, string | undefined>;
+        const run: StoredCheckRun = {
+          id: this.nextId++,
+          name: String(body.name),
+          headSha: String(body.head_sha),
+          status: String(body.status),
+          conclusion: body.conclusion ?? null,
+          externalId: String(body.external_id),
+        };
+        this.checkRuns.set(run.id, run);
+        return later([201, run] as const);
+      })
+      .patch(new RegExp(`^${repo}/check-runs/\\d+$`))
+      .optionally()
+      .reply(async (request) => {
+        const id = Number(pathOf(request).split("/").pop());
+        const body = (await request.json()) as Record<string, string | undefined>;
+        const existing = this.checkRuns.get(id);
+        if (!existing) return [404, { message: "Not Found" }] as const;
+        const run = { ...existing, status: String(body.status), conclusion: body.conclusion ?? null };
+        this.checkRuns.set(id, run);
+        return later([200, run] as const);
+      });
   }
 
   private store(comment: StoredComment): StoredComment {
@@ -92,6 +138,7 @@ export class GitHubModel {
 
   reset(): void {
     this.comments.clear();
+    this.checkRuns.clear();
     this.closed.clear();
     this.writeDelayMs = 0;
   }

@@ -23,6 +23,8 @@ export interface TargetEvent {
   url: string;
   state: "open" | "closed";
   sender: Sender;
+  /** A pull request's head commit when the event says (its jobs' check runs go there). */
+  headSha?: string;
 }
 
 export interface LabelEvent extends TargetEvent {
@@ -97,6 +99,7 @@ export function readTargetEvent(payload: Json, deliveryId: string): TargetEvent 
     url: text(target.html_url, 1_000),
     state: target.state === "closed" ? "closed" : "open",
     sender: readSender(payload),
+    ...headShaOf(target),
   };
 }
 
@@ -144,6 +147,11 @@ export function readReviewEvent(payload: Json, deliveryId: string) {
 
 export type ReviewEvent = ReturnType<typeof readReviewEvent>;
 
+function headShaOf(target: Json): { headSha?: string } {
+  const sha = (target.head as { sha?: unknown } | undefined)?.sha;
+  return typeof sha === "string" && /^[0-9a-f]{40}$/.test(sha) ? { headSha: sha } : {};
+}
+
 /** `owner/repo` as GitHub names repositories. */
 function fullName(value: unknown): string {
   const name = string(value, "repository.full_name", 200);
@@ -155,3 +163,19 @@ function date(value: unknown): Date {
   const at = typeof value === "string" ? new Date(value) : new Date(Number.NaN);
   return Number.isNaN(at.getTime()) ? new Date(0) : at;
 }
+
+/** Reads a `check_run.rerequested` payload (someone pressed Re-run on one of labelrun's check runs). */
+export function readCheckRunEvent(payload: Json, deliveryId: string) {
+  const check = object(payload.check_run, "check_run");
+  const repository = object(payload.repository, "repository");
+  return {
+    deliveryId,
+    installation: readInstallation(payload),
+    repositoryId: integer(repository.id, "repository.id"),
+    repositoryFullName: fullName(repository.full_name),
+    checkRunId: integer(check.id, "check_run.id"),
+    sender: readSender(payload),
+  };
+}
+
+export type CheckRunEvent = ReturnType<typeof readCheckRunEvent>;

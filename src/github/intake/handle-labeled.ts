@@ -57,6 +57,7 @@ export async function handleLabeled(deps: IntakeDeps, event: LabelEvent): Promis
       timeoutSeconds: config ? Math.round(config.timeout_minutes * 60) : undefined,
       hold: blocker ? "blocked_by" : null,
       blockedBy: blocker?.id ?? null,
+      checkHeadSha: event.headSha ?? null,
     },
   });
   const log = deps.log.child({ deliveryId: event.deliveryId, jobId: result.job.id });

@@ -49,6 +49,7 @@ export async function handleReview(
         body: event.body,
       },
       deliveryId: event.deliveryId,
+      headSha: event.headSha ?? null,
     },
     at,
   );

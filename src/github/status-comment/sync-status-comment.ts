@@ -4,6 +4,7 @@ import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/client.js";
 import type { StatusCommentRow } from "../../db/schema.js";
 import { findJobsForTarget } from "../../jobs/find-jobs.js";
+import { syncCheckRuns } from "../check-runs/sync-check-runs.js";
 import { classifyGitHubError } from "../classify-error.js";
 import { type GitHubPort, splitFullName } from "../port.js";
 import { renderStatusComment } from "./render-status-comment.js";
@@ -95,12 +96,14 @@ async function writeOnce(
   }
   const jobs = await findJobsForTarget(db, target);
   const body = renderStatusComment({ jobs, publicUrl: deps.publicUrl, githubHost: deps.githubHost });
-  if (body === row.renderedBody && row.commentId !== null) {
-    return { outcome: "unchanged", row: (await finished(row.commentId, body)) ?? row };
-  }
   const { owner, repo } = splitFullName(target.repositoryFullName);
   const ref = { installationId: target.installationId, owner, repo };
   try {
+    // The pull request's check runs follow the same records, under the same mark and lease.
+    await syncCheckRuns(deps, { ...ref, number: target.targetNumber }, jobs);
+    if (body === row.renderedBody && row.commentId !== null) {
+      return { outcome: "unchanged", row: (await finished(row.commentId, body)) ?? row };
+    }
     let commentId = row.commentId;
     if (commentId !== null) {
       try {
