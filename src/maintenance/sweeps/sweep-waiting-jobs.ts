@@ -1,6 +1,8 @@
 import { settleDue, settleHoldExpired } from "../../jobs/settle-policy.js";
+import type { FailureCode } from "../../jobs/states.js";
 import { findDueDeferred, findLongHeld, findStalePending } from "../../jobs/sweep-queries.js";
-import { moveAndFollow, type SweepDeps } from "../sweep-deps.js";
+import { transitionJobs } from "../../jobs/transition-jobs.js";
+import { MAINTENANCE_ACTOR, moveAndFollow, type SweepDeps } from "../sweep-deps.js";
 
 const DAY_MS = 24 * 3600_000;
 
@@ -14,6 +16,11 @@ export async function sweepDeferred(deps: SweepDeps): Promise<number> {
   const now = deps.clock.now();
   const rows = await findDueDeferred(deps.db, { now, limit: deps.settings.batchSize });
   let moved = 0;
+  // The settle policy decides each job; jobs that move the same way move in one statement.
+  const groups = new Map<
+    string,
+    { to: "queued" | "abandoned"; code: FailureCode | null; message: string | null; ids: number[] }
+  >();
   for (const job of rows) {
     if (job.queuedAt === null) {
       await deps.dispatch(job.id);
@@ -22,15 +29,23 @@ export async function sweepDeferred(deps: SweepDeps): Promise<number> {
     }
     const settled = settleDue(job);
     if (settled.to !== "queued" && settled.to !== "abandoned") continue;
-    const done = await moveAndFollow(deps, {
-      jobId: job.id,
+    const key = `${settled.to}\u0000${settled.code ?? ""}\u0000${settled.message ?? ""}`;
+    const group = groups.get(key) ?? { to: settled.to, code: settled.code, message: settled.message, ids: [] };
+    group.ids.push(job.id);
+    groups.set(key, group);
+  }
+  for (const group of groups.values()) {
+    const changed = await transitionJobs(deps.db, {
+      ids: group.ids,
       from: "deferred",
-      to: settled.to,
+      to: group.to,
       at: now,
-      code: settled.code,
-      message: settled.message,
+      actor: MAINTENANCE_ACTOR,
+      code: group.code,
+      message: group.message,
     });
-    if (done) moved++;
+    moved += changed.length;
+    for (const job of changed) await deps.onJobChanged(job);
   }
   return moved;
 }
