@@ -105,6 +105,8 @@ export const jobs = pgTable(
     reviewRound: integer("review_round"),
     /** What started the round: the review (or `/labelrun revise` comment) and what was asked. */
     review: jsonb("review").$type<ReviewTrigger>(),
+    /** When a completed round's summary was posted in the review threads it answered (the proof, once). */
+    threadsAnsweredAt: at("threads_answered_at"),
     /** For a job on a pull request: the commit its check run is on (the head when it was triggered). */
     checkHeadSha: text("check_head_sha"),
     /** The job's check run, and the state last written to it (status/conclusion), so a sync writes only changes. */

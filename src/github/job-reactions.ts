@@ -13,7 +13,7 @@ import { isTerminal } from "../jobs/states.js";
 import { classifyGitHubError } from "./classify-error.js";
 import { type GitHubPort, splitFullName } from "./port.js";
 import { getCachedRepositoryConfig } from "./repository-config-store.js";
-import { neutralize } from "./status-comment/neutralize.js";
+import { neutralize, resultLink } from "./status-comment/neutralize.js";
 import { installationUsable } from "./status-comment/status-comment-store.js";
 
 export interface ReactionDeps {
@@ -70,6 +70,8 @@ export async function reactToJob(deps: ReactionDeps, jobId: number): Promise<Job
       if (job.hold === "awaiting_input" && job.question && job.questionCommentId === null)
         await postQuestion(deps, job);
       if (job.status === "completed") changed.push(...(await createFollowUp(deps, job)));
+      if (job.status === "completed" && job.reviewRound !== null && job.review && job.threadsAnsweredAt === null)
+        changed.push(...(await answerThreads(deps, job)));
       if (isTerminal(job.status)) changed.push(...(await settleBlocked(deps, job)));
       if (LABEL_REMOVED_WHEN.has(job.status)) await removeTriggerLabel(deps, job);
     } else if (isTerminal(job.status)) {
@@ -116,6 +118,43 @@ async function postQuestion(deps: ReactionDeps, job: JobRow): Promise<void> {
     message: "the agent's question was posted",
     data: { commentId: id },
   });
+}
+
+/** Threads a round replies in at most (a review with more comments gets the first ones). */
+const MAX_THREAD_REPLIES = 10;
+
+/**
+ * A review round that completed says so where it was asked: in the review thread its
+ * `/labelrun revise` was written in, or in each thread the review opened — the round's
+ * summary (made inert) and its link. The time it was done is the proof (a second reaction
+ * finds it and posts nothing; a crash between the replies and the proof repeats them).
+ */
+async function answerThreads(deps: ReactionDeps, job: JobRow): Promise<JobRow[]> {
+  const trigger = job.review;
+  if (!trigger) return [];
+  const { owner, repo } = splitFullName(job.repositoryFullName);
+  const ref = { installationId: job.installationId, owner, repo, number: job.targetNumber };
+  const threads =
+    trigger.reviewId !== null
+      ? (await deps.github.listReviewThreadStarts(ref, trigger.reviewId)).slice(0, MAX_THREAD_REPLIES)
+      : trigger.inThread && trigger.commentId !== null
+        ? [trigger.commentId]
+        : [];
+  const link = job.resultUrl ? resultLink(job.resultUrl, job.repositoryFullName, deps.githubHost) : null;
+  const summary = job.resultSummary ? neutralize(job.resultSummary).slice(0, 1_000) : "the round completed";
+  const body = `**labelrun review round ${job.reviewRound} (job #${job.id}) is done:** ${summary}${link ? `\n\n${link}` : ""}`;
+  for (const commentId of threads) await deps.github.replyInThread(ref, commentId, body);
+  const amended = await amendJob(deps.db, {
+    jobId: job.id,
+    status: "completed",
+    set: { threadsAnsweredAt: deps.clock.now() },
+    at: deps.clock.now(),
+    actor: "labelrun",
+    code: "THREADS_ANSWERED",
+    message: `replied in ${threads.length} review thread${threads.length === 1 ? "" : "s"}`,
+    data: { threads },
+  });
+  return amended ? [amended] : [];
 }
 
 async function createFollowUp(deps: ReactionDeps, job: JobRow): Promise<JobRow[]> {

@@ -79,6 +79,21 @@ export function octokitPort(
       const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number: number });
       return data.head.sha;
     },
+    async listReviewThreadStarts({ installationId, owner, repo, number }, reviewId) {
+      const octokit = await authenticate(installationId);
+      const { data } = await octokit.rest.pulls.listCommentsForReview({
+        owner,
+        repo,
+        pull_number: number,
+        review_id: reviewId,
+        per_page: 100,
+      });
+      return data.filter((c) => !(c as { in_reply_to_id?: number }).in_reply_to_id).map((c) => c.id);
+    },
+    async replyInThread({ installationId, owner, repo, number }, commentId, body) {
+      const octokit = await authenticate(installationId);
+      await octokit.rest.pulls.createReplyForReviewComment({ owner, repo, pull_number: number, comment_id: commentId, body });
+    },
     async getReviewFeedback({ installationId, owner, repo, number }, trigger, since) {
       const octokit = await authenticate(installationId);
       type Raw = {

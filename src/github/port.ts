@@ -45,6 +45,10 @@ export interface GitHubPort {
   updateCheckRun(ref: RepoRef, checkRunId: number, check: CheckRunWrite): Promise<void>;
   /** The head commit of a pull request (for a check run when the trigger did not say). */
   getPullHeadSha(ref: IssueRef): Promise<string>;
+  /** The ids of a review's comments that open a thread (not replies), at most 100. */
+  listReviewThreadStarts(ref: IssueRef, reviewId: number): Promise<number[]>;
+  /** Replies in the review thread of a pull request review comment. */
+  replyInThread(ref: IssueRef, commentId: number, body: string): Promise<void>;
   removeLabel(ref: IssueRef, label: string): Promise<void>;
   /** Creates a label; one that already exists is fine. */
   ensureLabel(ref: RepoRef, label: LabelSpec): Promise<void>;

@@ -52,6 +52,7 @@ const base: JobRow = {
   parentJobId: null,
   reviewRound: null,
   review: null,
+  threadsAnsweredAt: null,
   checkHeadSha: null,
   checkRunId: null,
   checkRunState: null,

@@ -3,10 +3,12 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { parseJobTypes } from "../../src/config/job-types.js";
 import { jobs } from "../../src/db/schema.js";
 import { parseCommand } from "../../src/github/commands/parse-command.js";
-import { findJobsForTarget } from "../../src/jobs/find-jobs.js";
+import { reactToJob } from "../../src/github/job-reactions.js";
+import { findJobsForTarget, getJob } from "../../src/jobs/find-jobs.js";
+import { transitionJob } from "../../src/jobs/transition-job.js";
 import { REPO, reviewCommented, reviewSubmitted } from "../fixtures/webhooks.js";
 import { testDrivers, useTestDatabase } from "../support/databases.js";
-import { makeJob, seedInstallation } from "../support/factories.js";
+import { makeJob, seedInstallation, T0 } from "../support/factories.js";
 import { api, makeGitHubHarness, mockConfig, mockIssue, mockPermission, mockToken } from "../support/github-harness.js";
 
 const JOB_TYPES = parseJobTypes(`
@@ -215,5 +217,62 @@ describe.each(testDrivers)("the review cycle (%s)", (driver) => {
     const [round] = await pullJobs(database.db);
     expect(round?.review?.body.length).toBeLessThanOrEqual(65_536);
     expect(round?.review?.body).not.toContain("\u0000");
+  });
+
+  it("a round that completes replies in the threads the review opened, with its summary and link, once", async () => {
+    const scope = mockPermission(mockToken(api()), "mona", "write");
+    await harness.deliver(reviewSubmitted({ reviewState: "changes_requested", reviewer: "mona", reviewId: 77 }), "z1");
+    expect(scope.isDone()).toBe(true);
+    const [round] = await pullJobs(database.db);
+    const done = await transitionJob(database.db, {
+      jobId: round?.id ?? 0,
+      from: "pending",
+      to: "queued",
+      at: T0,
+      actor: "test",
+    }).then(() =>
+      database.db
+        .update(jobs)
+        .set({
+          status: "completed",
+          resultSummary: "Made the widgets <b>blue</b> @team",
+          resultUrl: `https://github.com/${REPO.fullName}/pull/${PULL}`,
+          reactionVersion: 5,
+        })
+        .where(eq(jobs.id, round?.id ?? 0))
+        .returning(),
+    );
+    expect(done).toHaveLength(1);
+    const replies: string[] = [];
+    const github = api()
+      .get(`/repos/${REPO.fullName}/pulls/${PULL}/reviews/77/comments`)
+      .query(true)
+      .reply(200, [{ id: 501 }, { id: 502, in_reply_to_id: 501 }, { id: 503 }])
+      .post(new RegExp(`/repos/${REPO.fullName}/pulls/${PULL}/comments/50[13]/replies$`), (body) => {
+        if (typeof body?.body === "string") replies.push(body.body);
+        return true;
+      })
+      .times(2)
+      .reply(201, { id: 900 });
+    const deps = {
+      db: database.db,
+      github: harness.github,
+      jobTypes: JOB_TYPES,
+      clock: harness.clock,
+      log: harness.deps.log,
+      dispatch: async () => {},
+    };
+    await reactToJob(deps, round?.id ?? 0);
+    expect(github.isDone()).toBe(true);
+    expect(replies).toHaveLength(2);
+    expect(replies[0]).toContain(`**labelrun review round 1 (job #${round?.id}) is done:**`);
+    expect(replies[0]).toContain(`https://github.com/${REPO.fullName}/pull/${PULL}`);
+    expect(replies[0]).not.toContain("<b>");
+    expect(replies[0]).not.toMatch(/(^|\s)@team/);
+    const after = await getJob(database.db, round?.id ?? 0);
+    expect(after?.threadsAnsweredAt).not.toBeNull();
+    // The next reaction finds the proof and replies nowhere again.
+    await reactToJob(deps, round?.id ?? 0);
+    expect(replies).toHaveLength(2);
   });
 });

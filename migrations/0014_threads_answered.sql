@@ -1,0 +1,1 @@
+ALTER TABLE "jobs" ADD COLUMN "threads_answered_at" timestamp with time zone;
