@@ -6,6 +6,7 @@ import { systemClock } from "../clock.js";
 import { type Env, loadEnv } from "../config/env.js";
 import { AfterResponseTasks } from "../github/intake/after-response.js";
 import { buildIntakeDeps } from "../github/intake/build-intake-deps.js";
+import { RepositoryConfigCache } from "../github/repository-config-cache.js";
 import { saveAppCredentials } from "../setup/save-app-credentials.js";
 import { AdminAuth } from "../web/auth.js";
 import type { Handler } from "../web/http-server.js";
@@ -36,6 +37,9 @@ export async function startWeb(
   const commands = new AfterResponseTasks(log, 2);
   const stream = new JobStream();
   await stream.start(database);
+  // Non-trigger labels are answered from this copy; every process's rewrite of a config NOTIFYs.
+  const configCache = new RepositoryConfigCache(systemClock);
+  const unlistenConfigs = await configCache.listen(database);
   const auth = new AdminAuth({
     sessions: databaseSessions(database.db),
     adminToken: env.ADMIN_TOKEN,
@@ -63,7 +67,7 @@ export async function startWeb(
   // The server keeps this one array; a registration replaces its contents.
   const handlers: Handler[] = [];
   const route = async () => {
-    const webhookMiddleware = gh ? await webhookMiddlewareFor(gh, env, params, { after, commands }) : null;
+    const webhookMiddleware = gh ? await webhookMiddlewareFor(gh, env, params, { after, commands, configCache }) : null;
     admin.services = gh?.services ?? null;
     admin.permissions = gh?.permissions ?? null;
     const key = signInKeyOf(env);
@@ -117,6 +121,7 @@ export async function startWeb(
       await new Promise<void>((resolve) => systemClock.setTimeout(resolve, params.drainSeconds * 1000));
     }
     await stream.stop();
+    await unlistenConfigs();
     await closeServer(server);
     await after.idle();
     await commands.idle();
@@ -134,7 +139,7 @@ async function webhookMiddlewareFor(
   gh: GitHubServices,
   env: Env,
   params: ProcessParts,
-  queues: { after: AfterResponseTasks; commands: AfterResponseTasks },
+  queues: { after: AfterResponseTasks; commands: AfterResponseTasks; configCache: RepositoryConfigCache },
 ) {
   const { probot, github, services, permissions } = gh;
   const deps = buildIntakeDeps({
@@ -149,6 +154,7 @@ async function webhookMiddlewareFor(
     publicUrl: env.PUBLIC_URL,
     services,
     permissions,
+    configCache: queues.configCache,
   });
   return createNodeMiddleware(createApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
 }

@@ -92,7 +92,13 @@ export function octokitPort(
     },
     async replyInThread({ installationId, owner, repo, number }, commentId, body) {
       const octokit = await authenticate(installationId);
-      await octokit.rest.pulls.createReplyForReviewComment({ owner, repo, pull_number: number, comment_id: commentId, body });
+      await octokit.rest.pulls.createReplyForReviewComment({
+        owner,
+        repo,
+        pull_number: number,
+        comment_id: commentId,
+        body,
+      });
     },
     async getReviewFeedback({ installationId, owner, repo, number }, trigger, since) {
       const octokit = await authenticate(installationId);

@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { JobTypes } from "../config/job-types.js";
 import {
   type RepoConfig,
@@ -18,7 +18,7 @@ import type { GitHubPort, RepoRef } from "./port.js";
  * column), not an error; GitHub errors are thrown to the caller.
  */
 export async function refreshRepositoryConfig(
-  deps: { db: Database; github: GitHubPort; jobTypes: JobTypes },
+  deps: { db: Database; github: GitHubPort; jobTypes: JobTypes; configCache?: { forget(id: number): void } },
   ref: RepoRef & { repositoryId: number; repositoryFullName: string },
   at: Date,
 ): Promise<RepoConfigResult> {
@@ -46,12 +46,20 @@ export async function refreshRepositoryConfig(
     problems: result.ok ? null : result.problems,
     fetchedAt: at,
   };
-  await deps.db
-    .insert(repositoryConfigs)
-    .values(row)
-    .onConflictDoUpdate({ target: repositoryConfigs.repositoryId, set: row });
+  await deps.db.transaction(async (tx) => {
+    await tx
+      .insert(repositoryConfigs)
+      .values(row)
+      .onConflictDoUpdate({ target: repositoryConfigs.repositoryId, set: row });
+    // Every process's copy of this row is stale once this commits (RepositoryConfigCache).
+    await tx.execute(sql`select pg_notify(${REPOSITORY_CONFIG_CHANNEL}, ${String(ref.repositoryId)})`);
+  });
+  deps.configCache?.forget(ref.repositoryId);
   return result;
 }
+
+/** The channel a repository config's rewrite is announced on (its repository id). */
+export const REPOSITORY_CONFIG_CHANNEL = "labelrun_repository_config";
 
 export async function getCachedRepositoryConfig(
   db: Database,

@@ -1,5 +1,6 @@
 import { PermissionCache, runCommand } from "../commands/run-command.js";
 import { buildJobServices, type JobServices, type JobServicesDeps } from "../job-services.js";
+import type { RepositoryConfigCache } from "../repository-config-cache.js";
 import type { CommentIntakeDeps } from "./handle-comment.js";
 import type { AfterResponse } from "./intake-deps.js";
 import { PerPersonLimit } from "./per-person-limit.js";
@@ -11,6 +12,8 @@ export interface IntakeCollaborators extends JobServicesDeps {
   /** The process's one JobServices and permission cache (src/bin builds them once); tests may leave them out. */
   services?: JobServices;
   permissions?: PermissionCache;
+  /** This process's copy of the repository configs, when it listens for their rewrites. */
+  configCache?: RepositoryConfigCache;
 }
 
 /** Wires dispatch, the status comment and comment commands into the intake; constructs no client. */
@@ -25,6 +28,7 @@ export function buildIntakeDeps(c: IntakeCollaborators): CommentIntakeDeps {
     github: c.github,
     after: c.after,
     commands: c.commands,
+    configCache: c.configCache,
     // Ten a minute per person and installation (per process): a person typing commands never
     // meets it; a script flooding an issue with them stops costing GitHub requests.
     commandLimit: new PerPersonLimit(10, 60_000),

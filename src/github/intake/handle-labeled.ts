@@ -2,9 +2,9 @@ import { recordInstallation } from "../../db/installations.js";
 import { type CreateJobResult, createJob } from "../../jobs/create-job.js";
 import { findActiveJobs } from "../../jobs/find-jobs.js";
 import { splitFullName } from "../port.js";
-import { getCachedRepositoryConfig, refreshRepositoryConfig } from "../repository-config-store.js";
+import { refreshRepositoryConfig } from "../repository-config-store.js";
 import type { LabelEvent } from "./events.js";
-import type { IntakeDeps } from "./intake-deps.js";
+import { type IntakeDeps, readRepositoryConfig } from "./intake-deps.js";
 
 export type LabeledOutcome = CreateJobResult | { outcome: "ignored"; reason: string };
 
@@ -15,7 +15,7 @@ export type LabeledOutcome = CreateJobResult | { outcome: "ignored"; reason: str
  * GitHub. Dispatch and the status comment follow after the response.
  */
 export async function handleLabeled(deps: IntakeDeps, event: LabelEvent): Promise<LabeledOutcome> {
-  const cached = await getCachedRepositoryConfig(deps.db, event.repositoryId);
+  const cached = await readRepositoryConfig(deps, event.repositoryId);
   if (event.sender.isBot && !cached?.allowBots.includes(event.sender.login)) {
     return { outcome: "ignored", reason: `labels added by bots (${event.sender.login}) do not trigger` };
   }
@@ -86,7 +86,7 @@ async function recheckAfterConfigRead(deps: IntakeDeps, event: LabelEvent): Prom
     },
     deps.clock.now(),
   );
-  const cached = await getCachedRepositoryConfig(deps.db, event.repositoryId);
+  const cached = await readRepositoryConfig(deps, event.repositoryId);
   if (cached?.triggers[event.label]) await handleLabeled(deps, event);
 }
 

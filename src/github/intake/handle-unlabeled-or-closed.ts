@@ -3,10 +3,9 @@ import { amendJob } from "../../jobs/amend-job.js";
 import { endActiveJobs } from "../../jobs/end-active-jobs.js";
 import { findActiveJobs, findJobsByResultUrl } from "../../jobs/find-jobs.js";
 import { targetOf } from "../job-services.js";
-import { getCachedRepositoryConfig } from "../repository-config-store.js";
 import type { LabelEvent, TargetEvent } from "./events.js";
 import { commentTarget } from "./handle-labeled.js";
-import type { IntakeDeps } from "./intake-deps.js";
+import { type IntakeDeps, readRepositoryConfig } from "./intake-deps.js";
 
 /**
  * `*.unlabeled` of a trigger label: its active job is cancelled (a running
@@ -15,7 +14,7 @@ import type { IntakeDeps } from "./intake-deps.js";
  */
 export async function handleUnlabeled(deps: IntakeDeps, event: LabelEvent): Promise<number[]> {
   if (event.sender.isBot) return [];
-  const cached = await getCachedRepositoryConfig(deps.db, event.repositoryId);
+  const cached = await readRepositoryConfig(deps, event.repositoryId);
   const jobType = (cached?.triggers ?? deps.jobTypes.defaultTriggers)[event.label];
   if (!jobType) return [];
   const active = await findActiveJobs(

@@ -3,6 +3,8 @@ import type { Clock } from "../../clock.js";
 import type { JobTypes } from "../../config/job-types.js";
 import type { Database } from "../../db/client.js";
 import type { GitHubPort } from "../port.js";
+import type { RepositoryConfigCache } from "../repository-config-cache.js";
+import { getCachedRepositoryConfig } from "../repository-config-store.js";
 import type { CommentTarget } from "../status-comment/status-comment-store.js";
 
 /** Runs work after the webhook has been answered (dispatch, comment edits). */
@@ -24,4 +26,13 @@ export interface IntakeDeps {
   commands?: AfterResponse;
   dispatch(jobId: number): Promise<unknown>;
   syncComment(target: CommentTarget): Promise<unknown>;
+  /** This process's copy of the repository configs (a non-trigger label costs no query); absent: read each time. */
+  configCache?: RepositoryConfigCache;
+}
+
+/** The repository's cached config row: from this process's copy when there is one. */
+export function readRepositoryConfig(deps: Pick<IntakeDeps, "db" | "configCache">, repositoryId: number) {
+  return deps.configCache
+    ? deps.configCache.get(deps.db, repositoryId)
+    : getCachedRepositoryConfig(deps.db, repositoryId);
 }
