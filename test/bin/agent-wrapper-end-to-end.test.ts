@@ -83,7 +83,7 @@ describe.runIf(existsSync("/usr/bin/bwrap") || process.env.CI)(
         }
         const comment = String(ended()?.body?.body);
         // Its result is a pull request of the repository: the comment says it awaits review.
-      expect(comment, app.output()).toContain("👀 `implement` — completed, awaiting review");
+        expect(comment, app.output()).toContain("👀 `implement` — completed, awaiting review");
         expect(comment).toContain("https://github.com/Codertocat/Hello-World/pull/40");
         const created = github.requests.find((r) => r.method === "POST" && r.path.endsWith("/pulls"));
         expect(created?.body).toMatchObject({ head: "labelrun/implement-1", base: "main" });
