@@ -62,6 +62,18 @@ export const metrics = {
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [registry],
   }),
+  usageJobs: new Gauge({
+    name: "labelrun_month_jobs",
+    help: "Jobs that reached the queue this calendar month (UTC), per installation (the jobs quota's count)",
+    labelNames: ["installation"],
+    registers: [registry],
+  }),
+  usageCostUsd: new Gauge({
+    name: "labelrun_month_cost_usd",
+    help: "Cost in USD of jobs that ended this calendar month (UTC), per installation (the cost quota's count)",
+    labelNames: ["installation"],
+    registers: [registry],
+  }),
   jobsByState: new Gauge({
     name: "labelrun_jobs",
     help: "Active jobs by state and job type (from the database at scrape time)",

@@ -18,6 +18,7 @@ import { buildIntakeDeps } from "../github/intake/build-intake-deps.js";
 import { findJobsForTarget, getJob, listJobEvents } from "../jobs/find-jobs.js";
 import { actOnJob } from "../jobs/job-actions.js";
 import { listJobs } from "../jobs/list-jobs.js";
+import { quotasFor, usageThisMonth } from "../jobs/quota.js";
 import { runSweeps } from "../maintenance/run-sweeps.js";
 import { BadRequestError, parseJobFilters } from "../web/api/job-filters.js";
 import { defaultWorkerId, openDatabase } from "./boot.js";
@@ -41,6 +42,7 @@ const USAGE = `usage: labelrun <command> [options]
             \`probot receive\`): the job is recorded, dispatched and commented on
   doctor    check the App's credentials, the webhook secret, the database, git,
             the job types and their commands, and the sandbox: one line each
+  usage     this month's jobs and cost per installation and repository, against the quotas
   migrate   apply the database migrations
   sweep     run the maintenance sweeps once
 
@@ -128,6 +130,52 @@ try {
         values.json
           ? JSON.stringify(page)
           : `${jobsTable(page.jobs)}${page.nextCursor ? `\n\nmore: --before ${page.nextCursor}` : ""}`,
+      );
+      break;
+    }
+    case "usage": {
+      const usage = await usageThisMonth(database.db, new Date());
+      if (values.json) {
+        out(JSON.stringify(usage));
+        break;
+      }
+      // The quotas come from the job-types file; without a readable one, usage is shown without them.
+      let quotas: ReturnType<typeof loadJobTypes>["quotas"];
+      try {
+        quotas = loadJobTypes(env.LABELRUN_CONFIG).quotas;
+      } catch {
+        quotas = undefined;
+      }
+      const limit = (installationId: number, accountLogin: string | null) => {
+        const quota = quotasFor(quotas, { installationId, repositoryFullName: "" }, accountLogin).installation;
+        return quota
+          ? [quota.jobs_per_month ?? "—", quota.cost_usd_per_month !== undefined ? `$${quota.cost_usd_per_month}` : "—"]
+          : ["—", "—"];
+      };
+      out(
+        `${usage.month} (resets ${usage.resetsAt.toISOString().slice(0, 10)})\n\n${table(
+          ["INSTALLATION", "REPOSITORY", "JOBS", "COST", "JOB QUOTA", "COST QUOTA"],
+          [
+            ...usage.installations.map((i) => [
+              `${i.installationId} (${i.accountLogin ?? "?"})`,
+              "(all)",
+              String(i.jobs),
+              `$${i.costUsd.toFixed(2)}`,
+              ...limit(i.installationId, i.accountLogin).map(String),
+            ]),
+            ...usage.repositories.map((r) => {
+              const quota = quotas?.repositories[r.repository];
+              return [
+                String(r.installationId),
+                r.repository,
+                String(r.jobs),
+                `$${r.costUsd.toFixed(2)}`,
+                String(quota?.jobs_per_month ?? "—"),
+                quota?.cost_usd_per_month !== undefined ? `$${quota.cost_usd_per_month}` : "—",
+              ];
+            }),
+          ],
+        )}`,
       );
       break;
     }

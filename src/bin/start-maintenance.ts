@@ -1,12 +1,19 @@
 import type { Logger } from "pino";
 import { systemClock } from "../clock.js";
 import type { Env } from "../config/env.js";
+import type { Quotas } from "../config/job-types.js";
 import type { DatabaseHandle } from "../db/client.js";
 import { MaintenanceLoop } from "../maintenance/maintenance-loop.js";
 import type { SweepDeps } from "../maintenance/sweep-deps.js";
 import type { GitHubServices } from "./github-services.js";
 
-export function sweepDepsFrom(env: Env, log: Logger, database: DatabaseHandle, gh: GitHubServices): SweepDeps {
+export function sweepDepsFrom(
+  env: Env,
+  log: Logger,
+  database: DatabaseHandle,
+  gh: GitHubServices,
+  quotas?: Quotas,
+): SweepDeps {
   return {
     db: database.db,
     clock: systemClock,
@@ -23,6 +30,7 @@ export function sweepDepsFrom(env: Env, log: Logger, database: DatabaseHandle, g
     onJobChanged: gh.services.onJobChanged,
     runCommand: gh.runCommand,
     deliveries: gh.deliveries,
+    quotas,
   };
 }
 
@@ -32,6 +40,8 @@ export function startMaintenance(params: {
   log: Logger;
   database: DatabaseHandle;
   gh: GitHubServices | null;
+  /** The operator's monthly quotas, when the job-types file sets any. */
+  quotas?: Quotas;
 }): () => Promise<void> {
   const { env, log, database, gh } = params;
   if (!gh) {
@@ -39,7 +49,7 @@ export function startMaintenance(params: {
     return async () => {};
   }
   const loop = new MaintenanceLoop(
-    { ...sweepDepsFrom(env, log, database, gh), handle: database },
+    { ...sweepDepsFrom(env, log, database, gh, params.quotas), handle: database },
     env.MAINTENANCE_INTERVAL_SECONDS * 1000,
   );
   loop.start();

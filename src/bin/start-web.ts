@@ -61,6 +61,7 @@ export async function startWeb(
     unsandboxed,
     githubHost: env.GHE_HOST ?? "github.com",
     permissions: gh?.permissions ?? null,
+    quotas: params.jobTypes.quotas,
   };
   let draining = false;
   let port = env.PORT;

@@ -14,7 +14,7 @@ const jobTypes = loadJobTypesOrExit(env, log);
 const workerId = defaultWorkerId(env);
 let gh = buildGitHubServices({ env, log, db: database.db, jobTypes, writerId: workerId });
 let worker = await startWorker({ env, log, database, jobTypes, workerId, gh });
-let stopMaintenance = startMaintenance({ env, log, database, gh });
+let stopMaintenance = startMaintenance({ env, log, database, gh, quotas: jobTypes.quotas });
 const stopWeb = await startWeb({
   env,
   log,
@@ -28,7 +28,7 @@ const stopWeb = await startWeb({
   onRegistered: async (registered, services) => {
     gh = services;
     worker = await startWorker({ env: registered, log, database, jobTypes, workerId, gh });
-    stopMaintenance = startMaintenance({ env: registered, log, database, gh });
+    stopMaintenance = startMaintenance({ env: registered, log, database, gh, quotas: jobTypes.quotas });
   },
 });
 onShutdown(log, async () => {

@@ -10,7 +10,7 @@ const database = await openDatabase(env, log, { migrate: false });
 const jobTypes = loadJobTypesOrExit(env, log);
 const workerId = defaultWorkerId(env);
 const gh = buildGitHubServices({ env, log, db: database.db, jobTypes, writerId: workerId });
-let stopMaintenance = startMaintenance({ env, log, database, gh });
+let stopMaintenance = startMaintenance({ env, log, database, gh, quotas: jobTypes.quotas });
 const stopWeb = await startWeb({
   env,
   log,
@@ -21,7 +21,7 @@ const stopWeb = await startWeb({
   gh,
   // Registered from the setup page: the sweeps start with the new App (workers need a restart with it).
   onRegistered: async (registered, services) => {
-    stopMaintenance = startMaintenance({ env: registered, log, database, gh: services });
+    stopMaintenance = startMaintenance({ env: registered, log, database, gh: services, quotas: jobTypes.quotas });
   },
 });
 onShutdown(log, async () => {

@@ -11,7 +11,7 @@ const jobTypes = loadJobTypesOrExit(env, log);
 const workerId = defaultWorkerId(env);
 const gh = buildGitHubServices({ env, log, db: database.db, jobTypes, writerId: workerId });
 const worker = await startWorker({ env, log, database, jobTypes, workerId, gh });
-const stopMaintenance = startMaintenance({ env, log, database, gh });
+const stopMaintenance = startMaintenance({ env, log, database, gh, quotas: jobTypes.quotas });
 onShutdown(log, async () => {
   await stopMaintenance();
   await worker.stop();

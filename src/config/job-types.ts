@@ -105,11 +105,34 @@ const jobTypeSchema = z
   })
   .strict();
 
+/** A monthly quota: jobs run and/or cost in USD per calendar month (UTC). */
+const quotaSchema = z
+  .object({
+    /** Jobs that reach the queue this month, at most. */
+    jobs_per_month: z.number().int().min(0).optional(),
+    /** USD spent by jobs that ended this month, at most. */
+    cost_usd_per_month: z.number().min(0).optional(),
+  })
+  .strict();
+
 /** The operator's job-types file (`labelrun.config.yml`): only the operator decides what runs. */
 export const jobTypesFileSchema = z
   .object({
     /** The job types, by name (used in repository configs and labels). */
     job_types: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, "job type names are lower-case words"), jobTypeSchema),
+    /**
+     * Monthly quotas. `default` applies to each installation; `installations` overrides it for
+     * one (by installation id or account login); `repositories` adds a quota of one repository's
+     * own (`owner/name`). A job that would pass one is held `quota_reached`.
+     */
+    quotas: z
+      .object({
+        default: quotaSchema.optional(),
+        installations: z.record(z.string(), quotaSchema).default({}),
+        repositories: z.record(z.string().regex(/^[\w.-]+\/[\w.-]+$/, "must be owner/name"), quotaSchema).default({}),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((file) => Object.keys(file.job_types).length > 0, { message: "declare at least one job type" });
@@ -127,9 +150,14 @@ export interface JobTypesOptions {
   defaultTimeoutMinutes?: number;
 }
 
+export type Quota = z.infer<typeof quotaSchema>;
+export type Quotas = NonNullable<z.infer<typeof jobTypesFileSchema>["quotas"]>;
+
 export interface JobTypes {
   /** Every job type by name. */
   byName: ReadonlyMap<string, JobTypeConfig>;
+  /** The operator's monthly quotas (none: unlimited). */
+  quotas?: Quotas;
   /** Trigger labels for repositories without a config file: each job type's `label`. */
   defaultTriggers: Readonly<Record<string, string>>;
 }
@@ -177,7 +205,7 @@ export function parseJobTypes(text: string, path = "labelrun.config.yml", option
     byName.set(name, Object.freeze({ ...config, command, mounts, name, label, timeout_minutes }));
     defaultTriggers[label] = name;
   }
-  return Object.freeze({ byName, defaultTriggers: Object.freeze(defaultTriggers) });
+  return Object.freeze({ byName, defaultTriggers: Object.freeze(defaultTriggers), quotas: parsed.data.quotas });
 }
 
 export function loadJobTypes(

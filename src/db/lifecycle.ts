@@ -29,7 +29,14 @@ export const ACTIVE_STATES: readonly JobState[] = Object.freeze(
  * Why a waiting (`pending` or `deferred`) job waits for a person or another
  * job. Time alone never lifts a hold; only the matching event does.
  */
-export const JOB_HOLDS = Object.freeze(["awaiting_approval", "awaiting_input", "blocked_by", "paused"] as const);
+export const JOB_HOLDS = Object.freeze([
+  "awaiting_approval",
+  "awaiting_input",
+  "blocked_by",
+  "paused",
+  /** A monthly quota is spent: lifted when the month turns or the quota is raised, or by an admin's approve. */
+  "quota_reached",
+] as const);
 export type JobHold = (typeof JOB_HOLDS)[number];
 
 /** The closed set of codes a job that did not complete can carry. */

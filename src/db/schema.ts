@@ -105,6 +105,10 @@ export const jobs = pgTable(
     reviewRound: integer("review_round"),
     /** What started the round: the review (or `/labelrun revise` comment) and what was asked. */
     review: jsonb("review").$type<ReviewTrigger>(),
+    /** Why a held job waits, in words, when its hold needs them (the quota it met, what is spent, when it resets). */
+    holdReason: text("hold_reason"),
+    /** The admin whose `/labelrun approve` let this job past a spent quota. */
+    quotaWaivedBy: text("quota_waived_by"),
     /** When a completed round's summary was posted in the review threads it answered (the proof, once). */
     threadsAnsweredAt: at("threads_answered_at"),
     /** For a job on a pull request: the commit its check run is on (the head when it was triggered). */

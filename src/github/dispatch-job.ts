@@ -7,6 +7,7 @@ import { getInstallation } from "../db/installations.js";
 import { amendJob } from "../jobs/amend-job.js";
 import { countJobEvents, getJob } from "../jobs/find-jobs.js";
 import { placeHold, postponeDeferred } from "../jobs/holds.js";
+import { quotaReached } from "../jobs/quota.js";
 import { settleDispatchTrouble, settleRateLimitedWait } from "../jobs/settle-policy.js";
 import type { FailureCode, JobState } from "../jobs/states.js";
 import { type TransitionResult, transitionJob } from "../jobs/transition-job.js";
@@ -108,6 +109,27 @@ export async function dispatchJob(deps: DispatchDeps, jobId: number): Promise<Di
         message: "waits for approval: someone with write access comments /labelrun approve",
       });
       return held.ok ? held.job.status : "skipped";
+    }
+    if (!job.quotaWaivedBy && deps.jobTypes.quotas) {
+      const reached = await quotaReached(
+        deps.db,
+        deps.jobTypes.quotas,
+        job,
+        installation.accountLogin,
+        deps.clock.now(),
+      );
+      if (reached) {
+        // Waits, held, until the month turns or the quota is raised (the quotas sweep), or an admin approves it.
+        const held = await placeHold(deps.db, {
+          job,
+          hold: "quota_reached",
+          actor: ACTOR,
+          at: deps.clock.now(),
+          message: `quota reached: ${reached.reason}`,
+          reason: reached.reason,
+        });
+        return held.ok ? held.job.status : "skipped";
+      }
     }
     if (config.config.dryRun) {
       const jobType = deps.jobTypes.byName.get(job.jobType);

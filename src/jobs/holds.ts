@@ -27,7 +27,10 @@ interface HoldChange {
  * state, a `queued` one goes back to `deferred` (through the lifecycle). A
  * compare-and-set on (status, hold) plus a timeline event, in one transaction.
  */
-export async function placeHold(db: Database, change: HoldChange & { hold: JobHold }): Promise<HoldResult> {
+export async function placeHold(
+  db: Database,
+  change: HoldChange & { hold: JobHold /** Why, in words, when the hold needs them (a quota). */; reason?: string },
+): Promise<HoldResult> {
   const { job, hold, actor, at } = change;
   if (job.hold) return { ok: false, job, reason: `it is already held (${job.hold.replace(/_/g, " ")})` };
   if (job.status === "queued") {
@@ -38,7 +41,7 @@ export async function placeHold(db: Database, change: HoldChange & { hold: JobHo
       at,
       actor,
       message: change.message ?? null,
-      patch: { hold, runAfter: null },
+      patch: { hold, runAfter: null, holdReason: change.reason ?? null },
     });
     return result.ok ? { ok: true, job: result.job } : { ok: false, job: result.job, reason: "it moved meanwhile" };
   }
@@ -55,7 +58,7 @@ export async function placeHold(db: Database, change: HoldChange & { hold: JobHo
  */
 export async function liftHold(
   db: Database,
-  change: HoldChange & { expect: JobHold; approvedBy?: string; answer?: Answer },
+  change: HoldChange & { expect: JobHold; approvedBy?: string; answer?: Answer; quotaWaivedBy?: string },
 ): Promise<HoldResult> {
   if (change.job.hold !== change.expect) {
     return {
@@ -77,6 +80,8 @@ async function writeHold(
     code: string;
     approvedBy?: string;
     answer?: Answer;
+    reason?: string;
+    quotaWaivedBy?: string;
   },
 ): Promise<HoldResult> {
   const { job, at } = change;
@@ -86,7 +91,9 @@ async function writeHold(
     hold: change.expect,
     set: {
       hold: change.hold,
+      holdReason: change.hold ? (change.reason ?? null) : null,
       ...(change.hold === null && job.status === "deferred" ? { runAfter: at } : {}),
+      ...(change.quotaWaivedBy ? { quotaWaivedBy: change.quotaWaivedBy } : {}),
       ...(change.approvedBy ? { approvedBy: change.approvedBy } : {}),
       // The answer to the agent's question is recorded with the hold it lifts.
       ...(change.answer

@@ -69,13 +69,15 @@ export async function actOnJob(
       };
     }
     case "approve": {
+      // On a job held by a spent quota, approve lets this one job through (the caller checks it is an admin).
+      const quota = job.hold === "quota_reached";
       const lifted = await liftHold(deps.db, {
         job,
-        expect: "awaiting_approval",
+        expect: quota ? "quota_reached" : "awaiting_approval",
         actor,
         at,
-        message: `approved by ${by}`,
-        approvedBy: who.approver,
+        message: quota ? `let past the quota by ${by}` : `approved by ${by}`,
+        ...(quota ? { quotaWaivedBy: who.approver } : { approvedBy: who.approver }),
       });
       if (!lifted.ok) return refused(lifted.reason);
       return lifted.job.status === "pending" ? done(lifted.job, [job.id]) : done(lifted.job);

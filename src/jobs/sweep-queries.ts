@@ -1,4 +1,4 @@
-import { and, asc, eq, isNotNull, isNull, lt, lte, or } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull, lt, lte, ne, or } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { type JobRow, jobs } from "../db/schema.js";
 
@@ -57,10 +57,23 @@ export async function findStalePending(db: Database, query: SweepQuery & { older
 
 /** Held jobs whose hold is older than `olderThan` (index `jobs_held_since`). */
 export async function findLongHeld(db: Database, query: SweepQuery & { olderThan: Date }): Promise<JobRow[]> {
+  return (
+    db
+      .select()
+      .from(jobs)
+      // A quota hold lasts until the month turns (the quotas sweep lifts it): it is not "held too long".
+      .where(and(isNotNull(jobs.hold), ne(jobs.hold, "quota_reached"), lt(jobs.updatedAt, query.olderThan)))
+      .orderBy(asc(jobs.updatedAt))
+      .limit(query.limit)
+  );
+}
+
+/** Jobs held by a spent quota, oldest first (index `jobs_held_since`). */
+export async function findQuotaHeld(db: Database, query: SweepQuery): Promise<JobRow[]> {
   return db
     .select()
     .from(jobs)
-    .where(and(isNotNull(jobs.hold), lt(jobs.updatedAt, query.olderThan)))
+    .where(and(isNotNull(jobs.hold), eq(jobs.hold, "quota_reached")))
     .orderBy(asc(jobs.updatedAt))
     .limit(query.limit);
 }

@@ -30,6 +30,7 @@ export type JobPatch = Partial<
     | "questionCommentId"
     | "questionAskedAt"
     | "resultPrState"
+    | "holdReason"
   >
 >;
 

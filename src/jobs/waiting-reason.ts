@@ -22,6 +22,9 @@ export function waitingReason(
   if (job.hold === "awaiting_input") return "for an answer to the agent's question (reply in a comment)";
   if (job.hold === "blocked_by") return `for job #${job.blockedBy ?? "?"} to complete`;
   if (job.hold === "paused") return `paused: comment ${code("/labelrun resume")} to continue`;
+  if (job.hold === "quota_reached") {
+    return `quota reached: ${clean(job.holdReason ?? "a monthly quota is used up")}; or an admin comments ${code("/labelrun approve")} to let this job through`;
+  }
   if (job.status === "pending") return "being checked (repository config, issue state)";
   if (job.status === "queued") return "for a free worker slot";
   if (job.status === "deferred") {

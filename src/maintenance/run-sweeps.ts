@@ -10,13 +10,14 @@ import {
   sweepStatusComments,
 } from "./sweeps/sweep-housekeeping.js";
 import { sweepLostWorkers, sweepTimeouts } from "./sweeps/sweep-running-jobs.js";
-import { sweepDeferred, sweepLongHeld, sweepStalePending } from "./sweeps/sweep-waiting-jobs.js";
+import { sweepDeferred, sweepLongHeld, sweepQuotas, sweepStalePending } from "./sweeps/sweep-waiting-jobs.js";
 
 /** The sweeps in the order a tick runs them: timeouts before lost leases, so a job both late and silent is a TIMEOUT. */
 export const SWEEPS = [
   ["timeouts", sweepTimeouts],
   ["lost_workers", sweepLostWorkers],
   ["long_held", sweepLongHeld],
+  ["quotas", sweepQuotas],
   ["deferred", sweepDeferred],
   ["stale_pending", sweepStalePending],
   ["reactions", sweepReactions],

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
+import type { Quotas } from "../config/job-types.js";
 import type { Database } from "../db/client.js";
 import type { JobRow } from "../db/schema.js";
 import type { CommandRow } from "../github/commands/run-command.js";
@@ -32,6 +33,8 @@ export interface SweepDeps {
   runCommand(row: CommandRow): Promise<unknown>;
   /** GitHub's hook deliveries, or null when the app has no credentials (sweep off). */
   deliveries: DeliveriesPort | null;
+  /** The operator's monthly quotas (the quotas sweep lifts holds they no longer justify). */
+  quotas?: Quotas;
 }
 
 export const MAINTENANCE_ACTOR = "maintenance";

@@ -41,7 +41,7 @@ export function webHandlers(options: WebHandlerOptions): Handler[] {
     healthz,
     cspReportRoute(options.log),
     readyz({ db: admin.db, expectedMigrations: countMigrations(), worker: options.worker, draining: options.draining }),
-    metricsRoute({ db: admin.db, auth: admin.auth, public: env.METRICS_PUBLIC }),
+    metricsRoute({ db: admin.db, auth: admin.auth, public: env.METRICS_PUBLIC, clock: admin.clock }),
     jobsApi(admin),
   ];
   if (env.github && env.GITHUB_CLIENT_ID && env.GITHUB_CLIENT_SECRET) {

@@ -53,6 +53,8 @@ const base: JobRow = {
   reviewRound: null,
   review: null,
   threadsAnsweredAt: null,
+  holdReason: null,
+  quotaWaivedBy: null,
   checkHeadSha: null,
   checkRunId: null,
   checkRunState: null,

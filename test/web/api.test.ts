@@ -113,6 +113,22 @@ describe(`the JSON API over HTTP (${driver})`, () => {
     expect(column("completed")).not.toContain("Open PR job");
   });
 
+  it("GET /api/usage: this month's jobs and cost per installation and repository", async () => {
+    const queued = await makeJob(database.db, { installationId: 1, status: "completed" });
+    await database.db.execute(
+      sql`update jobs set queued_at = now(), finished_at = now(), cost_usd = 1.25 where id = ${queued.id}`,
+    );
+    const usage = json((await get("/api/usage")).body);
+    expect(usage.month).toMatch(/^\d{4}-\d{2}$/);
+    expect(usage.installations).toEqual([
+      { installationId: 1, accountLogin: "org-1", jobs: 1, costUsd: 1.25, quota: null },
+    ]);
+    expect(usage.repositories).toEqual([
+      { installationId: 1, repository: "octo-org/widgets", jobs: 1, costUsd: 1.25, quota: null },
+    ]);
+    expect((await get("/api/usage", {})).status).toBe(401);
+  });
+
   it("answers 404 for unknown jobs, and serves a job, its events and its logs", async () => {
     expect((await get("/api/jobs/999")).status).toBe(404);
     expect((await get("/api/jobs/999/events")).status).toBe(404);

@@ -122,6 +122,17 @@ async function carryOut(deps: CommandDeps, row: CommandRow): Promise<Outcome> {
     };
   }
   const job = candidates[0] as JobRow;
+  if (command === "approve" && job.hold === "quota_reached") {
+    // A quota is the operator's budget: only a repository admin may let a job past it.
+    const { owner, repo } = splitFullName(row.repositoryFullName);
+    const permission = await deps.permissions.get({ installationId: row.installationId, owner, repo }, row.author);
+    if (permission !== "admin") {
+      return {
+        done: false,
+        message: `Only a repository admin can let job #${job.id} past its quota (${job.holdReason ?? "a monthly quota is used up"}).`,
+      };
+    }
+  }
   return actOnJob(deps.db, deps.clock, job, command, {
     actor: `github:${row.author}`,
     by: `@${row.author} with \`/labelrun ${command}\``,

@@ -1,6 +1,9 @@
+import { getInstallation } from "../../db/installations.js";
+import { liftHold } from "../../jobs/holds.js";
+import { quotaReached } from "../../jobs/quota.js";
 import { settleDue, settleHoldExpired } from "../../jobs/settle-policy.js";
 import type { FailureCode } from "../../jobs/states.js";
-import { findDueDeferred, findLongHeld, findStalePending } from "../../jobs/sweep-queries.js";
+import { findDueDeferred, findLongHeld, findQuotaHeld, findStalePending } from "../../jobs/sweep-queries.js";
 import { transitionJobs } from "../../jobs/transition-jobs.js";
 import { MAINTENANCE_ACTOR, moveAndFollow, type SweepDeps } from "../sweep-deps.js";
 
@@ -84,4 +87,30 @@ export async function sweepStalePending(deps: SweepDeps): Promise<number> {
   });
   for (const job of rows) await deps.dispatch(job.id);
   return rows.length;
+}
+
+/**
+ * Jobs held by a spent quota are let go when it no longer holds them — the month turned, or
+ * the operator raised it — and dispatched; a job still over a quota keeps waiting.
+ */
+export async function sweepQuotas(deps: SweepDeps): Promise<number> {
+  const held = await findQuotaHeld(deps.db, { now: deps.clock.now(), limit: deps.settings.batchSize });
+  let moved = 0;
+  for (const job of held) {
+    const installation = await getInstallation(deps.db, job.installationId);
+    const now = deps.clock.now();
+    if (await quotaReached(deps.db, deps.quotas, job, installation?.accountLogin ?? null, now)) continue;
+    const lifted = await liftHold(deps.db, {
+      job,
+      expect: "quota_reached",
+      actor: MAINTENANCE_ACTOR,
+      at: now,
+      message: "the quota no longer holds it (a new month, or a higher quota)",
+    });
+    if (!lifted.ok) continue;
+    moved++;
+    if (lifted.job.status === "pending") await deps.dispatch(lifted.job.id);
+    else await deps.onJobChanged(lifted.job);
+  }
+  return moved;
 }

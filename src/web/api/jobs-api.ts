@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "../../clock.js";
+import type { Quotas } from "../../config/job-types.js";
 import type { Database } from "../../db/client.js";
 import type { JobRow } from "../../db/schema.js";
 import type { PermissionCache } from "../../github/commands/run-command.js";
@@ -8,6 +9,7 @@ import type { JobServices } from "../../github/job-services.js";
 import { getJob, listJobEvents, listJobLogs } from "../../jobs/find-jobs.js";
 import { actOnJob, type JobAction } from "../../jobs/job-actions.js";
 import { listJobs } from "../../jobs/list-jobs.js";
+import { quotasFor, usageThisMonth } from "../../jobs/quota.js";
 import { type ReviewState, reviewStateOf } from "../../jobs/review-state.js";
 import { type Access, type AdminAuth, denied } from "../auth.js";
 import { sendJson } from "../http-server.js";
@@ -29,6 +31,8 @@ export interface AdminDeps {
   githubHost?: string;
   /** Collaborator permissions (the comment commands' cache): a person signed in with GitHub acts only where they may write. */
   permissions?: Pick<PermissionCache, "canWrite"> | null;
+  /** The operator's monthly quotas, shown beside this month's usage. */
+  quotas?: Quotas;
 }
 
 /** A job as the API shows it: with `reviewState` (awaiting_review, merged, closed, or null) beside its state. */
@@ -172,6 +176,25 @@ export function jobsApi(deps: AdminDeps) {
         }
         const current = outcome.job ?? (await getJob(deps.db, id)) ?? job;
         sendJson(res, action === "retry" ? 201 : 200, { job: current, message: outcome.message });
+      }),
+    ],
+    [
+      "GET",
+      "/api/usage",
+      guarded(deps, false, (access) => async (_req, res) => {
+        const usage = await usageThisMonth(deps.db, deps.clock.now(), visibleTo(access));
+        sendJson(res, 200, {
+          ...usage,
+          installations: usage.installations.map((i) => ({
+            ...i,
+            quota: quotasFor(deps.quotas, { installationId: i.installationId, repositoryFullName: "" }, i.accountLogin)
+              .installation,
+          })),
+          repositories: usage.repositories.map((r) => ({
+            ...r,
+            quota: deps.quotas?.repositories[r.repository] ?? null,
+          })),
+        });
       }),
     ],
     [

@@ -1,6 +1,7 @@
 import { listJobEvents, listJobLogs } from "../../jobs/find-jobs.js";
 import { jobInsights } from "../../jobs/job-insights.js";
 import { listJobs } from "../../jobs/list-jobs.js";
+import { quotasFor, type Usage, usageThisMonth } from "../../jobs/quota.js";
 import { liveWorkers } from "../../worker/presence-store.js";
 import { BadRequestError, parseJobFilters } from "../api/job-filters.js";
 import { type AdminDeps, visibleJob, visibleTo } from "../api/jobs-api.js";
@@ -61,11 +62,12 @@ export function dashboardRoutes(deps: AdminDeps) {
       pageGuard(deps, (access) => async (_req, res, _params, url) => {
         const fragment = await board(res, url, access);
         if (!fragment) return;
+        const usage = await usageThisMonth(deps.db, deps.clock.now(), visibleTo(access));
         page(res, {
           title: "Board",
           csrf: access.csrf,
           who: access.person?.login,
-          body: html`${filterForm(parseJobFilters(url.searchParams), "/jobs")}<div id="board">${fragment}</div><script src="/assets/board.js" defer></script>`,
+          body: html`${filterForm(parseJobFilters(url.searchParams), "/jobs")}${usageLine(usage, deps.quotas)}<div id="board">${fragment}</div><script src="/assets/board.js" defer></script>`,
         });
       }),
     ],
@@ -218,6 +220,22 @@ function insightsRoute(deps: AdminDeps, oneRepository: boolean): RouteHandler {
         : body,
     });
   });
+}
+
+/** "This month: org-1 12 jobs of 500, $3.40 of $200 · …": what each installation spent against its quota. */
+function usageLine(usage: Usage, quotas: AdminDeps["quotas"]) {
+  if (!usage.installations.length) return html``;
+  const parts = usage.installations.map((i) => {
+    const quota = quotasFor(
+      quotas,
+      { installationId: i.installationId, repositoryFullName: "" },
+      i.accountLogin,
+    ).installation;
+    const jobs = `${i.jobs} job${i.jobs === 1 ? "" : "s"}${quota?.jobs_per_month !== undefined ? ` of ${quota.jobs_per_month}` : ""}`;
+    const cost = `$${i.costUsd.toFixed(2)}${quota?.cost_usd_per_month !== undefined ? ` of $${quota.cost_usd_per_month.toFixed(2)}` : ""}`;
+    return html`<span data-installation="${String(i.installationId)}">${i.accountLogin ?? String(i.installationId)}: ${jobs}, ${cost}</span>`;
+  });
+  return html`<p class="muted" id="usage">This month (${usage.month}): ${parts.map((p, n) => html`${n ? " · " : ""}${p}`)}</p>`;
 }
 
 function script(source: string): RouteHandler {
