@@ -62,6 +62,7 @@ export function buildGitHubServices(params: {
     publicUrl: env.PUBLIC_URL,
     githubHost: env.GHE_HOST ?? "github.com",
     commentQueue: comments,
+    installationLimit: env.INSTALLATION_CONCURRENCY,
   });
   const deliveries = env.REDELIVER_FAILED_DELIVERIES ? octokitDeliveriesPort(() => probot.auth()) : null;
   const permissions = new PermissionCache(github, systemClock);

@@ -62,6 +62,7 @@ export async function startWeb(
     githubHost: env.GHE_HOST ?? "github.com",
     permissions: gh?.permissions ?? null,
     quotas: params.jobTypes.quotas,
+    limits: { installationLimit: env.INSTALLATION_CONCURRENCY, jobTypes: params.jobTypes },
   };
   let draining = false;
   let port = env.PORT;

@@ -8,6 +8,7 @@ import { createJob } from "../jobs/create-job.js";
 import { endActiveJobs } from "../jobs/end-active-jobs.js";
 import { findBlockedBy, findJobsForTarget } from "../jobs/find-jobs.js";
 import { liftHold } from "../jobs/holds.js";
+import { markQueuedBehind } from "../jobs/mark-queued-behind.js";
 import { releaseReactions, takeReactions } from "../jobs/reaction-marks.js";
 import { isTerminal } from "../jobs/states.js";
 import { classifyGitHubError } from "./classify-error.js";
@@ -73,6 +74,8 @@ export async function reactToJob(deps: ReactionDeps, jobId: number): Promise<Job
       if (job.status === "completed" && job.reviewRound !== null && job.review && job.threadsAnsweredAt === null)
         changed.push(...(await answerThreads(deps, job)));
       if (isTerminal(job.status)) changed.push(...(await settleBlocked(deps, job)));
+      // A slot freed: the installation's queued jobs read why they wait again.
+      if (isTerminal(job.status)) await markQueuedBehind(deps.db, job.installationId, deps.clock.now());
       if (LABEL_REMOVED_WHEN.has(job.status)) await removeTriggerLabel(deps, job);
     } else if (isTerminal(job.status)) {
       // Access is gone: no comment, no label — but jobs waiting for this one still learn it ended.

@@ -27,6 +27,8 @@ export interface JobServicesDeps {
    * comment writes are paced by GitHub's limits (seconds apart), dispatching must not be.
    */
   commentQueue?: AfterResponse;
+  /** Running jobs allowed per installation (INSTALLATION_CONCURRENCY): a queued job's comment says when it is what it waits for. */
+  installationLimit?: number;
 }
 
 /**
@@ -63,6 +65,7 @@ export function buildJobServices(c: JobServicesDeps): JobServices {
         writerId: c.writerId,
         publicUrl: c.publicUrl,
         githubHost: c.githubHost,
+        limits: { installationLimit: c.installationLimit ?? 2, jobTypes: c.jobTypes },
       },
       target,
     );

@@ -16,6 +16,7 @@ import { octokitPort } from "../../src/github/octokit-port.js";
 import { renderStatusComment } from "../../src/github/status-comment/render-status-comment.js";
 import { claimNextJob } from "../../src/jobs/claim-next-job.js";
 import { findJobsForTarget } from "../../src/jobs/find-jobs.js";
+import { queuedReasons } from "../../src/jobs/queued-reason.js";
 import { runSweeps } from "../../src/maintenance/run-sweeps.js";
 import type { SweepDeps } from "../../src/maintenance/sweep-deps.js";
 import { finish } from "../../src/worker/finish-run.js";
@@ -261,7 +262,9 @@ async function check(db: Parameters<typeof queryRows>[0], github: GitHubModel): 
       continue;
     }
     if (comments.length !== 1) return `#${number} has ${comments.length} status comments`;
-    const expected = renderStatusComment({ jobs });
+    // Why a queued job waits is read from the records too (no worker is online in the model).
+    const waiting = await queuedReasons(db, jobs, { installationLimit: 2, jobTypes: JOB_TYPES }, new Date());
+    const expected = renderStatusComment({ jobs, waiting });
     if (comments[0]?.body !== expected) {
       return `#${number}'s comment is not the render of its records:\n--- shown\n${comments[0]?.body}\n--- records\n${expected}`;
     }

@@ -30,6 +30,8 @@ export interface RenderOptions {
   publicUrl?: string;
   /** GitHub's host, for telling a result in the repository from a link elsewhere (default github.com). */
   githubHost?: string;
+  /** Why queued jobs wait, read from the database (`queuedReasons`), by job id. */
+  waiting?: ReadonlyMap<number, string>;
 }
 
 /**
@@ -119,11 +121,13 @@ function renderDetails(job: JobRow, options: RenderOptions): string {
       : "";
     rows.push(["Review round", `${job.reviewRound}, on the pull request job #${job.parentJobId} opened${asked}`]);
   }
-  const waiting = waitingReason(
-    job,
-    (text) => `\`${text}\``,
-    (text) => neutralize(text),
-  );
+  const waiting =
+    options.waiting?.get(job.id) ??
+    waitingReason(
+      job,
+      (text) => `\`${text}\``,
+      (text) => neutralize(text),
+    );
   if (waiting) rows.push(["Waiting", waiting]);
   if (job.startedAt) rows.push(["Started", utcMinute(job.startedAt)]);
   if (job.finishedAt) rows.push(["Finished", utcMinute(job.finishedAt)]);

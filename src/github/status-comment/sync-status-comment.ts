@@ -4,6 +4,7 @@ import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/client.js";
 import type { StatusCommentRow } from "../../db/schema.js";
 import { findJobsForTarget } from "../../jobs/find-jobs.js";
+import { queuedReasons, type RunningLimits } from "../../jobs/queued-reason.js";
 import { syncCheckRuns } from "../check-runs/sync-check-runs.js";
 import { classifyGitHubError } from "../classify-error.js";
 import { type GitHubPort, splitFullName } from "../port.js";
@@ -28,6 +29,8 @@ export interface SyncDeps {
   writerId: string;
   publicUrl?: string;
   githubHost?: string;
+  /** The running limits, for saying why a queued job waits (absent: "for a free worker slot"). */
+  limits?: RunningLimits;
 }
 
 export type SyncOutcome = "written" | "unchanged" | "busy" | "failed";
@@ -95,7 +98,8 @@ async function writeOnce(
     return { outcome: "unchanged", row: (await finished(row.commentId, null)) ?? row };
   }
   const jobs = await findJobsForTarget(db, target);
-  const body = renderStatusComment({ jobs, publicUrl: deps.publicUrl, githubHost: deps.githubHost });
+  const waiting = deps.limits ? await queuedReasons(db, jobs, deps.limits, clock.now()) : undefined;
+  const body = renderStatusComment({ jobs, publicUrl: deps.publicUrl, githubHost: deps.githubHost, waiting });
   const { owner, repo } = splitFullName(target.repositoryFullName);
   const ref = { installationId: target.installationId, owner, repo };
   try {

@@ -9,8 +9,10 @@ import type { JobServices } from "../../github/job-services.js";
 import { getJob, listJobEvents, listJobLogs } from "../../jobs/find-jobs.js";
 import { actOnJob, type JobAction } from "../../jobs/job-actions.js";
 import { listJobs } from "../../jobs/list-jobs.js";
+import { queuedReasons, type RunningLimits } from "../../jobs/queued-reason.js";
 import { quotasFor, usageThisMonth } from "../../jobs/quota.js";
 import { type ReviewState, reviewStateOf } from "../../jobs/review-state.js";
+import { waitingReason } from "../../jobs/waiting-reason.js";
 import { type Access, type AdminAuth, denied } from "../auth.js";
 import { sendJson } from "../http-server.js";
 import type { JobStream } from "../job-stream.js";
@@ -33,11 +35,24 @@ export interface AdminDeps {
   permissions?: Pick<PermissionCache, "canWrite"> | null;
   /** The operator's monthly quotas, shown beside this month's usage. */
   quotas?: Quotas;
+  /** The running limits, for saying why a queued job waits. */
+  limits?: RunningLimits;
 }
 
 /** A job as the API shows it: with `reviewState` (awaiting_review, merged, closed, or null) beside its state. */
 export function withReviewState(job: JobRow): JobRow & { reviewState: ReviewState | null } {
   return { ...job, reviewState: reviewStateOf(job) };
+}
+
+/** Why each job waits, in words (null: it does not): from the database, as the comment and board say it. */
+async function waitingReasons(deps: AdminDeps, jobs: readonly JobRow[]): Promise<Map<number, string>> {
+  const queued = deps.limits ? await queuedReasons(deps.db, jobs, deps.limits, deps.clock.now()) : new Map();
+  const reasons = new Map<number, string>();
+  for (const job of jobs) {
+    const reason = queued.get(job.id) ?? waitingReason(job, (text) => text);
+    if (reason) reasons.set(job.id, reason);
+  }
+  return reasons;
 }
 
 /** The installations whose jobs this access may see (undefined: all, for the admin). */
@@ -119,7 +134,11 @@ export function jobsApi(deps: AdminDeps) {
           ...parseJobFilters(url.searchParams),
           visibleInstallations: visibleTo(access),
         });
-        sendJson(res, 200, { ...page, jobs: page.jobs.map(withReviewState) });
+        const reasons = await waitingReasons(deps, page.jobs);
+        sendJson(res, 200, {
+          ...page,
+          jobs: page.jobs.map((job) => ({ ...withReviewState(job), waitingReason: reasons.get(job.id) ?? null })),
+        });
       }),
     ],
     [
@@ -128,7 +147,8 @@ export function jobsApi(deps: AdminDeps) {
       guarded(deps, false, (access) => async (_req, res, params) => {
         const job = await visibleJob(deps.db, access, jobId(params));
         if (!job) return error(res, 404, "not_found", `no job ${params.id}`);
-        sendJson(res, 200, { job: withReviewState(job) });
+        const reasons = await waitingReasons(deps, [job]);
+        sendJson(res, 200, { job: { ...withReviewState(job), waitingReason: reasons.get(job.id) ?? null } });
       }),
     ],
     [

@@ -2,6 +2,7 @@ import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/client.js";
 import type { JobRow } from "../../db/schema.js";
 import { type JobFilter, listJobs } from "../../jobs/list-jobs.js";
+import { queuedReasons, type RunningLimits } from "../../jobs/queued-reason.js";
 import type { JobState } from "../../jobs/states.js";
 import { liveWorkers } from "../../worker/presence-store.js";
 import { type Html, html } from "./html.js";
@@ -21,7 +22,12 @@ const RECENT_COLUMNS: ReadonlyArray<[JobState, string]> = [
 ];
 
 /** The board's columns: every active job by state, and the latest finished ones. */
-export async function boardFragment(params: { db: Database; clock: Clock; filter: JobFilter }): Promise<Html> {
+export async function boardFragment(params: {
+  db: Database;
+  clock: Clock;
+  filter: JobFilter;
+  limits?: RunningLimits;
+}): Promise<Html> {
   const { db, clock, filter } = params;
   const now = clock.now();
   const wanted = filter.statuses;
@@ -31,6 +37,8 @@ export async function boardFragment(params: { db: Database; clock: Clock; filter
     // Duplicate triggers never ran: one line says how many, instead of a card each.
     const { jobs } = await listJobs(db, { ...filter, statuses: [state], limit, duplicates: "exclude", awaitingReview });
     const ordered = limit > 20 ? [...jobs].reverse() : jobs;
+    // A queued job says exactly why it waits (workers, the installation's or job type's limit).
+    const reasons = state === "queued" && params.limits ? await queuedReasons(db, jobs, params.limits, now) : undefined;
     const duplicates =
       state === "cancelled"
         ? (await listJobs(db, { ...filter, statuses: [state], limit: 100, duplicates: "only" })).jobs.length
@@ -40,7 +48,7 @@ export async function boardFragment(params: { db: Database; clock: Clock; filter
       : html``;
     const key = awaitingReview ? "awaiting_review" : state;
     return html`<section class="column" data-column="${key}"><h2>${title} (${String(jobs.length)}${jobs.length === limit ? "+" : ""})</h2>
-${ordered.map((job: JobRow) => jobCard(job, now, online))}${folded}</section>`;
+${ordered.map((job: JobRow) => jobCard(job, now, online, reasons?.get(job.id)))}${folded}</section>`;
   };
   const active = await Promise.all(ACTIVE_COLUMNS.map((c) => column(c, 100)));
   // A completed job whose pull request is still open is awaiting review, not done.

@@ -44,7 +44,7 @@ export function dashboardRoutes(deps: AdminDeps) {
     access: Access & { ok: true },
   ): Promise<Html | undefined> => {
     const filter = { ...parseJobFilters(url.searchParams), visibleInstallations: visibleTo(access) };
-    const fragment = await boardFragment({ db: deps.db, clock: deps.clock, filter });
+    const fragment = await boardFragment({ db: deps.db, clock: deps.clock, filter, limits: deps.limits });
     if (url.searchParams.get("fragment")) {
       res.writeHead(200, htmlSecurityHeaders());
       res.end(fragment.value);

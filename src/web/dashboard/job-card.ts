@@ -18,8 +18,8 @@ export function span(ms: number): string {
  * One job on the board: target, type, who, age or duration, progress, why it waits (for a queued
  * job with `online` workers given: whether any of them can run it).
  */
-export function jobCard(job: JobRow, now: Date, online?: readonly WorkerRow[]): Html {
-  const waiting = waitingFor(job, online);
+export function jobCard(job: JobRow, now: Date, online?: readonly WorkerRow[], queuedReason?: string): Html {
+  const waiting = queuedReason ?? waitingFor(job, online);
   const ended =
     job.finishedAt && job.startedAt ? `took ${span(job.finishedAt.getTime() - job.startedAt.getTime())}` : null;
   const age = `${span(now.getTime() - (job.startedAt ?? job.createdAt).getTime())} ${job.status === "running" ? "running" : "ago"}`;
