@@ -141,7 +141,49 @@ export function octokitPort(
         per_page: 100,
         ...(since ? { since: since.toISOString() } : {}),
       });
+      // Resolution is only in GraphQL (https://docs.github.com/en/graphql/reference/objects#pullrequestreviewthread).
+      const threads = await octokit.graphql<{
+        repository: {
+          pullRequest: {
+            reviewThreads: {
+              nodes: Array<{
+                isResolved: boolean;
+                isOutdated: boolean;
+                path: string;
+                line: number | null;
+                comments: {
+                  nodes: Array<{ databaseId: number | null; author: { login: string } | null; body: string }>;
+                };
+              }>;
+            };
+          } | null;
+        } | null;
+      }>(
+        `query($owner: String!, $repo: String!, $number: Int!) {
+          repository(owner: $owner, name: $repo) {
+            pullRequest(number: $number) {
+              reviewThreads(first: 100) {
+                nodes { isResolved isOutdated path line comments(first: 20) { nodes { databaseId author { login } body } } }
+              }
+            }
+          }
+        }`,
+        { owner, repo, number },
+      );
+      const unresolvedThreads = (threads.repository?.pullRequest?.reviewThreads.nodes ?? [])
+        .filter((thread) => !thread.isResolved)
+        .map((thread) => ({
+          path: thread.path,
+          line: thread.line,
+          outdated: thread.isOutdated,
+          comments: thread.comments.nodes.map((c) => ({
+            id: c.databaseId,
+            author: c.author?.login ?? null,
+            body: c.body,
+          })),
+        }));
       return {
+        unresolvedThreads,
         comments,
         conversation: conversation.map((c) => ({
           id: c.id,

@@ -134,6 +134,13 @@ export interface ReviewComment {
 export interface ReviewFeedback {
   comments: ReviewComment[];
   conversation: Array<{ id: number; author: string | null; body: string; createdAt: string }>;
+  /** The pull request's review threads not resolved yet (GitHub's GraphQL `reviewThreads`). */
+  unresolvedThreads: Array<{
+    path: string;
+    line: number | null;
+    outdated: boolean;
+    comments: Array<{ id: number | null; author: string | null; body: string }>;
+  }>;
 }
 
 /** One entry of `GET /app/hook/deliveries`. */

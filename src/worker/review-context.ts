@@ -5,7 +5,14 @@ import type { ReviewFeedback } from "../github/port.js";
 import { STATUS_COMMENT_MARKER } from "../github/status-comment/render-status-comment.js";
 
 /** How much of the review a round's context carries; what is left out is said in `cut`. */
-export const REVIEW_CONTEXT_LIMITS = { comments: 100, conversation: 50, bodyChars: 4_000, hunkChars: 3_000 };
+export const REVIEW_CONTEXT_LIMITS = {
+  comments: 100,
+  conversation: 50,
+  threads: 50,
+  threadComments: 20,
+  bodyChars: 4_000,
+  hunkChars: 3_000,
+};
 
 /** The rounds before this one on the same pull request (same opener, same job type). */
 export async function earlierRounds(db: Database, job: JobRow) {
@@ -49,6 +56,12 @@ export function reviewContext(params: { job: JobRow; feedback: ReviewFeedback; e
       `${said.length - conversation.length} older conversation comments (the latest ${conversation.length} are kept)`,
     );
   }
+  const threads = feedback.unresolvedThreads.slice(0, REVIEW_CONTEXT_LIMITS.threads);
+  if (feedback.unresolvedThreads.length > threads.length) {
+    cut.push(
+      `${feedback.unresolvedThreads.length - threads.length} unresolved threads past the first ${threads.length}`,
+    );
+  }
   const trigger = job.review;
   return {
     round: job.reviewRound,
@@ -77,6 +90,16 @@ export function reviewContext(params: { job: JobRow; feedback: ReviewFeedback; e
       author: c.author,
       created_at: c.createdAt,
       body: clip(c.body, REVIEW_CONTEXT_LIMITS.bodyChars, `the body of conversation comment ${c.id}`),
+    })),
+    unresolved_threads: threads.map((thread, i) => ({
+      path: thread.path,
+      line: thread.line,
+      outdated: thread.outdated,
+      comments: thread.comments.slice(0, REVIEW_CONTEXT_LIMITS.threadComments).map((c) => ({
+        id: c.id,
+        author: c.author,
+        body: clip(c.body, REVIEW_CONTEXT_LIMITS.bodyChars, `a comment of unresolved thread ${i + 1}`),
+      })),
     })),
     earlier_rounds: earlier.map((round) => ({
       job_id: round.id,

@@ -46,6 +46,14 @@ describe("a review round's context", () => {
           },
           { id: 2, author: "mona", body: "Also the docs.", createdAt: "2026-03-01T12:05:00Z" },
         ],
+        unresolvedThreads: [
+          {
+            path: "src/a.ts",
+            line: 4,
+            outdated: false,
+            comments: [{ id: 11, author: "mona", body: "Still red here." }],
+          },
+        ],
       },
       earlier: [
         {
@@ -62,6 +70,9 @@ describe("a review round's context", () => {
       opened_by_job: 12,
       trigger: { review_id: 77, author: "mona", state: "changes_requested", body: "Blue, please." },
       conversation: [{ id: 2, author: "mona", body: "Also the docs." }],
+      unresolved_threads: [
+        { path: "src/a.ts", line: 4, outdated: false, comments: [{ id: 11, author: "mona", body: "Still red here." }] },
+      ],
       earlier_rounds: [{ job_id: 20, round: 1, status: "completed", summary: "Made it green" }],
     });
     expect(context.comments).toHaveLength(REVIEW_CONTEXT_LIMITS.comments);
@@ -92,7 +103,28 @@ describe("a review round's context", () => {
       ])
       .get("/repos/Codertocat/Hello-World/issues/2/comments")
       .query({ per_page: 100, since: "2026-03-01T12:00:00.000Z" })
-      .reply(200, [{ id: 9, user: { login: "mona" }, body: "and docs", created_at: "2026-03-01T12:01:00Z" }]);
+      .reply(200, [{ id: 9, user: { login: "mona" }, body: "and docs", created_at: "2026-03-01T12:01:00Z" }])
+      .post("/graphql", (body) => body.variables?.number === 2 && String(body.query).includes("reviewThreads"))
+      .reply(200, {
+        data: {
+          repository: {
+            pullRequest: {
+              reviewThreads: {
+                nodes: [
+                  { isResolved: true, isOutdated: false, path: "a.ts", line: 1, comments: { nodes: [] } },
+                  {
+                    isResolved: false,
+                    isOutdated: true,
+                    path: "b.ts",
+                    line: null,
+                    comments: { nodes: [{ databaseId: 12, author: { login: "mona" }, body: "why?" }] },
+                  },
+                ],
+              },
+            },
+          },
+        },
+      });
     const feedback = await github.getReviewFeedback(
       { installationId: 2, owner: "Codertocat", repo: "Hello-World", number: 2 },
       { reviewId: 77, commentId: null, inThread: false },
@@ -102,6 +134,9 @@ describe("a review round's context", () => {
     expect(feedback).toEqual({
       comments: [{ id: 5, author: "mona", path: "a.ts", line: 3, side: "RIGHT", diffHunk: "@@", body: "here" }],
       conversation: [{ id: 9, author: "mona", body: "and docs", createdAt: "2026-03-01T12:01:00Z" }],
+      unresolvedThreads: [
+        { path: "b.ts", line: null, outdated: true, comments: [{ id: 12, author: "mona", body: "why?" }] },
+      ],
     });
     nock.cleanAll();
   });

@@ -75,6 +75,10 @@ export function buildPrompt(run) {
       );
     }
     for (const said of review.conversation ?? []) lines.push(`- conversation, @${said.author ?? "?"}: ${said.body}`);
+    for (const thread of review.unresolved_threads ?? []) {
+      for (const said of thread.comments ?? [])
+        lines.push(`- unresolved at ${thread.path}:${thread.line ?? "?"}, @${said.author ?? "?"}: ${said.body}`);
+    }
     for (const earlier of review.earlier_rounds ?? []) {
       lines.push(
         `- earlier round ${earlier.round} (job #${earlier.job_id}, ${earlier.status}): ${earlier.summary ?? ""}`,
