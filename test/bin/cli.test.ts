@@ -60,6 +60,26 @@ describe.runIf(postgresAvailable)("the admin CLI (real binary, real database)", 
     expect(bad).toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown status sleeping/) });
   });
 
+  it("usage shows this month's jobs and cost per installation and repository, against the quotas of the job-types file", async () => {
+    const job = await makeJob(database.db, { status: "completed" });
+    await database.db.execute(
+      sql`update jobs set queued_at = now(), finished_at = now(), cost_usd = 2.5 where id = ${job.id}`,
+    );
+    const dir = mkdtempSync(join(tmpdir(), "labelrun-usage-"));
+    const config = join(dir, "labelrun.config.yml");
+    writeFileSync(
+      config,
+      "job_types:\n  implement:\n    command: [node, a.mjs]\nquotas:\n  default: { jobs_per_month: 40, cost_usd_per_month: 100 }\n",
+    );
+    const text = await cli(["usage"], { ...env, LABELRUN_CONFIG: config });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^\d{4}-\d{2} \(resets \d{4}-\d{2}-01\)/);
+    expect(text.stdout).toMatch(/1 \(org-1\)\s+\(all\)\s+1\s+\$2\.50\s+40\s+\$100/);
+    expect(text.stdout).toMatch(/octo-org\/widgets\s+1\s+\$2\.50/);
+    const json = JSON.parse((await cli(["usage", "--json"], env)).stdout);
+    expect(json.installations).toEqual([{ installationId: 1, accountLogin: "org-1", jobs: 1, costUsd: 2.5 }]);
+  });
+
   it.each([
     [["job", "-1"], /^labelrun: Unknown option '-1'/],
     [["job", "12345678901234567890"], /^labelrun: job needs a job id \(a positive number\)$/m],

@@ -5,6 +5,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
 import { getJob } from "../../src/jobs/find-jobs.js";
+import { queuedReasons } from "../../src/jobs/queued-reason.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { openTestDatabase, postgresAvailable, type TestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation } from "../support/factories.js";
@@ -83,6 +84,42 @@ describe.runIf(postgresAvailable)("worker processes on the real server", () => {
     }
     return ids;
   }
+
+  it("with two worker processes, a queued job says truly why it waits: no worker online, then the installation's limit with the jobs that run, then no worker again", async () => {
+    const ids = await queueJobs(3, [2]);
+    const limits = { installationLimit: 2 };
+    const reasonOf = async (id: number) => {
+      const job = await getJob(database.db, id);
+      return job ? (await queuedReasons(database.db, [job], limits, new Date())).get(id) : undefined;
+    };
+    expect(await reasonOf(ids[2] ?? 0)).toBe("for a worker: no worker is online");
+    const markers = [uniqueMarker("reason-a"), uniqueMarker("reason-b")];
+    for (const [i, marker] of markers.entries()) {
+      workers.push(
+        spawnBin("worker", workerEnv(`reasons-${i}`, ["slow", "60000", marker], { SHUTDOWN_GRACE_SECONDS: "1" })),
+      );
+    }
+    // Two of the three run (the installation's limit is 2, whichever worker took them); the third waits.
+    let running: number[] = [];
+    for (const started = Date.now(); running.length < 2; ) {
+      if (Date.now() - started > 30_000)
+        throw new Error(`two jobs did not start:\n${workers.map((w) => w.output()).join("\n")}`);
+      running = (
+        await queryRows<{ id: string | number }>(
+          database.db,
+          sql`select id from jobs where status = 'running' order by id`,
+        )
+      ).map((row) => Number(row.id));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const waiting = ids.find((id) => !running.includes(id)) ?? 0;
+    expect(await reasonOf(waiting)).toBe(
+      `the installation's limit is reached (2 of 2 running: ${running.map((id) => `#${id}`).join(", ")})`,
+    );
+    // Both workers stop: they leave the presence table, and the job waits for a worker again.
+    await Promise.all(workers.splice(0).map((w) => w.stop("SIGTERM")));
+    expect(await reasonOf(waiting)).toBe("for a worker: no worker is online");
+  }, 60_000);
 
   it("3 worker processes over 60 queued jobs run each exactly once and never exceed 2 running per installation", async () => {
     await queueJobs(60, [2, 3]);
