@@ -49,6 +49,7 @@ describe(`running a claimed job (${driver})`, () => {
       logCapBytes?: number;
       cloneBaseUrl?: string;
       kind?: "issue" | "pull_request";
+      job?: Parameters<typeof queueAndClaim>[2];
     } = {},
   ) => {
     const { deps, changed } = makeRunJobDeps({
@@ -59,7 +60,7 @@ describe(`running a claimed job (${driver})`, () => {
       serverEnv: options.serverEnv,
       logCapBytes: options.logCapBytes,
     });
-    const claimed = await queueAndClaim(database.db, deps, { targetKind: options.kind ?? "issue" });
+    const claimed = await queueAndClaim(database.db, deps, { targetKind: options.kind ?? "issue", ...options.job });
     const final = await runJob(deps, claimed, neverAborted());
     const logs = await database.db
       .select()
@@ -104,6 +105,82 @@ describe(`running a claimed job (${driver})`, () => {
   it("under the cap the run goes on, and the last ::cost:: is the job's cost when the result names none; garbage cost lines are ignored", async () => {
     const { final } = await run(["spend", "0.10,not-a-number,1e9,0.40", "finish"], { fields: { max_cost_usd: 1 } });
     expect(final).toMatchObject({ status: "completed", costUsd: 0.4, resultSummary: "spent and done" });
+  });
+
+  it("a review round's agent gets the review, its comments on the diff, the conversation and the unresolved threads in LABELRUN_CONTEXT", async () => {
+    const trigger = {
+      reviewId: 77,
+      commentId: null,
+      inThread: false,
+      author: "mona",
+      state: "changes_requested",
+      body: "Please fix the spelling.",
+    };
+    // GitHub's side of the round's feedback: the review's comments, the conversation, the threads (GraphQL).
+    const feedback = api()
+      .get("/repos/Codertocat/Hello-World/pulls/1/reviews/77/comments")
+      .query(true)
+      .reply(200, [
+        {
+          id: 601,
+          user: { login: "mona" },
+          path: "README.md",
+          line: 3,
+          side: "RIGHT",
+          diff_hunk: "@@ -1,3 +1,3 @@\n-Helo.",
+          body: "Spell it Hello.",
+        },
+      ])
+      .get("/repos/Codertocat/Hello-World/issues/1/comments")
+      .query(true)
+      .reply(200, [
+        { id: 602, user: { login: "mona" }, body: "And the title too.", created_at: "2026-03-01T12:00:00Z" },
+      ])
+      .post("/graphql")
+      .reply(200, {
+        data: {
+          repository: {
+            pullRequest: {
+              reviewThreads: {
+                nodes: [
+                  {
+                    isResolved: false,
+                    isOutdated: false,
+                    path: "README.md",
+                    line: 3,
+                    comments: { nodes: [{ databaseId: 601, author: { login: "mona" }, body: "Spell it Hello." }] },
+                  },
+                ],
+              },
+            },
+          },
+        },
+      });
+    const { final } = await run(["review-context"], {
+      kind: "pull_request",
+      job: { review: trigger, reviewRound: 1, parentJobId: null },
+    });
+    expect(final?.status, final?.failureMessage ?? "").toBe("completed");
+    const review = JSON.parse(final?.resultSummary ?? "{}");
+    expect(review).toMatchObject({
+      round: 1,
+      trigger: { review_id: 77, author: "mona", state: "changes_requested", body: "Please fix the spelling." },
+      comments: [
+        {
+          id: 601,
+          path: "README.md",
+          line: 3,
+          side: "RIGHT",
+          diff_hunk: "@@ -1,3 +1,3 @@\n-Helo.",
+          body: "Spell it Hello.",
+        },
+      ],
+      conversation: [{ id: 602, author: "mona", body: "And the title too." }],
+      unresolved_threads: [{ path: "README.md", line: 3, comments: [{ id: 601, body: "Spell it Hello." }] }],
+      earlier_rounds: [],
+      cut: [],
+    });
+    expect(feedback.isDone()).toBe(true);
   });
 
   it("checks out the pull request's head for a PR job", async () => {
