@@ -33,6 +33,8 @@ describe.runIf(postgresAvailable)("worker processes on the real server", () => {
   });
   beforeEach(async () => {
     await database.reset();
+    // Each test reads only the GitHub requests of its own workers.
+    github.requests.length = 0;
   });
   afterEach(async () => {
     await Promise.all(workers.splice(0).map((w) => w.stop("SIGKILL")));
