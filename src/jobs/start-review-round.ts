@@ -100,6 +100,16 @@ export async function startReviewRound(
   return { outcome: "limit", job: ended.ok ? ended.job : created.job, rounds, max };
 }
 
+/** Whether a pull request has a review cycle: a labelrun job opened it and its job type names `on_review`. */
+export async function hasReviewCycle(
+  deps: { db: Database; jobTypes: JobTypes },
+  repositoryId: number,
+  pullNumber: number,
+): Promise<boolean> {
+  const opener = await findOpener(deps.db, repositoryId, pullNumber);
+  return Boolean(opener && deps.jobTypes.byName.get(opener.jobType)?.on_review);
+}
+
 /** The job that opened the pull request: the first completed job of the repository, on another target, whose result it is. */
 async function findOpener(db: Database, repositoryId: number, pullNumber: number): Promise<JobRow | undefined> {
   const candidates = await db

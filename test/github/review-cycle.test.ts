@@ -149,13 +149,12 @@ describe.each(testDrivers)("the review cycle (%s)", (driver) => {
     expect(await pullJobs(database.db)).toEqual([]);
   });
 
-  it("on a pull request no labelrun job opened, or whose job type has no on_review, a review starts nothing", async () => {
+  it("on a pull request no labelrun job opened, or whose job type has no on_review, a review starts nothing and costs no GitHub request", async () => {
     await database.db.update(jobs).set({ jobType: "plain" }).where(eq(jobs.id, opener.id));
-    const scope = mockPermission(mockToken(api()), "mona", "write");
+    // Not even the reviewer's permission is asked: no GitHub request at all (the suite fails on an undeclared one).
     await harness.deliver(reviewSubmitted({ reviewState: "changes_requested", reviewer: "mona" }), "p1");
     await harness.deliver(reviewSubmitted({ reviewState: "changes_requested", reviewer: "mona", number: 99 }), "p2");
     await harness.settle();
-    expect(scope.isDone()).toBe(true);
     expect(await pullJobs(database.db)).toEqual([]);
   });
 

@@ -2,7 +2,16 @@ import { createHmac } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WEBHOOK_PATH } from "../../src/web/webhook-route.js";
-import { closed, commented, installationEvent, labeled, unlabeled } from "../fixtures/webhooks.js";
+import {
+  checkRunRerequested,
+  closed,
+  commented,
+  installationEvent,
+  labeled,
+  reviewCommented,
+  reviewSubmitted,
+  unlabeled,
+} from "../fixtures/webhooks.js";
 import { openTestDatabase, type TestDatabase, testDrivers } from "../support/databases.js";
 import { WEBHOOK_SECRET } from "../support/github-harness.js";
 import { httpRequest } from "../support/http.js";
@@ -19,6 +28,9 @@ const BASES = [
   () => commented({ body: "/labelrun retry" }),
   () => closed({}),
   () => installationEvent("created"),
+  () => reviewSubmitted({ reviewState: "changes_requested" }),
+  () => reviewCommented({ body: "/labelrun revise make it blue" }),
+  () => checkRunRerequested(),
 ];
 const PATHS = [
   ["action"],
@@ -44,6 +56,14 @@ const PATHS = [
   ["comment", "body"],
   ["comment", "created_at"],
   ["repositories"],
+  ["review"],
+  ["review", "id"],
+  ["review", "state"],
+  ["review", "body"],
+  ["review", "user"],
+  ["check_run", "id"],
+  ["check_run"],
+  ["pull_request", "head"],
 ] as const;
 
 /** The worst of what a field can hold: numbers at the edges, NUL, huge and odd unicode, wrong types. */
@@ -109,7 +129,17 @@ describe(`signed webhook payloads, fuzzed, through the real HTTP server (${drive
     await fc.assert(
       fc.asyncProperty(
         fc.nat({ max: BASES.length - 1 }),
-        fc.constantFrom("issues", "pull_request", "issue_comment", "installation", "installation_repositories", "ping"),
+        fc.constantFrom(
+          "issues",
+          "pull_request",
+          "issue_comment",
+          "installation",
+          "installation_repositories",
+          "ping",
+          "pull_request_review",
+          "pull_request_review_comment",
+          "check_run",
+        ),
         fc.array(fc.tuple(fc.constantFrom(...PATHS), hostileValue), { minLength: 1, maxLength: 4 }),
         async (baseIndex, eventName, mutations) => {
           const base = (BASES[baseIndex] ?? BASES[0])?.() as { name: string; payload: Record<string, unknown> };

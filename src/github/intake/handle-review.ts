@@ -1,5 +1,5 @@
 import { recordInstallation } from "../../db/installations.js";
-import { startReviewRound } from "../../jobs/start-review-round.js";
+import { hasReviewCycle, startReviewRound } from "../../jobs/start-review-round.js";
 import { splitFullName } from "../port.js";
 import type { ReviewEvent } from "./events.js";
 import type { CommentIntakeDeps } from "./handle-comment.js";
@@ -22,6 +22,8 @@ export async function handleReview(
     log.info({ reviewer: event.reviewer.login }, "a review by a bot starts no review round");
     return "ignored";
   }
+  // A review of a pull request no labelrun job opened costs nothing, not even a permission lookup.
+  if (!(await hasReviewCycle(deps, event.repositoryId, event.number))) return "ignored";
   const { owner, repo } = splitFullName(event.repositoryFullName);
   const writer = await deps.canWrite({ installationId: event.installation.id, owner, repo }, event.reviewer.login);
   if (!writer) {
