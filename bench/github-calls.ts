@@ -120,6 +120,8 @@ async function oneJob(repo: number, issue: number): Promise<void> {
       title: "Bench issue",
       state: "open",
       html_url: `https://github.com/o/repo-${repo}/issues/${issue}`,
+      // GitHub's payload says when the issue last changed: the label being added, a moment ago.
+      updated_at: new Date().toISOString(),
     },
     repository: {
       id: 1000 + repo,

@@ -105,6 +105,8 @@ export const jobs = pgTable(
     reviewRound: integer("review_round"),
     /** What started the round: the review (or `/labelrun revise` comment) and what was asked. */
     review: jsonb("review").$type<ReviewTrigger>(),
+    /** When the trigger's webhook showed the issue/PR open (its `updated_at`): dispatch trusts it for a minute. */
+    targetOpenAt: at("target_open_at"),
     /** Why a held job waits, in words, when its hold needs them (the quota it met, what is spent, when it resets). */
     holdReason: text("hold_reason"),
     /** The admin whose `/labelrun approve` let this job past a spent quota. */

@@ -26,6 +26,8 @@ export interface DispatchDeps {
 export type DispatchOutcome = JobState | "skipped";
 
 const ACTOR = "dispatcher";
+/** How long after the webhook showed the target open dispatch believes it without reading it. */
+const FRESH_TARGET_MS = 60_000;
 
 /**
  * Moves a freshly recorded job on: reads and validates the repository's
@@ -91,7 +93,15 @@ export async function dispatchJob(deps: DispatchDeps, jobId: number): Promise<Di
         `the job type \`${job.jobType}\` is not configured on this server`,
       );
     }
-    const target = await deps.github.getTarget({ ...ref, number: job.targetNumber });
+    // The webhook showed the issue open moments ago: a `closed` event since then cancels the job anyway,
+    // so the read is skipped (one rate-limited request less per job). An old or redelivered event is read again.
+    const seenOpen =
+      job.targetOpenAt !== null &&
+      Math.abs(deps.clock.now().getTime() - job.targetOpenAt.getTime()) <= FRESH_TARGET_MS &&
+      !config.config.requireApprovalForOutsiders;
+    const target = seenOpen
+      ? { state: "open" as const, author: null }
+      : await deps.github.getTarget({ ...ref, number: job.targetNumber });
     if (target.state === "closed") {
       return move(
         "cancelled",

@@ -29,6 +29,8 @@ export interface NewJob {
   review?: ReviewTrigger | null;
   /** A pull request's head commit when the trigger said: the job's check run goes there. */
   checkHeadSha?: string | null;
+  /** When the trigger's webhook showed the target open. */
+  targetOpenAt?: Date | null;
 }
 
 export interface CreateJobRequest {
@@ -161,6 +163,7 @@ function rowFor(job: NewJob, at: Date): NewJobRow {
     reviewRound: job.reviewRound ?? null,
     review: job.review ?? null,
     checkHeadSha: job.checkHeadSha ?? null,
+    targetOpenAt: job.targetOpenAt ?? null,
     status: "pending",
     createdAt: at,
     updatedAt: at,

@@ -56,6 +56,27 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
     expect(await getStatusComment(database.db, REPO.id, 1)).toMatchObject({ commentId: 555, dirtySince: null });
   });
 
+  it("a trigger whose webhook showed the issue open moments ago is dispatched without reading the issue again; an old event reads it", async () => {
+    // The harness's clock stands at T0: a label added then, and one from a year-old (redelivered) event.
+    const fresh = labeled({ label: "agent:implement", number: 1 });
+    fresh.payload.issue.updated_at = harness.clock.now().toISOString();
+    const scope = mockConfig(mockToken(api()), null);
+    scope.post(COMMENTS).reply(201, { id: 555 });
+    await harness.deliver(fresh);
+    await harness.settle();
+    expect(scope.isDone()).toBe(true);
+    const [job] = await findJobsForTarget(database.db, target);
+    expect(job).toMatchObject({ status: "queued", targetOpenAt: harness.clock.now() });
+
+    const old = labeled({ label: "agent:implement", number: 2 });
+    old.payload.issue.updated_at = "2025-03-01T12:00:00Z";
+    const again = mockIssue(mockConfig(api(), null), 2);
+    again.post("/repos/Codertocat/Hello-World/issues/2/comments").reply(201, { id: 556 });
+    await harness.deliver(old);
+    await harness.settle();
+    expect(again.isDone()).toBe(true);
+  });
+
   it("a later transition edits the same comment, and an unchanged render is not sent again", async () => {
     const job = await triggerFirstJob();
     const bodies: string[] = [];

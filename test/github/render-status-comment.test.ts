@@ -55,6 +55,7 @@ const base: JobRow = {
   threadsAnsweredAt: null,
   holdReason: null,
   quotaWaivedBy: null,
+  targetOpenAt: null,
   checkHeadSha: null,
   checkRunId: null,
   checkRunState: null,

@@ -25,6 +25,8 @@ export interface TargetEvent {
   sender: Sender;
   /** A pull request's head commit when the event says (its jobs' check runs go there). */
   headSha?: string;
+  /** When the event showed the issue/PR open (its `updated_at`), if it did. */
+  openAt?: Date;
 }
 
 export interface LabelEvent extends TargetEvent {
@@ -100,6 +102,7 @@ export function readTargetEvent(payload: Json, deliveryId: string): TargetEvent 
     state: target.state === "closed" ? "closed" : "open",
     sender: readSender(payload),
     ...headShaOf(target),
+    ...openAtOf(target),
   };
 }
 
@@ -146,6 +149,12 @@ export function readReviewEvent(payload: Json, deliveryId: string) {
 }
 
 export type ReviewEvent = ReturnType<typeof readReviewEvent>;
+
+function openAtOf(target: Json): { openAt?: Date } {
+  if (target.state === "closed" || typeof target.updated_at !== "string") return {};
+  const at = new Date(target.updated_at);
+  return Number.isNaN(at.getTime()) ? {} : { openAt: at };
+}
 
 function headShaOf(target: Json): { headSha?: string } {
   const sha = (target.head as { sha?: unknown } | undefined)?.sha;

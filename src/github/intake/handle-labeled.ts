@@ -58,6 +58,7 @@ export async function handleLabeled(deps: IntakeDeps, event: LabelEvent): Promis
       hold: blocker ? "blocked_by" : null,
       blockedBy: blocker?.id ?? null,
       checkHeadSha: event.headSha ?? null,
+      targetOpenAt: event.openAt ?? null,
     },
   });
   const log = deps.log.child({ deliveryId: event.deliveryId, jobId: result.job.id });

@@ -1,0 +1,1 @@
+ALTER TABLE "jobs" ADD COLUMN "target_open_at" timestamp with time zone;
