@@ -1,5 +1,5 @@
 import { and, asc, eq, isNotNull, isNull, ne, sql } from "drizzle-orm";
-import type { JobTypes } from "../config/job-types.js";
+import type { JobTypeConfig, JobTypes } from "../config/job-types.js";
 import { type Database, queryRows } from "../db/client.js";
 import { type JobRow, jobs, type ReviewTrigger } from "../db/schema.js";
 import { createJob } from "./create-job.js";
@@ -41,19 +41,12 @@ export async function startReviewRound(
   deps: { db: Database; jobTypes: JobTypes },
   request: ReviewRoundRequest,
   at: Date,
+  /** The pull request's review cycle when the caller looked it up already (`findReviewCycle`). */
+  found?: ReviewCycle,
 ): Promise<ReviewRoundOutcome> {
-  const opener = await findOpener(deps.db, request.repositoryId, request.pullNumber);
-  if (!opener) {
-    return { outcome: "no_review_cycle", message: "no labelrun job opened this pull request" };
-  }
-  const openerType = deps.jobTypes.byName.get(opener.jobType);
-  const reviseType = openerType?.on_review;
-  if (!openerType || !reviseType) {
-    return {
-      outcome: "no_review_cycle",
-      message: `the job type \`${opener.jobType}\` that opened this pull request has no \`on_review\` job type`,
-    };
-  }
+  const cycle = found ?? (await findReviewCycle(deps, request.repositoryId, request.pullNumber));
+  if ("message" in cycle) return { outcome: "no_review_cycle", message: cycle.message };
+  const { opener, openerType, reviseType } = cycle;
   const revise = deps.jobTypes.byName.get(reviseType);
   const [counted] = await queryRows<{ n: string | number }>(
     deps.db,
@@ -100,14 +93,24 @@ export async function startReviewRound(
   return { outcome: "limit", job: ended.ok ? ended.job : created.job, rounds, max };
 }
 
-/** Whether a pull request has a review cycle: a labelrun job opened it and its job type names `on_review`. */
-export async function hasReviewCycle(
+/** A pull request's review cycle: the job that opened it and the `on_review` type of that job's type, or why there is none. */
+export type ReviewCycle = { opener: JobRow; openerType: JobTypeConfig; reviseType: string } | { message: string };
+
+export async function findReviewCycle(
   deps: { db: Database; jobTypes: JobTypes },
   repositoryId: number,
   pullNumber: number,
-): Promise<boolean> {
+): Promise<ReviewCycle> {
   const opener = await findOpener(deps.db, repositoryId, pullNumber);
-  return Boolean(opener && deps.jobTypes.byName.get(opener.jobType)?.on_review);
+  if (!opener) return { message: "no labelrun job opened this pull request" };
+  const openerType = deps.jobTypes.byName.get(opener.jobType);
+  const reviseType = openerType?.on_review;
+  if (!openerType || !reviseType) {
+    return {
+      message: `the job type \`${opener.jobType}\` that opened this pull request has no \`on_review\` job type`,
+    };
+  }
+  return { opener, openerType, reviseType };
 }
 
 /** The job that opened the pull request: the first completed job of the repository, on another target, whose result it is. */

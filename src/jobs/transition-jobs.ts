@@ -4,17 +4,13 @@ import { jobs } from "../db/schema.js";
 import { bigintArrayParam, timestampParam } from "../db/sql-values.js";
 import { metrics } from "../metrics.js";
 import { JOB_CHANNEL } from "./notify.js";
-import { assertTransition, type FailureCode, isTerminal, type JobState } from "./states.js";
+import { assertTransition, isTerminal } from "./states.js";
+import type { TransitionRequest } from "./transition-job.js";
 
-export interface TransitionJobsRequest {
+/** A transition for a set of jobs: what `transitionJob` takes, without the per-job guards and patch. */
+export type TransitionJobsRequest = Pick<TransitionRequest, "from" | "to" | "at" | "actor" | "code" | "message"> & {
   ids: readonly number[];
-  from: JobState;
-  to: JobState;
-  at: Date;
-  actor: string;
-  code?: FailureCode | null;
-  message?: string | null;
-}
+};
 
 /**
  * `transitionJob` for many jobs moving the same way (a sweep's batch), in one statement:

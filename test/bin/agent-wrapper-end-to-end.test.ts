@@ -1,5 +1,4 @@
 import { execFileSync } from "node:child_process";
-import { createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -9,7 +8,7 @@ import { startFakeGitHub } from "../support/fake-github.js";
 import { makeBareRepository } from "../support/git-fixtures.js";
 import { startGitHttpServer } from "../support/git-http-server.js";
 import { TEST_PRIVATE_KEY } from "../support/github-harness.js";
-import { httpRequest } from "../support/http.js";
+import { postDelivery } from "../support/http.js";
 import { spawnBin } from "../support/spawn-app.js";
 
 const SECRET = "wrapper-e2e-secret";
@@ -63,16 +62,11 @@ describe.runIf(existsSync("/usr/bin/bwrap") || process.env.CI)(
       });
       try {
         const listening = await app.waitForLine((l) => typeof l.port === "number" && l.port > 0);
-        const body = JSON.stringify(labeled({ label: "agent:implement" }).payload);
-        const response = await httpRequest(`http://127.0.0.1:${listening.port}/api/github/webhooks`, {
-          method: "POST",
-          body,
-          headers: {
-            "content-type": "application/json",
-            "x-github-event": "issues",
-            "x-github-delivery": "wrapper-e2e-1",
-            "x-hub-signature-256": `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`,
-          },
+        const response = await postDelivery(`http://127.0.0.1:${listening.port}`, {
+          event: "issues",
+          id: "wrapper-e2e-1",
+          payload: labeled({ label: "agent:implement" }).payload,
+          secret: SECRET,
         });
         expect(response.status).toBe(200);
         const ended = () =>

@@ -1,9 +1,8 @@
-import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labeled } from "../fixtures/webhooks.js";
 import { startFakeGitHub } from "../support/fake-github.js";
 import { TEST_PRIVATE_KEY } from "../support/github-harness.js";
-import { httpRequest } from "../support/http.js";
+import { httpRequest, postDelivery } from "../support/http.js";
 import { privatePostgres } from "../support/private-postgres.js";
 import { type RunningProcess, spawnBin } from "../support/spawn-app.js";
 
@@ -44,19 +43,13 @@ describe.runIf(server.available)("the database restarted under a running app", (
     }
   });
 
-  const deliver = (id: string, number: number) => {
-    const body = JSON.stringify(labeled({ label: "agent:implement", number }).payload);
-    return httpRequest(`${base}/api/github/webhooks`, {
-      method: "POST",
-      body,
-      headers: {
-        "content-type": "application/json",
-        "x-github-event": "issues",
-        "x-github-delivery": id,
-        "x-hub-signature-256": `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`,
-      },
+  const deliver = (id: string, number: number) =>
+    postDelivery(base, {
+      event: "issues",
+      id,
+      payload: labeled({ label: "agent:implement", number }).payload,
+      secret: SECRET,
     });
-  };
 
   it("answers 5xx while the database is away, then reconnects by itself and takes webhooks again", async () => {
     expect((await deliver("before", 1)).status).toBe(200);

@@ -1,4 +1,3 @@
-import { createHmac } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +6,7 @@ import { labeled } from "../fixtures/webhooks.js";
 import { startFakeGitHub } from "../support/fake-github.js";
 import { makeBareRepository } from "../support/git-fixtures.js";
 import { TEST_PRIVATE_KEY } from "../support/github-harness.js";
-import { httpRequest } from "../support/http.js";
+import { postDelivery } from "../support/http.js";
 import { spawnBin } from "../support/spawn-app.js";
 
 const SECRET = "end-to-end-secret";
@@ -36,16 +35,11 @@ describe("npm start end to end, with the shipped job types and demo agent", () =
     });
     try {
       const listening = await app.waitForLine((l) => typeof l.port === "number" && l.port > 0);
-      const body = JSON.stringify(labeled({ label: "agent:implement" }).payload);
-      const response = await httpRequest(`http://127.0.0.1:${listening.port}/api/github/webhooks`, {
-        method: "POST",
-        body,
-        headers: {
-          "content-type": "application/json",
-          "x-github-event": "issues",
-          "x-github-delivery": "e2e-1",
-          "x-hub-signature-256": `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`,
-        },
+      const response = await postDelivery(`http://127.0.0.1:${listening.port}`, {
+        event: "issues",
+        id: "e2e-1",
+        payload: labeled({ label: "agent:implement" }).payload,
+        secret: SECRET,
       });
       expect(response.status).toBe(200);
       const removal = "/repos/Codertocat/Hello-World/issues/1/labels/agent%3Aimplement";

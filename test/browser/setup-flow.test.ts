@@ -1,4 +1,3 @@
-import { createHmac } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -7,25 +6,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labeled } from "../fixtures/webhooks.js";
 import { startFakeGitHub } from "../support/fake-github.js";
 import { TEST_PRIVATE_KEY } from "../support/github-harness.js";
-import { httpRequest } from "../support/http.js";
+import { httpRequest, postDelivery } from "../support/http.js";
 import { spawnBin } from "../support/spawn-app.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = resolve("test-artifacts");
 const REGISTERED_SECRET = "registered0secret0from0github";
 
+/** A label that is not a trigger, signed with `secret`: accepted (200) once the App is configured with it. */
 function signedDelivery(base: string, secret: string, id: string) {
-  const body = JSON.stringify(labeled({ label: "bug" }).payload);
-  return httpRequest(`${base}/api/github/webhooks`, {
-    method: "POST",
-    body,
-    headers: {
-      "content-type": "application/json",
-      "x-github-event": "issues",
-      "x-github-delivery": id,
-      "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
-    },
-  });
+  return postDelivery(base, { event: "issues", id, payload: labeled({ label: "bug" }).payload, secret });
 }
 
 // `npm start` from nothing to a registered App in one click, in Debian's chromium (.ci/run installs it).
@@ -49,19 +39,22 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)("registering the GitHub A
 
   it("button → GitHub → back with a code: .env and a 0600 key are written and a signed webhook is accepted without a restart", async () => {
     const home = mkdtempSync(join(tmpdir(), "labelrun-setup-"));
-    const app = spawnBin(
-      "start",
-      {
-        PORT: "0",
-        HOST: "127.0.0.1",
-        LABELRUN_DATA_DIR: join(home, ".data"),
-        LABELRUN_CONFIG: resolve("labelrun.config.yml"),
-        GHE_HOST: github.host,
-        GHE_PROTOCOL: "http",
-        REDELIVER_FAILED_DELIVERIES: "false",
-      },
-      { cwd: home },
-    );
+    // `npm start` in a folder of its own (where it writes .env), with GitHub at the fake's address.
+    const start = () =>
+      spawnBin(
+        "start",
+        {
+          PORT: "0",
+          HOST: "127.0.0.1",
+          LABELRUN_DATA_DIR: join(home, ".data"),
+          LABELRUN_CONFIG: resolve("labelrun.config.yml"),
+          GHE_HOST: github.host,
+          GHE_PROTOCOL: "http",
+          REDELIVER_FAILED_DELIVERIES: "false",
+        },
+        { cwd: home },
+      );
+    const app = start();
     try {
       const { port } = await app.waitForLine((l) => typeof l.port === "number" && l.port > 0);
       const base = `http://localhost:${port}`;
@@ -110,19 +103,7 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)("registering the GitHub A
       expect((await httpRequest(`${base}/setup/done?code=again&state=x`)).status).toBe(404);
       // Restarted, it reads the same App from .env.
       expect(await app.stop()).toBe(0);
-      const again = spawnBin(
-        "start",
-        {
-          PORT: "0",
-          HOST: "127.0.0.1",
-          LABELRUN_DATA_DIR: join(home, ".data"),
-          LABELRUN_CONFIG: resolve("labelrun.config.yml"),
-          GHE_HOST: github.host,
-          GHE_PROTOCOL: "http",
-          REDELIVER_FAILED_DELIVERIES: "false",
-        },
-        { cwd: home },
-      );
+      const again = start();
       try {
         const restarted = await again.waitForLine((l) => typeof l.port === "number" && l.port > 0);
         expect(

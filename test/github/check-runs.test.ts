@@ -18,6 +18,7 @@ import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeNewJob, T0 } from "../support/factories.js";
 import { makeProbot } from "../support/github-harness.js";
 import { GitHubModel } from "../support/github-model.js";
+import { makeSweepDeps } from "../support/sweep-harness.js";
 
 const JOB_TYPES = parseJobTypes(`
 job_types:
@@ -114,26 +115,14 @@ describe.each(testDrivers)("check runs follow a job on a pull request (%s)", (dr
     };
     sweep = async () => {
       clock.advance(15_000);
-      await runSweeps(
-        {
-          db: database.db,
-          clock,
-          log,
-          settings: {
-            batchSize: 100,
-            timeoutGraceSeconds: 60,
-            stalePendingSeconds: 15,
-            maxHoldDays: 14,
-            retentionDays: 30,
-          },
-          dispatch: services.dispatch,
-          syncComment: services.syncComment,
-          onJobChanged: services.onJobChanged,
-          runCommand: intake.runCommand,
-          deliveries: null,
-        },
-        ["status_comments", "reactions"],
-      );
+      const { deps } = makeSweepDeps(database.db, {
+        clock,
+        dispatch: services.dispatch,
+        syncComment: services.syncComment,
+        onJobChanged: services.onJobChanged,
+        runCommand: intake.runCommand,
+      });
+      await runSweeps(deps, ["status_comments", "reactions"]);
       await tasks.idle();
     };
   });

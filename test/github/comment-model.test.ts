@@ -18,7 +18,6 @@ import { claimNextJob } from "../../src/jobs/claim-next-job.js";
 import { findJobsForTarget } from "../../src/jobs/find-jobs.js";
 import { queuedReasons } from "../../src/jobs/queued-reason.js";
 import { runSweeps } from "../../src/maintenance/run-sweeps.js";
-import type { SweepDeps } from "../../src/maintenance/sweep-deps.js";
 import { finish } from "../../src/worker/finish-run.js";
 import type { RunJobDeps } from "../../src/worker/run-job.js";
 import type { RunOutcome } from "../../src/worker/run-outcome.js";
@@ -27,6 +26,7 @@ import { postgresAvailable, useTestDatabase } from "../support/databases.js";
 import { T0 } from "../support/factories.js";
 import { makeProbot } from "../support/github-harness.js";
 import { GitHubModel } from "../support/github-model.js";
+import { makeSweepDeps } from "../support/sweep-harness.js";
 
 const JOB_TYPES = parseJobTypes(`
 job_types:
@@ -103,23 +103,14 @@ describe.runIf(postgresAvailable)(
       const intake = buildIntakeDeps({ ...collaborators, after, commentQueue: after });
       await probot.load(createApp(intake), { cwd: process.cwd(), addHandler: () => {} });
       const services = buildJobServices({ ...collaborators, commentQueue: after });
-      const sweepDeps: SweepDeps = {
-        db: database.db,
+      const { deps: sweepDeps } = makeSweepDeps(database.db, {
         clock,
         log,
-        settings: {
-          batchSize: 100,
-          timeoutGraceSeconds: 60,
-          stalePendingSeconds: 15,
-          maxHoldDays: 14,
-          retentionDays: 30,
-        },
         dispatch: services.dispatch,
         syncComment: services.syncComment,
         onJobChanged: services.onJobChanged,
         runCommand: intake.runCommand,
-        deliveries: null,
-      };
+      });
       let delivery = 0;
       let commentId = 100_000;
       const failures: string[] = [];

@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { request } from "node:http";
 
 export interface HttpResponse {
@@ -25,5 +26,23 @@ export function httpRequest(
     req.on("error", reject);
     if (options.body) req.write(options.body);
     req.end();
+  });
+}
+
+/** A delivery signed as GitHub signs it (`X-Hub-Signature-256`), posted to a server's webhook endpoint. */
+export function postDelivery(
+  base: string,
+  delivery: { event: string; id: string; payload: unknown; secret: string },
+): Promise<HttpResponse> {
+  const body = JSON.stringify(delivery.payload);
+  return httpRequest(`${base}/api/github/webhooks`, {
+    method: "POST",
+    body,
+    headers: {
+      "content-type": "application/json",
+      "x-github-event": delivery.event,
+      "x-github-delivery": delivery.id,
+      "x-hub-signature-256": `sha256=${createHmac("sha256", delivery.secret).update(body).digest("hex")}`,
+    },
   });
 }

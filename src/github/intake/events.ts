@@ -68,9 +68,14 @@ function integer(value: unknown, what: string, max = Number.MAX_SAFE_INTEGER): n
 const MAX_TARGET_NUMBER = 2 ** 31 - 1;
 
 export function readSender(payload: Json): Sender {
-  const sender = object(payload.sender, "sender");
-  const login = string(sender.login, "sender.login", 100);
-  return { login, isBot: sender.type === "Bot" || login.endsWith("[bot]") };
+  return readUser(payload.sender, "sender");
+}
+
+/** A GitHub user object (`sender`, `comment.user`, `review.user`): its login, and whether it is a bot. */
+function readUser(value: unknown, path: string): Sender {
+  const user = object(value, path);
+  const login = string(user.login, `${path}.login`, 100);
+  return { login, isBot: user.type === "Bot" || login.endsWith("[bot]") };
 }
 
 export function readInstallation(payload: Json): InstallationInfo {
@@ -114,14 +119,10 @@ export function readLabelEvent(payload: Json, deliveryId: string): LabelEvent {
 /** Reads an `issue_comment.created` payload, or (`inThread`) a `pull_request_review_comment.created` one. */
 export function readCommentEvent(payload: Json, deliveryId: string, inThread = false) {
   const comment = object(payload.comment, "comment");
-  const user = object(comment.user, "comment.user");
   const target = readTargetEvent(payload, deliveryId);
   return {
     ...target,
-    sender: {
-      login: string(user.login, "comment.user.login", 100),
-      isBot: user.type === "Bot" || String(user.login).endsWith("[bot]"),
-    },
+    sender: readUser(comment.user, "comment.user"),
     commentId: integer(comment.id, "comment.id"),
     // GitHub caps a comment at 65,536 characters.
     body: text(comment.body, 65_536),
@@ -133,14 +134,10 @@ export function readCommentEvent(payload: Json, deliveryId: string, inThread = f
 /** Reads a `pull_request_review.submitted` payload. */
 export function readReviewEvent(payload: Json, deliveryId: string) {
   const review = object(payload.review, "review");
-  const user = object(review.user, "review.user");
   const target = readTargetEvent(payload, deliveryId);
   return {
     ...target,
-    reviewer: {
-      login: string(user.login, "review.user.login", 100),
-      isBot: user.type === "Bot" || String(user.login).endsWith("[bot]"),
-    },
+    reviewer: readUser(review.user, "review.user"),
     reviewId: integer(review.id, "review.id"),
     // approved, changes_requested, commented (GitHub sends them lower-case in webhooks).
     reviewState: string(review.state, "review.state", 40).toLowerCase(),

@@ -1,5 +1,5 @@
 import { recordInstallation } from "../../db/installations.js";
-import { hasReviewCycle, startReviewRound } from "../../jobs/start-review-round.js";
+import { findReviewCycle, startReviewRound } from "../../jobs/start-review-round.js";
 import { splitFullName } from "../port.js";
 import type { ReviewEvent } from "./events.js";
 import type { CommentIntakeDeps } from "./handle-comment.js";
@@ -23,7 +23,8 @@ export async function handleReview(
     return "ignored";
   }
   // A review of a pull request no labelrun job opened costs nothing, not even a permission lookup.
-  if (!(await hasReviewCycle(deps, event.repositoryId, event.number))) return "ignored";
+  const cycle = await findReviewCycle(deps, event.repositoryId, event.number);
+  if ("message" in cycle) return "ignored";
   const { owner, repo } = splitFullName(event.repositoryFullName);
   const writer = await deps.canWrite({ installationId: event.installation.id, owner, repo }, event.reviewer.login);
   if (!writer) {
@@ -54,6 +55,7 @@ export async function handleReview(
       headSha: event.headSha ?? null,
     },
     at,
+    cycle,
   );
   log.info({ outcome: started.outcome, pull: event.number }, "review");
   if (started.outcome === "no_review_cycle") return "ignored";
