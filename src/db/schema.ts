@@ -37,6 +37,13 @@ export const installations = pgTable("installations", {
   deletedAt: at("deleted_at"),
   createdAt: at("created_at").notNull(),
   updatedAt: at("updated_at").notNull(),
+  /**
+   * Its running jobs, in all and per job type: kept exact by the trigger
+   * `jobs_count_running` (migration 0017) on every move into or out of
+   * `running`, so a claim checks the limits in O(1) under this row's lock.
+   */
+  runningCount: integer("running_count").notNull().default(0),
+  runningByType: jsonb("running_by_type").$type<Record<string, number>>().notNull().default({}),
 });
 
 export const jobs = pgTable(
@@ -143,7 +150,9 @@ export const jobs = pgTable(
     index("jobs_by_repository").on(t.repositoryFullName, t.id),
     // claimNextJob: oldest queued job per installation.
     index("jobs_queued_for_claim").on(t.installationId, t.queuedAt, t.id).where(sql`status = 'queued'`),
-    // claimNextJob: running count per installation (concurrency limit).
+    // claimNextJob: the oldest claimable job of all.
+    index("jobs_queued_in_order").on(t.queuedAt, t.id).where(sql`status = 'queued' and hold is null`),
+    // Waiting reasons: the running jobs of an installation.
     index("jobs_running_by_installation").on(t.installationId, t.jobType).where(sql`status = 'running'`),
     // Sweep: running past their deadline.
     index("jobs_running_deadline").on(t.deadlineAt).where(sql`status = 'running'`),

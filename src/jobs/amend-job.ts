@@ -2,6 +2,7 @@ import { and, eq, inArray, isNull, type SQL } from "drizzle-orm";
 import type { PgUpdateSetSource } from "drizzle-orm/pg-core";
 import type { Database } from "../db/client.js";
 import { type JobRow, jobs } from "../db/schema.js";
+import { announceChanges } from "./announce-changes.js";
 import { recordChange } from "./record-change.js";
 import type { JobHold, JobState } from "./states.js";
 
@@ -33,14 +34,14 @@ export async function amendJob(db: Database, request: AmendRequest): Promise<Job
   else if (request.status) guards.push(inArray(jobs.status, [...request.status]));
   if (request.hold !== undefined) guards.push(request.hold === null ? isNull(jobs.hold) : eq(jobs.hold, request.hold));
   if (request.claim) guards.push(eq(jobs.workerId, request.claim.workerId), eq(jobs.attempt, request.claim.attempt));
-  return db.transaction(async (tx) => {
+  const amended = await db.transaction(async (tx) => {
     const [updated] = await tx
       .update(jobs)
       .set({ ...request.set, updatedAt: request.at })
       .where(and(...guards))
       .returning();
     if (!updated) return null;
-    await recordChange(tx, {
+    const notice = await recordChange(tx, {
       job: updated,
       from: updated.status,
       at: request.at,
@@ -49,6 +50,9 @@ export async function amendJob(db: Database, request: AmendRequest): Promise<Job
       message: request.message ?? null,
       data: request.data ?? null,
     });
-    return updated;
+    return { job: updated, notice };
   });
+  if (!amended) return null;
+  await announceChanges(db, [amended.notice]);
+  return amended.job;
 }

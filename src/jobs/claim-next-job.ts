@@ -1,9 +1,11 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { type Database, queryRows } from "../db/client.js";
+import { mapTableRow } from "../db/map-table-row.js";
 import { type JobRow, jobs } from "../db/schema.js";
-import { bigintArrayParam, timestampParam } from "../db/sql-values.js";
+import { timestampParam } from "../db/sql-values.js";
 import { metrics } from "../metrics.js";
-import { recordChange } from "./record-change.js";
+import { announceChanges, noticeOf } from "./announce-changes.js";
+import { recordMoves } from "./record-moves.js";
 import { assertTransition } from "./states.js";
 
 export interface ClaimRequest {
@@ -19,102 +21,77 @@ export interface ClaimRequest {
   jobTypes?: readonly string[];
 }
 
-/** How many installations one claim looks at before it reports "nothing to do". */
-const INSTALLATIONS_PER_CLAIM = 8;
+/** How often one claim tries again after losing its installation's last slot to another claimer. */
+const ROUNDS_PER_CLAIM = 8;
 
 /**
- * Claims the oldest due `queued` job of an installation that is under its
- * concurrency limit, and moves it to `running` under this worker.
+ * Claims the oldest due `queued` job of an installation under its limits and
+ * moves it to `running` under this worker, in one statement with its event
+ * and comment mark (one round trip; the NOTIFY follows, see announceChanges).
  *
- * Two races are settled here. Claimers of the same installation serialise on
- * that installation's row lock (`FOR NO KEY UPDATE`, which does not block the
- * foreign-key checks of new jobs), and count its running jobs in a statement
- * that starts after the lock is held, so they see each other's claims and
- * never exceed the limit. The job row itself is taken `FOR UPDATE SKIP LOCKED`
- * so a claim never waits on a job another transaction is moving.
+ * Two races are settled here. The job row is taken `FOR UPDATE SKIP LOCKED`,
+ * so claimers never wait for each other's jobs and never take the same one.
+ * The limits are read from the installation's running counts (kept by the
+ * trigger `jobs_count_running`), re-checked under that row's lock (`FOR NO KEY
+ * UPDATE`, which does not block the foreign-key checks of new jobs): a second
+ * claimer of the same installation waits for the first to commit and sees its
+ * count, so no installation goes over its limit, and claimers of different
+ * installations never wait on each other. A claimer that lost the last slot
+ * tries again (the next round skips that installation).
  */
 export async function claimNextJob(db: Database, request: ClaimRequest): Promise<JobRow | null> {
-  const tried: number[] = [];
-  for (let round = 0; round < INSTALLATIONS_PER_CLAIM; round++) {
-    const outcome = await db.transaction(async (tx) => {
-      const now = timestampParam(request.at);
-      const typeFilter = request.jobTypes
-        ? sql`and j.job_type = any(${`{${request.jobTypes.join(",")}}`}::text[])`
-        : sql``;
-      const [candidate] = await queryRows<{ installation_id: string | number }>(
-        tx,
-        sql`select j.installation_id from jobs j
-            where j.status = 'queued' and (j.run_after is null or j.run_after <= ${now})
-              and j.hold is null
-              and j.installation_id <> all(${bigintArrayParam(tried)}) ${typeFilter}
-            order by j.queued_at, j.id limit 1`,
-      );
-      if (!candidate) return { done: true as const, job: null };
-      const installationId = Number(candidate.installation_id);
+  assertTransition("queued", "running");
+  const now = timestampParam(request.at);
+  const limit = request.installationLimit;
+  const typeFilter = request.jobTypes ? sql`and j.job_type = any(${`{${request.jobTypes.join(",")}}`}::text[])` : sql``;
+  const typeLimits = sql`${JSON.stringify(request.jobTypeLimits ?? {})}::jsonb`;
+  // Both limits, read from an installation row `i` for a job type.
+  const underLimits = (jobType: SQL) =>
+    sql`i.running_count < ${limit}
+        and coalesce((i.running_by_type ->> ${jobType})::int, 0) < coalesce((${typeLimits} ->> ${jobType})::int, ${limit})`;
+  const statement = sql`
+    with candidate as (
+      select j.id, j.installation_id, j.job_type from jobs j
+      join installations i on i.id = j.installation_id
+      where j.status = 'queued' and j.hold is null and (j.run_after is null or j.run_after <= ${now}) ${typeFilter}
+        and i.suspended_at is null and i.deleted_at is null and ${underLimits(sql`j.job_type`)}
+      order by j.queued_at, j.id
+      limit 1
+      for update of j skip locked
+    ), slot as (
+      select i.id from installations i join candidate c on c.installation_id = i.id
+      where ${underLimits(sql`c.job_type`)}
+      for no key update of i
+    ), moved as (
+      update jobs set
+        status = 'running', attempt = attempt + 1, worker_id = ${request.workerId},
+        started_at = ${now}, heartbeat_at = ${now}, updated_at = ${now},
+        lease_expires_at = ${now} + ${request.leaseSeconds} * interval '1 second',
+        deadline_at = ${now} + timeout_seconds * interval '1 second',
+        progress = null, progress_message = null, failure_code = null, failure_message = null, run_after = null
+      from candidate c join slot on slot.id = c.installation_id
+      where jobs.id = c.id
+      returning jobs.*
+    ),
+    ${recordMoves({
+      from: "queued",
+      to: "running",
+      at: request.at,
+      actor: `worker:${request.workerId}`,
+      code: "CLAIMED",
+      data: sql`jsonb_build_object('attempt', attempt)`,
+    })}
+    select c.id as candidate_id, moved.* from candidate c left join moved on moved.id = c.id`;
 
-      const [usable] = await queryRows(
-        tx,
-        sql`select id from installations
-            where id = ${installationId} and suspended_at is null and deleted_at is null
-            for no key update`,
-      );
-      if (!usable) return { done: false as const, installationId, job: null };
-
-      const typeLimits = JSON.stringify(request.jobTypeLimits ?? {});
-      const [claimed] = await tx
-        .update(jobs)
-        .set({
-          status: "running",
-          attempt: sql`${jobs.attempt} + 1`,
-          workerId: request.workerId,
-          startedAt: request.at,
-          heartbeatAt: request.at,
-          updatedAt: request.at,
-          leaseExpiresAt: sql`${now} + ${request.leaseSeconds} * interval '1 second'`,
-          deadlineAt: sql`${now} + ${jobs.timeoutSeconds} * interval '1 second'`,
-          progress: null,
-          progressMessage: null,
-          failureCode: null,
-          failureMessage: null,
-          runAfter: null,
-        })
-        .where(
-          sql`${jobs.id} = (
-            select j.id from jobs j
-            where j.installation_id = ${installationId} and j.status = 'queued' and j.hold is null
-              and (j.run_after is null or j.run_after <= ${now}) ${typeFilter}
-              and (select count(*) from jobs r where r.installation_id = ${installationId} and r.status = 'running')
-                  < ${request.installationLimit}
-              and (select count(*) from jobs r where r.installation_id = ${installationId} and r.status = 'running'
-                     and r.job_type = j.job_type)
-                  < coalesce((${typeLimits}::jsonb ->> j.job_type)::int, ${request.installationLimit})
-            order by j.queued_at, j.id
-            limit 1
-            for update skip locked)`,
-        )
-        .returning();
-      if (!claimed) return { done: false as const, installationId, job: null };
-
-      assertTransition("queued", "running");
-      await recordChange(tx, {
-        job: claimed,
-        from: "queued",
-        at: request.at,
-        actor: `worker:${request.workerId}`,
-        code: "CLAIMED",
-        data: { attempt: claimed.attempt },
-      });
-      return { done: true as const, job: claimed };
-    });
-    if (outcome.done) {
-      if (outcome.job) {
-        metrics.transitions.inc({ from: "queued", to: "running" });
-        if (outcome.job.queuedAt)
-          metrics.queueWait.observe((request.at.getTime() - outcome.job.queuedAt.getTime()) / 1000);
-      }
-      return outcome.job;
-    }
-    tried.push(outcome.installationId);
+  for (let round = 0; round < ROUNDS_PER_CLAIM; round++) {
+    const [row] = await queryRows(db, statement);
+    if (!row) return null; // nothing claimable
+    if (row.id === null || row.id === undefined) continue; // lost the installation's last slot
+    const job = mapTableRow(jobs, row);
+    await announceChanges(db, [noticeOf(job)]);
+    metrics.transitions.inc({ from: "queued", to: "running" });
+    if (job.queuedAt) metrics.queueWait.observe((request.at.getTime() - job.queuedAt.getTime()) / 1000);
+    return job;
   }
   return null;
 }

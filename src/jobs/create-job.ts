@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { type JobRow, jobs, type NewJobRow, type ReviewTrigger } from "../db/schema.js";
+import { announceChanges, noticeOf } from "./announce-changes.js";
 import { recordChange } from "./record-change.js";
 import { ACTIVE_STATES, isTerminal, type JobHold, type TargetKind } from "./states.js";
 
@@ -57,7 +58,7 @@ const MAX_ROUNDS = 5;
  */
 export async function createJob(db: Database, request: CreateJobRequest): Promise<CreateJobResult> {
   const { job, at, actor } = request;
-  return db.transaction(async (tx) => {
+  const result = await db.transaction(async (tx): Promise<CreateJobResult> => {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const seen = await findByDelivery(tx, job.deliveryId);
       if (seen) return { outcome: "already_recorded" as const, job: seen };
@@ -131,6 +132,8 @@ export async function createJob(db: Database, request: CreateJobRequest): Promis
       `could not record a job for ${job.repositoryFullName}#${job.targetNumber} (${job.jobType}) after ${MAX_ROUNDS} rounds: the active job kept changing`,
     );
   });
+  if (result.outcome !== "already_recorded") await announceChanges(db, [noticeOf(result.job)]);
+  return result;
 }
 
 /** Jobs on the same issue/PR with the same job type (the key of the one-active-job rule). */

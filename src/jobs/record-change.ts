@@ -2,7 +2,8 @@ import { sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import type { JobRow } from "../db/schema.js";
 import { timestampParam } from "../db/sql-values.js";
-import { JOB_CHANNEL } from "./notify.js";
+import { noticeOf } from "./announce-changes.js";
+import type { JobNotice } from "./notify.js";
 import { type JobState, TERMINAL_STATES } from "./states.js";
 
 /** The job as it is after the change (the row the change's statement returned). */
@@ -47,15 +48,15 @@ export function needsReactions(job: ChangedJob): boolean {
  * The only way a change to a job is recorded. Called inside the transaction
  * that made the change, it writes, in one statement: the `job_events` row, the
  * durable mark that the target's status comment is behind (its version
- * raised), the mark that the job's reactions are due (when it has any), and
- * the NOTIFY. So the change and everything that must follow it commit
- * together or not at all; a crash after the commit leaves marks the sweep
- * finds.
+ * raised) and the mark that the job's reactions are due (when it has any). So
+ * the change and everything that must follow it commit together or not at
+ * all; a crash after the commit leaves marks the sweep finds. Returns the
+ * notice for `announceChanges`, which the owner of the transaction sends once
+ * it has committed.
  */
-export async function recordChange(tx: Database, change: JobChange): Promise<void> {
+export async function recordChange(tx: Database, change: JobChange): Promise<JobNotice> {
   const { job, at } = change;
   const when = timestampParam(at);
-  const notice = JSON.stringify({ id: job.id, status: job.status, installationId: job.installationId });
   const reactions = needsReactions(job)
     ? sql`, reaction as (update jobs set reaction_version = reaction_version + 1 where id = ${job.id})`
     : sql``;
@@ -73,5 +74,6 @@ export async function recordChange(tx: Database, change: JobChange): Promise<voi
             dirty_since = coalesce(status_comments.dirty_since, excluded.dirty_since),
             updated_at = excluded.updated_at
     )${reactions}
-    select pg_notify(${JOB_CHANNEL}, ${notice})`);
+    select 1`);
+  return noticeOf(job);
 }

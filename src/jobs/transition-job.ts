@@ -1,8 +1,11 @@
-import { and, eq } from "drizzle-orm";
-import type { Database } from "../db/client.js";
+import { type AnyColumn, and, eq, type SQL, sql } from "drizzle-orm";
+import type { PgUpdateSetSource } from "drizzle-orm/pg-core";
+import { type Database, queryRows } from "../db/client.js";
+import { mapTableRow } from "../db/map-table-row.js";
 import { type JobRow, jobs, type NewJobRow } from "../db/schema.js";
 import { metrics } from "../metrics.js";
-import { recordChange } from "./record-change.js";
+import { announceChanges, noticeOf } from "./announce-changes.js";
+import { recordMoves } from "./record-moves.js";
 import { assertTransition, type FailureCode, isTerminal, type JobState } from "./states.js";
 
 /** Columns a transition may set besides the status and its timestamps. */
@@ -65,70 +68,79 @@ export type TransitionResult =
 const OUTCOME_STATES: readonly JobState[] = ["deferred", "failed", "abandoned", "cancelled"];
 
 /**
- * The one function that changes a job's status. A compare-and-set
- * (`UPDATE … WHERE id = $1 AND status = $from`) plus recordChange (event,
- * comment and reaction marks, NOTIFY), all in one transaction. An illegal pair throws
+ * The one function that changes a job's status, in one statement: a
+ * compare-and-set (`UPDATE … WHERE id = $1 AND status = $from RETURNING *`)
+ * with, in the same statement, what recordChange writes (the event, the
+ * comment mark, the reaction mark, the NOTIFY). An illegal pair throws
  * `IllegalTransitionError` before touching the database; a lost race is
  * returned as `{ ok: false, reason: "conflict", job }`.
  */
 export async function transitionJob(db: Database, request: TransitionRequest): Promise<TransitionResult> {
   const { jobId, from, to, at } = request;
   assertTransition(from, to);
-  return db
-    .transaction(async (tx) => {
-      const values: Partial<NewJobRow> = {
-        ...request.patch,
-        status: to,
-        updatedAt: at,
-      };
-      if (to === "queued") values.queuedAt = at;
-      if (to === "running") values.startedAt = at;
-      if (isTerminal(to)) values.finishedAt = at;
-      if (to === "completed") values.progress = 100;
-      if (OUTCOME_STATES.includes(to)) {
-        values.failureCode = request.code ?? null;
-        values.failureMessage = request.message ?? null;
-      } else {
-        values.failureCode = null;
-        values.failureMessage = null;
-      }
-      if (to !== "pending" && to !== "deferred") values.hold = null;
+  const values: Partial<NewJobRow> = {
+    ...request.patch,
+    status: to,
+    updatedAt: at,
+  };
+  if (to === "queued") values.queuedAt = at;
+  if (to === "running") values.startedAt = at;
+  if (isTerminal(to)) values.finishedAt = at;
+  if (to === "completed") values.progress = 100;
+  if (OUTCOME_STATES.includes(to)) {
+    values.failureCode = request.code ?? null;
+    values.failureMessage = request.message ?? null;
+  } else {
+    values.failureCode = null;
+    values.failureMessage = null;
+  }
+  if (to !== "pending" && to !== "deferred") values.hold = null;
+  const reactionMark = reactionsDue(to, values);
+  const set: PgUpdateSetSource<typeof jobs> = reactionMark
+    ? { ...values, reactionVersion: sql`${jobs.reactionVersion} + ${reactionMark}` }
+    : values;
 
-      const guards = [eq(jobs.id, jobId), eq(jobs.status, from)];
-      if (request.claim) {
-        guards.push(eq(jobs.workerId, request.claim.workerId), eq(jobs.attempt, request.claim.attempt));
-      }
-      if (request.expect?.pauseRequested !== undefined)
-        guards.push(eq(jobs.pauseRequested, request.expect.pauseRequested));
-      const [updated] = await tx
-        .update(jobs)
-        .set(values)
-        .where(and(...guards))
-        .returning();
-      if (!updated) {
-        const [current] = await tx.select().from(jobs).where(eq(jobs.id, jobId));
-        return current
-          ? { ok: false as const, reason: "conflict" as const, job: current }
-          : { ok: false as const, reason: "not_found" as const, job: null };
-      }
-      await recordChange(tx, {
-        job: updated,
-        from,
-        at,
-        actor: request.actor,
-        code: request.code ?? null,
-        message: request.message ?? null,
-        data: request.data ?? null,
-      });
-      return { ok: true as const, job: updated, previous: from };
-    })
-    .then((result) => {
-      if (result.ok) {
-        metrics.transitions.inc({ from, to });
-        if (from === "running" && result.job.startedAt) {
-          metrics.runDuration.observe({ outcome: to }, (at.getTime() - result.job.startedAt.getTime()) / 1000);
-        }
-      }
-      return result;
-    });
+  const guards = [eq(jobs.id, jobId), eq(jobs.status, from)];
+  if (request.claim) {
+    guards.push(eq(jobs.workerId, request.claim.workerId), eq(jobs.attempt, request.claim.attempt));
+  }
+  if (request.expect?.pauseRequested !== undefined) guards.push(eq(jobs.pauseRequested, request.expect.pauseRequested));
+  // `returning *` mapped by mapTableRow: drizzle's `.returning()` spells out every column, which
+  // costs more CPU than the rest of the statement's building (bench:queue).
+  const update = db
+    .update(jobs)
+    .set(set)
+    .where(and(...guards));
+  const [moved] = await queryRows(
+    db,
+    sql`with moved as (${update.getSQL()} returning *),
+      ${recordMoves({ from, to, at, actor: request.actor, code: request.code, message: request.message, data: request.data })}
+      select * from moved`,
+  );
+  if (!moved) {
+    const [current] = await db.select().from(jobs).where(eq(jobs.id, jobId));
+    return current ? { ok: false, reason: "conflict", job: current } : { ok: false, reason: "not_found", job: null };
+  }
+  const job = mapTableRow(jobs, moved);
+  await announceChanges(db, [noticeOf(job)]);
+  metrics.transitions.inc({ from, to });
+  if (from === "running" && job.startedAt) {
+    metrics.runDuration.observe({ outcome: to }, (at.getTime() - job.startedAt.getTime()) / 1000);
+  }
+  return { ok: true, job, previous: from };
+}
+
+/**
+ * needsReactions (record-change.ts) for the row this update writes, in SQL:
+ * an ended job that is not a duplicate, or a question waiting to be posted.
+ */
+function reactionsDue(to: JobState, values: Partial<NewJobRow>): SQL | null {
+  if (isTerminal(to)) return sql`(case when ${jobs.duplicateOf} is null then 1 else 0 end)`;
+  if (to !== "pending" && to !== "deferred") return null;
+  const newValue = (key: "hold" | "question" | "questionCommentId", column: AnyColumn) =>
+    key in values ? sql`${values[key] ?? null}` : sql`${column}`;
+  return sql`(case when ${jobs.duplicateOf} is null
+      and ${newValue("hold", jobs.hold)}::text = 'awaiting_input'
+      and ${newValue("question", jobs.question)}::text is not null
+      and ${newValue("questionCommentId", jobs.questionCommentId)}::bigint is null then 1 else 0 end)`;
 }

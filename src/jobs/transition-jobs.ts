@@ -1,9 +1,11 @@
 import { sql } from "drizzle-orm";
 import { type Database, queryRows } from "../db/client.js";
+import { mapTableRow } from "../db/map-table-row.js";
 import { jobs } from "../db/schema.js";
 import { bigintArrayParam, timestampParam } from "../db/sql-values.js";
 import { metrics } from "../metrics.js";
-import { JOB_CHANNEL } from "./notify.js";
+import { announceChanges, noticeOf } from "./announce-changes.js";
+import { recordMoves } from "./record-moves.js";
 import { assertTransition, isTerminal } from "./states.js";
 import type { TransitionRequest } from "./transition-job.js";
 
@@ -16,9 +18,9 @@ export type TransitionJobsRequest = Pick<TransitionRequest, "from" | "to" | "at"
  * `transitionJob` for many jobs moving the same way (a sweep's batch), in one statement:
  * `UPDATE … WHERE id = ANY($ids) AND status = $from RETURNING *` (the compare-and-set: a job
  * that moved meanwhile is left out), one multi-row `job_events` insert, each target's status
- * comment marked behind once with the number of its changes, the reaction marks raised in the
- * same update, and a NOTIFY per job. What `recordChange` does for one job, for the set, in the
- * same transaction. Returns the jobs that moved.
+ * comment marked behind once with the number of its changes (recordMoves), the reaction marks
+ * raised in the same update; then a notice per job (announceChanges). What `recordChange`
+ * does for one job, for the set. Returns the jobs that moved.
  */
 export async function transitionJobs(db: Database, request: TransitionJobsRequest) {
   const { from, to, at } = request;
@@ -43,35 +45,20 @@ export async function transitionJobs(db: Database, request: TransitionJobsReques
       ? [sql`reaction_version = reaction_version + (case when duplicate_of is null then 1 else 0 end)`]
       : []),
   ];
-  const moved = await queryRows<typeof jobs.$inferSelect & Record<string, unknown>>(
+  const rows = await queryRows(
     db,
     sql`
     with moved as (
       update jobs set ${sql.join(sets, sql`, `)}
       where id = any(${bigintArrayParam(request.ids)}) and status = ${from}::job_status
       returning *
-    ), event as (
-      insert into job_events (job_id, from_status, to_status, at, actor, code, message)
-      select id, ${from}::job_status, ${to}::job_status, ${when}, ${request.actor}, ${request.code ?? null}, ${request.message ?? null}
-      from moved
-    ), comment as (
-      insert into status_comments
-        (installation_id, repository_id, repository_full_name, target_number, version, dirty_since, updated_at)
-      select installation_id, repository_id, repository_full_name, target_number, count(*), ${when}, ${when}
-      from moved group by installation_id, repository_id, repository_full_name, target_number
-      on conflict (repository_id, target_number) do update
-        set version = status_comments.version + excluded.version,
-            dirty_since = coalesce(status_comments.dirty_since, excluded.dirty_since),
-            updated_at = excluded.updated_at
-    )
-    select moved.id, pg_notify(${JOB_CHANNEL}, json_build_object('id', moved.id, 'status', moved.status, 'installationId', moved.installation_id)::text) as notified
-    from moved`,
+    ),
+    ${recordMoves(request)}
+    select * from moved`,
   );
-  if (!moved.length) return [];
+  if (!rows.length) return [];
+  const moved = rows.map((row) => mapTableRow(jobs, row));
   metrics.transitions.inc({ from, to }, moved.length);
-  const ids = moved.map((row) => Number(row.id));
-  return db
-    .select()
-    .from(jobs)
-    .where(sql`id = any(${bigintArrayParam(ids)})`);
+  await announceChanges(db, moved.map(noticeOf));
+  return moved;
 }

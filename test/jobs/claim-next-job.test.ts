@@ -1,10 +1,11 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { setInstallationSuspended } from "../../src/db/installations.js";
-import { jobs } from "../../src/db/schema.js";
+import { installations, jobs } from "../../src/db/schema.js";
 import { claimNextJob } from "../../src/jobs/claim-next-job.js";
 import { listJobEvents } from "../../src/jobs/find-jobs.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
+import { transitionJobs } from "../../src/jobs/transition-jobs.js";
 import { type TestDatabase, testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation, T0 } from "../support/factories.js";
 
@@ -91,5 +92,57 @@ describe.each(testDrivers)("claimNextJob on %s", (driver) => {
     await queue(database, { jobType: "review" });
     expect(await claimNextJob(database.db, { ...claim, jobTypes: ["implement"] })).toBeNull();
     expect((await claimNextJob(database.db, { ...claim, jobTypes: ["implement", "review"] }))?.jobType).toBe("review");
+  });
+
+  it("finds a claimable job behind the queued jobs of nine installations at their limit", async () => {
+    for (let id = 3; id <= 10; id++) await seedInstallation(database.db, id);
+    for (let id = 1; id <= 9; id++) {
+      await makeJob(database.db, { installationId: id, status: "running", targetNumber: 100 + id });
+      await queue(database, { installationId: id, targetNumber: 200 + id, at: new Date(T0.getTime() - 60_000) });
+    }
+    const behind = await queue(database, { installationId: 10, targetNumber: 300 });
+    expect((await claimNextJob(database.db, { ...claim, installationLimit: 1 }))?.id).toBe(behind.id);
+  });
+
+  it("keeps each installation's running counts exact through every move into and out of running", async () => {
+    const { db } = database;
+    const counts = async () =>
+      (
+        await db
+          .select({ id: installations.id, all: installations.runningCount, byType: installations.runningByType })
+          .from(installations)
+          .orderBy(installations.id)
+      ).map(({ id, all, byType }) => ({
+        id,
+        all,
+        byType: Object.fromEntries(Object.entries(byType).filter(([, n]) => n)),
+      }));
+    const review = await queue(database, { jobType: "review" });
+    const implement = await queue(database, { jobType: "implement", installationId: 2 });
+    const inserted = await makeJob(db, { jobType: "review", status: "running", targetNumber: 50 });
+    await claimNextJob(db, claim);
+    await claimNextJob(db, claim);
+    expect(await counts()).toEqual([
+      { id: 1, all: 2, byType: { review: 2 } },
+      { id: 2, all: 1, byType: { implement: 1 } },
+    ]);
+    await transitionJob(db, { jobId: review.id, from: "running", to: "completed", at: T0, actor: "test" });
+    await transitionJobs(db, {
+      ids: [implement.id],
+      from: "running",
+      to: "failed",
+      at: T0,
+      actor: "test",
+      code: "TIMEOUT",
+    });
+    expect(await counts()).toEqual([
+      { id: 1, all: 1, byType: { review: 1 } },
+      { id: 2, all: 0, byType: {} },
+    ]);
+    await db.delete(jobs).where(eq(jobs.id, inserted.id));
+    expect(await counts()).toEqual([
+      { id: 1, all: 0, byType: {} },
+      { id: 2, all: 0, byType: {} },
+    ]);
   });
 });

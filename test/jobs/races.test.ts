@@ -1,6 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
+import { recordInstallation } from "../../src/db/installations.js";
 import { openPostgres } from "../../src/db/open-postgres.js";
 import { jobEvents, jobs } from "../../src/db/schema.js";
 import { claimNextJob } from "../../src/jobs/claim-next-job.js";
@@ -128,6 +129,53 @@ describe.runIf(postgresAvailable)("races on the real server", () => {
               actor: "test",
             });
         }
+      }
+    } finally {
+      await Promise.all(claimers.map((c) => c.close()));
+    }
+  });
+
+  it("8 claimers over 3 installations keep each one under its limit and its job type's, and its counts exact", async () => {
+    for (const id of [2, 3]) await recordInstallation(database.db, { id, accountLogin: `org-${id}` }, T0);
+    for (let i = 0; i < 30; i++)
+      await makeJob(database.db, {
+        status: "queued",
+        installationId: 1 + (i % 3),
+        jobType: i % 2 ? "review" : "implement",
+      });
+    await database.db.execute(sql`update jobs set queued_at = created_at`);
+    const claimers = Array.from({ length: 8 }, () => openPostgres({ url: database.url as string, max: 1 }));
+    const claim = { at: T0, leaseSeconds: 60, installationLimit: 3, jobTypeLimits: { review: 1 } };
+    try {
+      // Each installation has 5 of each type: two full rounds (1 review and 2 implement each).
+      for (let round = 0; round < 2; round++) {
+        const claimedBy = await Promise.all(
+          claimers.map(async (claimer, index) => {
+            const mine = [];
+            for (;;) {
+              const job = await claimNextJob(claimer.db, { ...claim, workerId: `w${index}` });
+              if (!job) return mine;
+              mine.push(job);
+            }
+          }),
+        );
+        const claimed = claimedBy.flat();
+        // Three installations, three slots each, of which one for a review.
+        expect(claimed).toHaveLength(9);
+        const perInstallation = await queryRows<{ id: string; running: string; reviews: string; counted: number }>(
+          database.db,
+          sql`select i.id, count(j.id) as running, count(j.id) filter (where j.job_type = 'review') as reviews,
+                     i.running_count as counted
+              from installations i left join jobs j on j.installation_id = i.id and j.status = 'running'
+              group by i.id order by i.id`,
+        );
+        for (const row of perInstallation) {
+          expect(Number(row.running)).toBeLessThanOrEqual(3);
+          expect(Number(row.reviews)).toBeLessThanOrEqual(1);
+          expect(row.counted).toBe(Number(row.running));
+        }
+        for (const job of claimed)
+          await transitionJob(database.db, { jobId: job.id, from: "running", to: "completed", at: T0, actor: "test" });
       }
     } finally {
       await Promise.all(claimers.map((c) => c.close()));

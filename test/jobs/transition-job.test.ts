@@ -111,4 +111,38 @@ describe.each(testDrivers)("transitionJob on %s", (driver) => {
     const result = await transitionJob(db, { jobId: job.id, from: "deferred", to: "queued", at: later, actor: "test" });
     expect(result).toMatchObject({ ok: true, job: { hold: null, failureCode: null, failureMessage: null } });
   });
+
+  it("raises the reaction mark in the same statement when the move leaves reactions due, and only then", async () => {
+    const { db } = database;
+    const reactionVersion = async (id: number) =>
+      (await db.select({ v: jobs.reactionVersion }).from(jobs).where(eq(jobs.id, id)))[0]?.v;
+    const ended = await makeJob(db, { status: "running" });
+    await transitionJob(db, { jobId: ended.id, from: "running", to: "failed", at: later, actor: "test" });
+    expect(await reactionVersion(ended.id)).toBe(1);
+
+    const duplicate = await makeJob(db, { status: "queued", targetNumber: 99 });
+    await db.update(jobs).set({ duplicateOf: ended.id }).where(eq(jobs.id, duplicate.id));
+    await transitionJob(db, { jobId: duplicate.id, from: "queued", to: "cancelled", at: later, actor: "test" });
+    expect(await reactionVersion(duplicate.id)).toBe(0);
+
+    const asking = await makeJob(db, { status: "running", targetNumber: 100 });
+    const patch = { hold: "awaiting_input" as const, question: "Which branch?" };
+    await transitionJob(db, { jobId: asking.id, from: "running", to: "deferred", at: later, actor: "test", patch });
+    expect(await reactionVersion(asking.id)).toBe(1);
+
+    const asked = await makeJob(db, { status: "running", targetNumber: 101 });
+    await transitionJob(db, {
+      jobId: asked.id,
+      from: "running",
+      to: "deferred",
+      at: later,
+      actor: "test",
+      patch: { ...patch, questionCommentId: 5 },
+    });
+    expect(await reactionVersion(asked.id)).toBe(0);
+
+    const deferred = await makeJob(db, { status: "running", targetNumber: 102 });
+    await transitionJob(db, { jobId: deferred.id, from: "running", to: "deferred", at: later, actor: "test" });
+    expect(await reactionVersion(deferred.id)).toBe(0);
+  });
 });
