@@ -2,6 +2,7 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import type { Logger } from "pino";
 import postgres from "postgres";
 import { type Database, type DatabaseHandle, schema } from "./client.js";
+import { prepareStatements } from "./prepare-statements.js";
 
 export interface OpenPostgresOptions {
   url: string;
@@ -25,7 +26,7 @@ export function openPostgres(options: OpenPostgresOptions): DatabaseHandle {
     connection: { application_name: "labelrun" },
   });
   const onQuery = options.onQuery;
-  const db = drizzle(client, {
+  const db = drizzle(prepareStatements(client), {
     schema,
     ...(onQuery ? { logger: { logQuery: (query: string, params: unknown[]) => onQuery(query, params) } } : {}),
   }) as unknown as Database;
