@@ -13,12 +13,15 @@ import { createJob } from "../src/jobs/create-job.js";
 import { JOB_CHANNEL, parseJobNotice } from "../src/jobs/notify.js";
 import { transitionJob } from "../src/jobs/transition-job.js";
 import { graphileWorker, pgBoss, type QueueFigures } from "./queue-peers.js";
+import { seedBacklog, seedHistory } from "./seed-history.js";
 
 const quick = process.argv.includes("--quick");
 const total = quick ? 500 : 3000;
 const inFlight = 10;
 const installations = 10;
 const samples = quick ? 50 : 200;
+const historySize = quick ? 100_000 : 1_000_000;
+const backlogSize = quick ? 10_000 : 100_000;
 const baseUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const name = `labelrun_bench_queue_${process.pid}`;
 const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
@@ -66,12 +69,10 @@ async function runOne(workerId: string, onClaimed: () => void = () => {}): Promi
   return true;
 }
 
-try {
-  await migrate(handle);
-  for (let i = 1; i <= installations; i++)
-    await recordInstallation(handle.db, { id: i, accountLogin: `org-${i}` }, new Date());
-
-  for (let i = 0; i < total; i++) await queueJob();
+/** Throughput over `total` pre-queued jobs, then pick-up latency for an idle worker. */
+async function measure(): Promise<QueueFigures> {
+  const queuedIds: number[] = [];
+  for (let i = 0; i < total; i++) queuedIds.push(await queueJob());
   const started = performance.now();
   await Promise.all(
     Array.from({ length: inFlight }, async (_, slot) => {
@@ -101,17 +102,33 @@ try {
     latencies.push((await picked) - queuedAt);
   }
   await unlisten();
-  const ours = {
-    throughput,
-    pickupP50: percentile(latencies, 0.5),
-    pickupP99: percentile(latencies, 0.99),
-  };
+  return { throughput, pickupP50: percentile(latencies, 0.5), pickupP99: percentile(latencies, 0.99) };
+}
+
+try {
+  await migrate(handle);
+  for (let i = 1; i <= installations; i++)
+    await recordInstallation(handle.db, { id: i, accountLogin: `org-${i}` }, new Date());
+  const ours = await measure();
+
+  // Scale: the same with a long history, then with a deep backlog of other installations.
+  const client = handle.client as NonNullable<typeof handle.client>;
+  await seedHistory(client, { finished: historySize, active: 0, now: new Date() });
+  const withHistory = await measure();
+  await seedBacklog(client, { queued: backlogSize, installations: 1000, now: new Date() });
+  const withBacklog = await measure();
+
   const gwDefault = await graphileWorker(url.toString(), { total, samples, batched: false });
   const gwBatched = await graphileWorker(url.toString(), { total, samples, batched: true });
   // pg-boss polls (20 jobs/s with batch 10 every 0.5 s): at most 1,000 jobs keeps the run short.
   const boss = await pgBoss(url.toString(), { total: Math.min(total, 1000), samples: Math.min(samples, 20) });
   const rows: Array<[string, QueueFigures]> = [
     ["labelrun (lifecycle and events included)", ours],
+    [`labelrun, ${historySize.toLocaleString("en")} finished jobs in the table`, withHistory],
+    [
+      `labelrun, also ${backlogSize.toLocaleString("en")} older queued jobs over 1,000 other installations at their limit`,
+      withBacklog,
+    ],
     ["graphile-worker 0.17, default", gwDefault],
     ["graphile-worker 0.17, batched (local queue 100, batched completions)", gwBatched],
     [`pg-boss 10, batch fetch 10, polling 0.5 s (${Math.min(total, 1000)} jobs)`, boss],
@@ -122,6 +139,9 @@ try {
   for (const [label, f] of rows) {
     console.log(`| ${label} | ${f.throughput.toFixed(0)} | ${f.pickupP50.toFixed(2)} | ${f.pickupP99.toFixed(2)} |`);
   }
+  const within = (f: QueueFigures) =>
+    `${((f.throughput / ours.throughput - 1) * 100).toFixed(0)} % throughput, pick-up p50 ${f.pickupP50.toFixed(2)} ms`;
+  console.log(`\nscale (target: within 20 %): history ${within(withHistory)}; backlog ${within(withBacklog)}`);
   console.log(
     `\nbench:queue: ${ours.throughput.toFixed(0)} jobs/s (${(ours.throughput / gwDefault.throughput).toFixed(2)}× graphile-worker default, ${(ours.throughput / gwBatched.throughput).toFixed(2)}× batched, ${(ours.throughput / boss.throughput).toFixed(2)}× pg-boss), pick-up p50 ${ours.pickupP50.toFixed(2)} ms (graphile-worker ${gwDefault.pickupP50.toFixed(2)} ms)`,
   );

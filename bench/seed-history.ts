@@ -47,3 +47,28 @@ export async function seedHistory(sql: Sql, options: { finished: number; active:
     on conflict do nothing`;
   await sql`analyze`;
 }
+
+/**
+ * Seeds `queued` jobs spread over `installations` new installations, each of which already has
+ * as many running jobs as the bench's limit allows (100), all older than anything the bench
+ * queues: a claim has to pass all of them to find the bench's own work.
+ */
+export async function seedBacklog(
+  sql: Sql,
+  options: { queued: number; installations: number; now: Date },
+): Promise<void> {
+  const now = options.now.toISOString();
+  await sql`insert into installations (id, account_login, account_type, created_at, updated_at)
+            select 100000 + g, 'backlog-' || g, 'Organization', ${now}, ${now}
+            from generate_series(1, ${options.installations}::int) g on conflict do nothing`;
+  await sql`
+    insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type, status,
+                      attempt, created_at, updated_at, queued_at, started_at, worker_id)
+    select 100000 + 1 + g % ${options.installations}::int, 900000 + g, 'backlog/repo-' || g, 1, 'issue', 'noop',
+           case when g < ${options.installations * 100}::int then 'running' else 'queued' end::job_status, 0,
+           ${now}::timestamptz - interval '1 hour', ${now}::timestamptz - interval '1 hour',
+           ${now}::timestamptz - interval '1 hour' + (g || ' milliseconds')::interval,
+           case when g < ${options.installations * 100}::int then ${now}::timestamptz end, 'backlog'
+    from generate_series(0, ${options.installations * 100 + options.queued - 1}::int) g`;
+  await sql`analyze`;
+}

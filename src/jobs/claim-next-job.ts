@@ -21,6 +21,10 @@ export interface ClaimRequest {
   jobTypes?: readonly string[];
 }
 
+/** How many jobs at the front of the queue a claim looks at before it asks installation by installation. */
+const FRONT = 64;
+/** How many of each installation's oldest jobs the installation-by-installation look-up considers. */
+const FRONT_PER_INSTALLATION = 4;
 /** How often one claim tries again after losing its installation's last slot to another claimer. */
 const ROUNDS_PER_CLAIM = 8;
 
@@ -38,27 +42,59 @@ const ROUNDS_PER_CLAIM = 8;
  * count, so no installation goes over its limit, and claimers of different
  * installations never wait on each other. A claimer that lost the last slot
  * tries again (the next round skips that installation).
+ *
+ * The candidate is the oldest claimable job among the first FRONT of the
+ * queue; when those all belong to installations at their limit (a large
+ * organisation's backlog), it is the oldest job of the installations under
+ * their limits, so the cost of a claim never grows with the backlog.
  */
 export async function claimNextJob(db: Database, request: ClaimRequest): Promise<JobRow | null> {
   assertTransition("queued", "running");
   const now = timestampParam(request.at);
   const limit = request.installationLimit;
-  const typeFilter = request.jobTypes ? sql`and j.job_type = any(${`{${request.jobTypes.join(",")}}`}::text[])` : sql``;
+  const typeFilter = (alias: string) =>
+    request.jobTypes ? sql`and ${sql.raw(alias)}.job_type = any(${`{${request.jobTypes.join(",")}}`}::text[])` : sql``;
   const typeLimits = sql`${JSON.stringify(request.jobTypeLimits ?? {})}::jsonb`;
   // Both limits, read from an installation row `i` for a job type.
   const underLimits = (jobType: SQL) =>
     sql`i.running_count < ${limit}
         and coalesce((i.running_by_type ->> ${jobType})::int, 0) < coalesce((${typeLimits} ->> ${jobType})::int, ${limit})`;
-  const statement = sql`
-    with candidate as (
-      select j.id, j.installation_id, j.job_type from jobs j
+  const due = (alias: string) =>
+    sql.raw(
+      `${alias}.status = 'queued' and ${alias}.hold is null and (${alias}.run_after is null or ${alias}.run_after <= `,
+    );
+  // The usual case: the oldest claimable job among the first jobs of the queue (one index range).
+  const fromTheFront = sql`
+    front as (
+      select q.id from jobs q where ${due("q")}${now}) ${typeFilter("q")}
+      order by q.queued_at, q.id limit ${FRONT}
+    ), candidate as (
+      select j.id, j.installation_id, j.job_type from front f join jobs j on j.id = f.id
       join installations i on i.id = j.installation_id
-      where j.status = 'queued' and j.hold is null and (j.run_after is null or j.run_after <= ${now}) ${typeFilter}
-        and i.suspended_at is null and i.deleted_at is null and ${underLimits(sql`j.job_type`)}
+      where ${due("j")}${now}) and i.suspended_at is null and i.deleted_at is null and ${underLimits(sql`j.job_type`)}
       order by j.queued_at, j.id
       limit 1
       for update of j skip locked
-    ), slot as (
+    )`;
+  // When the front of the queue belongs to installations at their limit: the oldest job of each
+  // installation under its limits (one probe of jobs_queued_for_claim per such installation).
+  const byInstallation = sql`
+    candidate as (
+      select j.id, j.installation_id, j.job_type from installations i
+      cross join lateral (
+        select q.id, q.queued_at from jobs q
+        where q.installation_id = i.id and ${due("q")}${now}) ${typeFilter("q")}
+          and coalesce((i.running_by_type ->> q.job_type)::int, 0) < coalesce((${typeLimits} ->> q.job_type)::int, ${limit})
+        order by q.queued_at, q.id limit ${FRONT_PER_INSTALLATION}
+      ) first
+      join jobs j on j.id = first.id
+      where i.suspended_at is null and i.deleted_at is null and i.running_count < ${limit} and ${due("j")}${now})
+      order by first.queued_at, first.id
+      limit 1
+      for update of j skip locked
+    )`;
+  const statement = (candidate: SQL) => sql`
+    with ${candidate}, slot as (
       select i.id from installations i join candidate c on c.installation_id = i.id
       where ${underLimits(sql`c.job_type`)}
       for no key update of i
@@ -84,7 +120,8 @@ export async function claimNextJob(db: Database, request: ClaimRequest): Promise
     select c.id as candidate_id, moved.* from candidate c left join moved on moved.id = c.id`;
 
   for (let round = 0; round < ROUNDS_PER_CLAIM; round++) {
-    const [row] = await queryRows(db, statement);
+    let [row] = await queryRows(db, statement(fromTheFront));
+    if (!row) [row] = await queryRows(db, statement(byInstallation));
     if (!row) return null; // nothing claimable
     if (row.id === null || row.id === undefined) continue; // lost the installation's last slot
     const job = mapTableRow(jobs, row);

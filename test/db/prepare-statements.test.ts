@@ -8,7 +8,7 @@ describe.runIf(postgresAvailable)("queries are prepared on the real server", () 
   const database = useTestDatabase("postgres");
 
   it("a query with parameters is prepared once per connection, in and out of transactions", async () => {
-    const one = openPostgres({ url: database.url, max: 1 });
+    const one = openPostgres({ url: database.url as string, max: 1 });
     try {
       for (let i = 0; i < 3; i++) await one.db.execute(sql`select ${i}::int as n`);
       await one.db.transaction(async (tx) => {
@@ -32,7 +32,7 @@ describe.runIf(postgresAvailable)("queries are prepared on the real server", () 
   });
 
   it("a prepared query still answers after a migration changes its table", async () => {
-    const one = openPostgres({ url: database.url, max: 1 });
+    const one = openPostgres({ url: database.url as string, max: 1 });
     try {
       await one.db.execute(sql`create table widened (a int)`);
       await one.db.execute(sql`insert into widened values (1)`);

@@ -60,7 +60,7 @@ describe.runIf(postgresAvailable)("announcing job changes on the real server", (
 
   it("the notices announced in the same turn of the event loop go out in one statement, each delivered", async () => {
     const statements: string[] = [];
-    const counted = openPostgres({ url: database.url, max: 5, onQuery: (query) => statements.push(query) });
+    const counted = openPostgres({ url: database.url as string, max: 5, onQuery: (query) => statements.push(query) });
     try {
       const { notices, listeners, unlisten } = await listening();
       const ids = [101, 102, 103, 104, 105];
