@@ -6,6 +6,7 @@ import {
   readCommentEvent,
   readInstallation,
   readLabelEvent,
+  readPushEvent,
   readReviewEvent,
   readSender,
   readTargetEvent,
@@ -14,6 +15,7 @@ import { handleCheckRerun } from "./github/intake/handle-check-rerun.js";
 import { type CommentIntakeDeps, handleComment } from "./github/intake/handle-comment.js";
 import { handleAccessRevoked, handleRepositoriesAdded, handleSuspension } from "./github/intake/handle-installation.js";
 import { handleLabeled } from "./github/intake/handle-labeled.js";
+import { handlePush } from "./github/intake/handle-push.js";
 import { handleReview } from "./github/intake/handle-review.js";
 import { followResultPullRequest, handleClosed, handleUnlabeled } from "./github/intake/handle-unlabeled-or-closed.js";
 import { metrics } from "./metrics.js";
@@ -121,6 +123,8 @@ export function createApp(deps: CommentIntakeDeps, options: { deadlineMs?: numbe
         repositories(payload.repositories_removed),
       ),
     );
+    // A push that changes .github/labelrun.yml refreshes the stored config (dispatch trusts it for minutes).
+    on(["push"], (payload) => handlePush(deps, readPushEvent(payload)));
     on(["installation.suspend"], (payload) => handleSuspension(deps, readInstallation(payload), true));
     on(["installation.unsuspend"], (payload) => handleSuspension(deps, readInstallation(payload), false));
   };

@@ -16,6 +16,7 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
+import type { RepoConfig } from "../config/repo-config.js";
 import { ACTIVE_STATES, FAILURE_CODES, JOB_HOLDS, JOB_STATES, TARGET_KINDS } from "./lifecycle.js";
 
 export const jobStatus = pgEnum("job_status", JOB_STATES);
@@ -114,6 +115,12 @@ export const jobs = pgTable(
     review: jsonb("review").$type<ReviewTrigger>(),
     /** When the trigger's webhook showed the issue/PR open (its `updated_at`): dispatch trusts it for a minute. */
     targetOpenAt: at("target_open_at"),
+    /**
+     * The issue/PR as the trigger's webhook showed it (title, body, labels, author; a pull
+     * request's head and base): the worker's context when the job starts soon after, instead of
+     * reading it from GitHub again. Cleared when the job ends.
+     */
+    targetSnapshot: jsonb("target_snapshot").$type<TargetSnapshot>(),
     /** Why a held job waits, in words, when its hold needs them (the quota it met, what is spent, when it resets). */
     holdReason: text("hold_reason"),
     /** The admin whose `/labelrun approve` let this job past a spent quota. */
@@ -266,6 +273,8 @@ export const repositoryConfigs = pgTable("repository_configs", {
   allowBots: jsonb("allow_bots").$type<string[]>().notNull().default([]),
   /** What is wrong with the file, when it is invalid. */
   problems: jsonb("problems").$type<string[]>(),
+  /** The whole validated config, when it is valid: dispatch's answer while the row is fresh. */
+  config: jsonb("config").$type<RepoConfig>(),
   fetchedAt: at("fetched_at").notNull(),
 });
 
@@ -411,6 +420,18 @@ export const jobRollupDays = pgTable("job_rollup_days", {
 });
 
 /** What started a review round: a review with changes requested, or a `/labelrun revise` comment. */
+/** An issue/PR as a webhook showed it (the worker's `TargetDetails`). */
+export interface TargetSnapshot {
+  title: string;
+  body: string;
+  url: string;
+  state: "open" | "closed";
+  labels: string[];
+  author: string | null;
+  head?: { ref: string; sha: string };
+  base?: { ref: string; sha: string };
+}
+
 export interface ReviewTrigger {
   /** The review's id, when a review started it. */
   reviewId: number | null;

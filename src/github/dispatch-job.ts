@@ -13,7 +13,7 @@ import type { FailureCode, JobState } from "../jobs/states.js";
 import { type TransitionResult, transitionJob } from "../jobs/transition-job.js";
 import { classifyGitHubError } from "./classify-error.js";
 import { type GitHubPort, type RepoRef, splitFullName, WRITE_PERMISSIONS } from "./port.js";
-import { refreshRepositoryConfig } from "./repository-config-store.js";
+import { currentRepositoryConfig } from "./repository-config-store.js";
 
 export interface DispatchDeps {
   db: Database;
@@ -63,7 +63,7 @@ export async function dispatchJob(deps: DispatchDeps, jobId: number): Promise<Di
     }).then((result) => report(result, log));
 
   try {
-    const config = await refreshRepositoryConfig(
+    const config = await currentRepositoryConfig(
       deps,
       { ...ref, repositoryId: job.repositoryId, repositoryFullName: job.repositoryFullName },
       deps.clock.now(),

@@ -44,6 +44,7 @@ export async function refreshRepositoryConfig(
     removeLabelWhenDone: config?.removeLabelWhenDone ?? true,
     allowBots: [...(config?.allowBots ?? [])],
     problems: result.ok ? null : result.problems,
+    config,
     fetchedAt: at,
   };
   await deps.db.transaction(async (tx) => {
@@ -56,6 +57,44 @@ export async function refreshRepositoryConfig(
   });
   deps.configCache?.forget(ref.repositoryId);
   return result;
+}
+
+/** How long a stored config stands in for reading the file again; a push that changes the file refreshes it at once. */
+export const FRESH_CONFIG_MS = 5 * 60_000;
+
+/**
+ * The repository's config for a dispatch: the stored one when it was read from GitHub within
+ * FRESH_CONFIG_MS, else read again (refreshRepositoryConfig). Saves the one or two requests a
+ * read costs (the repository's file, then the organisation's `.github`) for every job but the
+ * first of a burst; `push` events that touch the file keep the stored copy honest (handle-push.ts).
+ */
+export async function currentRepositoryConfig(
+  deps: Parameters<typeof refreshRepositoryConfig>[0],
+  ref: Parameters<typeof refreshRepositoryConfig>[1],
+  at: Date,
+): Promise<RepoConfigResult> {
+  const row = await getCachedRepositoryConfig(deps.db, ref.repositoryId);
+  const age = row ? at.getTime() - row.fetchedAt.getTime() : Number.POSITIVE_INFINITY;
+  if (row && age >= 0 && age <= FRESH_CONFIG_MS) {
+    if (row.problems) return { ok: false, problems: row.problems };
+    if (row.config) return { ok: true, config: row.config };
+  }
+  return refreshRepositoryConfig(deps, ref, at);
+}
+
+/**
+ * Marks stored configs stale so the next dispatch reads them again: one repository's, or (an
+ * organisation's `.github` repository changed) every repository of that owner's.
+ */
+export async function forgetRepositoryConfigs(
+  db: Database,
+  which: { repositoryId: number } | { owner: string },
+): Promise<void> {
+  const where =
+    "repositoryId" in which
+      ? sql`repository_id = ${which.repositoryId}`
+      : sql`repository_full_name like ${`${which.owner.replaceAll("\\", "\\\\").replaceAll("%", "\\%").replaceAll("_", "\\_")}/%`}`;
+  await db.execute(sql`update repository_configs set fetched_at = to_timestamp(0) where ${where}`);
 }
 
 /** The channel a repository config's rewrite is announced on (its repository id). */

@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray } from "drizzle-orm";
 import type { Database } from "../db/client.js";
-import { type JobRow, jobs, type NewJobRow, type ReviewTrigger } from "../db/schema.js";
+import { type JobRow, jobs, type NewJobRow, type ReviewTrigger, type TargetSnapshot } from "../db/schema.js";
 import { announceChanges, noticeOf } from "./announce-changes.js";
 import { recordChange } from "./record-change.js";
 import { ACTIVE_STATES, isTerminal, type JobHold, type TargetKind } from "./states.js";
@@ -32,6 +32,8 @@ export interface NewJob {
   checkHeadSha?: string | null;
   /** When the trigger's webhook showed the target open. */
   targetOpenAt?: Date | null;
+  /** The issue/PR as the trigger's webhook showed it. */
+  targetSnapshot?: TargetSnapshot | null;
 }
 
 export interface CreateJobRequest {
@@ -167,6 +169,7 @@ function rowFor(job: NewJob, at: Date): NewJobRow {
     review: job.review ?? null,
     checkHeadSha: job.checkHeadSha ?? null,
     targetOpenAt: job.targetOpenAt ?? null,
+    targetSnapshot: job.targetSnapshot ?? null,
     status: "pending",
     createdAt: at,
     updatedAt: at,

@@ -85,7 +85,11 @@ export async function transitionJob(db: Database, request: TransitionRequest): P
   };
   if (to === "queued") values.queuedAt = at;
   if (to === "running") values.startedAt = at;
-  if (isTerminal(to)) values.finishedAt = at;
+  if (isTerminal(to)) {
+    values.finishedAt = at;
+    // Stranger text kept only for the run: an ended job keeps its title, not the body.
+    values.targetSnapshot = null;
+  }
   if (to === "completed") values.progress = 100;
   if (OUTCOME_STATES.includes(to)) {
     values.failureCode = request.code ?? null;

@@ -37,7 +37,7 @@ export async function transitionJobs(db: Database, request: TransitionJobsReques
     sql`failure_message = ${outcome ? (request.message ?? null) : null}`,
     ...(to === "queued" ? [sql`queued_at = ${when}`] : []),
     ...(to === "running" ? [sql`started_at = ${when}`] : []),
-    ...(terminal ? [sql`finished_at = ${when}`] : []),
+    ...(terminal ? [sql`finished_at = ${when}`, sql`target_snapshot = null`] : []),
     ...(to === "completed" ? [sql`progress = 100`] : []),
     ...(to !== "pending" && to !== "deferred" ? [sql`hold = null`] : []),
     // needsReactions: an ended job that is not a duplicate has reactions due.

@@ -155,7 +155,7 @@ async function prepareAndRun(deps: RunJobDeps, run: Run): Promise<RunOutcome> {
   let review: ReturnType<typeof reviewContext> | undefined;
   try {
     await token.issue();
-    details = await deps.github.getTargetDetails(ref, job.targetKind);
+    details = freshSnapshot(job, deps.clock.now()) ?? (await deps.github.getTargetDetails(ref, job.targetKind));
     if (job.review) {
       const earlier = await earlierRounds(deps.db, job);
       // The conversation since the last round began (the first round: since the pull request was opened).
@@ -365,4 +365,17 @@ async function prepareAndRun(deps: RunJobDeps, run: Run): Promise<RunOutcome> {
     limits: sandboxed ? describeLimits(limits) : null,
     lastLines,
   });
+}
+
+/** How long after the trigger's webhook its picture of the issue/PR stands in for reading it. */
+const SNAPSHOT_FRESH_MS = 5 * 60_000;
+
+/**
+ * The issue/PR as the trigger's webhook showed it, when that was moments ago: one
+ * rate-limited request less per job. A job that waited longer (a backlog, a retry, a
+ * deferral) reads it from GitHub, so an edit made meanwhile reaches the agent.
+ */
+function freshSnapshot(job: JobRow, now: Date): TargetDetails | null {
+  if (!job.targetSnapshot || !job.targetOpenAt) return null;
+  return Math.abs(now.getTime() - job.targetOpenAt.getTime()) <= SNAPSHOT_FRESH_MS ? job.targetSnapshot : null;
 }

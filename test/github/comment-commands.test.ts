@@ -229,7 +229,8 @@ describe.each(testDrivers)("comment commands, approvals and chains (%s)", (drive
 
     const approve = mockPermission(api(), "octocat", "maintain");
     mockReactions(approve, 9001, []);
-    mockIssue(mockConfig(approve, null), 1).patch("/repos/Codertocat/Hello-World/issues/comments/555").reply(200, {});
+    // The config read at the trigger answers (fresh for five minutes).
+    mockIssue(approve, 1).patch("/repos/Codertocat/Hello-World/issues/comments/555").reply(200, {});
     await harness.deliver(commented({ body: "/labelrun approve" }));
     await harness.settle();
     expect(approve.isDone()).toBe(true);
@@ -338,7 +339,7 @@ describe.each(testDrivers)("comment commands, approvals and chains (%s)", (drive
       .reply(200, { number: 8, head: { ref: "feature", sha: "d".repeat(40) } })
       .post("/repos/Codertocat/Hello-World/check-runs")
       .reply(201, { id: 61 });
-    mockConfig(follow, null);
+    // The unblocked job's dispatch: the config read a moment ago answers.
     mockIssue(follow, 1).patch("/repos/Codertocat/Hello-World/issues/comments/555").reply(200, {});
     follow.delete("/repos/Codertocat/Hello-World/issues/1/labels/agent%3Aimplement").reply(200, []);
     if (done.ok) await harness.deps.onJobChanged(done.job);

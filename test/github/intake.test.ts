@@ -70,7 +70,7 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
 
     const old = labeled({ label: "agent:implement", number: 2 });
     old.payload.issue.updated_at = "2025-03-01T12:00:00Z";
-    const again = mockIssue(mockConfig(api(), null), 2);
+    const again = mockIssue(api(), 2);
     again.post("/repos/Codertocat/Hello-World/issues/2/comments").reply(201, { id: 556 });
     await harness.deliver(old);
     await harness.settle();
@@ -139,7 +139,8 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
 
   it("closing the issue cancels every active job on it, of every job type", async () => {
     await triggerFirstJob();
-    const scope = mockIssue(mockConfig(api(), null), 1);
+    // The config read for the first job answers for the second (read again after FRESH_CONFIG_MS).
+    const scope = mockIssue(api(), 1);
     scope.patch(COMMENT_555).reply(200, { id: 555 });
     await harness.deliver(labeled({ label: "agent:review" }));
     await harness.settle();
@@ -167,7 +168,7 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
       code: "AGENT_ERROR",
     });
     const bodies: string[] = [];
-    const scope = mockIssue(mockConfig(api(), null), 1)
+    const scope = mockIssue(api(), 1)
       .patch(COMMENT_555, (b) => typeof b?.body !== "string" || bodies.push(b.body) > 0)
       .reply(200, { id: 555 });
     await harness.deliver(labeled({ label: "agent:implement" }));
@@ -219,10 +220,8 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
     const bodies: string[] = [];
     // First label: the repository's config was never read, so it is read after the response…
     const scope = mockConfig(mockToken(api()), yaml);
-    // …the label turns out to be a trigger, a job is recorded and dispatched (config read again).
-    mockConfig(scope, yaml)
-      .post(COMMENTS, (b) => typeof b?.body !== "string" || bodies.push(b.body) > 0)
-      .reply(201, { id: 555 });
+    // …the label turns out to be a trigger, a job is recorded and dispatched (the config just read answers).
+    scope.post(COMMENTS, (b) => typeof b?.body !== "string" || bodies.push(b.body) > 0).reply(201, { id: 555 });
     // The job ended: its trigger label is removed.
     scope.delete("/repos/Codertocat/Hello-World/issues/1/labels/agent%3Areveiw").reply(200, []);
     await harness.deliver(labeled({ label: "agent:reveiw" }));
@@ -395,8 +394,7 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
     await harness.settle();
     expect(scope.isDone()).toBe(true);
     // The custom trigger is known at once for the next label event.
-    const next = mockConfig(api(), 'triggers:\n  "ai:fix": implement\n');
-    mockIssue(next, 1).post(COMMENTS).reply(201, { id: 555 });
+    const next = mockIssue(api(), 1).post(COMMENTS).reply(201, { id: 555 });
     await harness.deliver(labeled({ label: "ai:fix" }));
     await harness.settle();
     expect(next.isDone()).toBe(true);

@@ -56,6 +56,7 @@ const base: JobRow = {
   holdReason: null,
   quotaWaivedBy: null,
   targetOpenAt: null,
+  targetSnapshot: null,
   checkHeadSha: null,
   checkRunId: null,
   checkRunState: null,

@@ -93,6 +93,26 @@ describe(`running a claimed job (${driver})`, () => {
     expect(changed.at(-1)).toMatchObject({ status: "completed" });
   });
 
+  it("a job that starts moments after its trigger works from the webhook's picture of the issue; one that waited reads it from GitHub", async () => {
+    const snapshot = {
+      title: "As the webhook showed it",
+      body: "",
+      url: "https://github.com/Codertocat/Hello-World/issues/1",
+      state: "open" as const,
+      labels: ["agent:implement"],
+      author: "octocat",
+    };
+    const fresh = await run(["complete"], { job: { targetOpenAt: new Date(), targetSnapshot: snapshot } });
+    expect(fresh.final).toMatchObject({ status: "completed", resultSummary: "As the webhook showed it / cloned" });
+    // Ended: the issue's text is not kept with the job.
+    expect(fresh.final?.targetSnapshot).toBeNull();
+
+    const waited = await run(["complete"], {
+      job: { targetNumber: 1, targetOpenAt: new Date(Date.now() - 10 * 60_000), targetSnapshot: snapshot },
+    });
+    expect(waited.final).toMatchObject({ resultSummary: "Spelling error in the README file / cloned" });
+  });
+
   it("an agent that reports ::cost:: past the job type's max_cost_usd is stopped at once and fails BUDGET_EXCEEDED, its cost recorded", async () => {
     const started = Date.now();
     const { final, logs } = await run(["spend"], { fields: { max_cost_usd: 1 } });

@@ -1,3 +1,4 @@
+import type { TargetSnapshot } from "../../db/schema.js";
 import type { TargetKind } from "../../jobs/states.js";
 
 /** The parts of a webhook the intake needs, as plain checked values. */
@@ -27,6 +28,8 @@ export interface TargetEvent {
   headSha?: string;
   /** When the event showed the issue/PR open (its `updated_at`), if it did. */
   openAt?: Date;
+  /** The issue/PR as the event showed it, when it showed all the worker needs. */
+  snapshot?: TargetSnapshot;
 }
 
 export interface LabelEvent extends TargetEvent {
@@ -108,6 +111,7 @@ export function readTargetEvent(payload: Json, deliveryId: string): TargetEvent 
     sender: readSender(payload),
     ...headShaOf(target),
     ...openAtOf(target),
+    ...snapshotOf(target, isPull),
   };
 }
 
@@ -147,10 +151,80 @@ export function readReviewEvent(payload: Json, deliveryId: string) {
 
 export type ReviewEvent = ReturnType<typeof readReviewEvent>;
 
+export interface PushEvent {
+  installationId: number;
+  repositoryId: number;
+  repositoryFullName: string;
+  /** The push went to the repository's default branch. */
+  toDefaultBranch: boolean;
+  /** Paths the pushed commits added, changed or removed (GitHub lists at most 20 commits, each at most 3,000 files). */
+  changedPaths: string[];
+}
+
+/** Reads a `push` payload: only whether it changed a file on the default branch. */
+export function readPushEvent(payload: Json): PushEvent {
+  const repository = object(payload.repository, "repository");
+  const installation = object(payload.installation, "installation");
+  const branch = typeof repository.default_branch === "string" ? repository.default_branch : "";
+  const paths = new Set<string>();
+  const commits = Array.isArray(payload.commits) ? payload.commits.slice(0, 20) : [];
+  for (const commit of [...commits, payload.head_commit]) {
+    if (!commit || typeof commit !== "object") continue;
+    for (const key of ["added", "modified", "removed"]) {
+      const list = (commit as Json)[key];
+      if (!Array.isArray(list)) continue;
+      for (const path of list.slice(0, 3_000)) if (typeof path === "string" && path.length <= 1_000) paths.add(path);
+    }
+  }
+  return {
+    installationId: integer(installation.id, "installation.id"),
+    repositoryId: integer(repository.id, "repository.id"),
+    repositoryFullName: fullName(repository.full_name),
+    toDefaultBranch: branch !== "" && payload.ref === `refs/heads/${branch}`,
+    changedPaths: [...paths],
+  };
+}
+
 function openAtOf(target: Json): { openAt?: Date } {
   if (target.state === "closed" || typeof target.updated_at !== "string") return {};
   const at = new Date(target.updated_at);
   return Number.isNaN(at.getTime()) ? {} : { openAt: at };
+}
+
+/**
+ * The worker's context as the payload shows it: title, body (GitHub caps it at 65,536
+ * characters), labels, author, and for a `pull_request` event its head and base. An
+ * `issues` event on a pull request has no head or base: none then (the worker reads it).
+ */
+function snapshotOf(target: Json, isPull: boolean): { snapshot?: TargetSnapshot } {
+  const labels = target.labels;
+  const user = target.user as Json | null | undefined;
+  if (!Array.isArray(labels) || typeof target.title !== "string" || typeof user?.login !== "string") return {};
+  const names = labels
+    .map((label) => (label && typeof label === "object" ? (label as Json).name : undefined))
+    .filter((name): name is string => typeof name === "string")
+    .slice(0, 100)
+    .map((name) => text(name, 100));
+  const snapshot: TargetSnapshot = {
+    title: text(target.title, 1_000),
+    body: text(target.body, 65_536),
+    url: text(target.html_url, 1_000),
+    state: target.state === "closed" ? "closed" : "open",
+    labels: names,
+    author: text(user.login, 100) || null,
+  };
+  if (target.pull_request !== undefined && !isPull) return {};
+  if (!isPull) return { snapshot };
+  const head = branchOf(target.head);
+  const base = branchOf(target.base);
+  return head && base ? { snapshot: { ...snapshot, head, base } } : {};
+}
+
+function branchOf(value: unknown): { ref: string; sha: string } | undefined {
+  const branch = value as { ref?: unknown; sha?: unknown } | null | undefined;
+  if (typeof branch?.ref !== "string" || typeof branch.sha !== "string") return undefined;
+  if (!/^[0-9a-f]{40}$/.test(branch.sha) || branch.ref.length > 255 || branch.ref.includes("\u0000")) return undefined;
+  return { ref: branch.ref, sha: branch.sha };
 }
 
 function headShaOf(target: Json): { headSha?: string } {

@@ -59,6 +59,7 @@ export async function handleLabeled(deps: IntakeDeps, event: LabelEvent): Promis
       blockedBy: blocker?.id ?? null,
       checkHeadSha: event.headSha ?? null,
       targetOpenAt: event.openAt ?? null,
+      targetSnapshot: event.snapshot ?? null,
     },
   });
   const log = deps.log.child({ deliveryId: event.deliveryId, jobId: result.job.id });
