@@ -209,3 +209,10 @@ console.log(
 );
 await handle.close();
 nock.cleanAll();
+// The demo agent ends within RUNNING_EDIT_DELAY_MS: its comment gets no running edit. More than
+// 4 (the comment's creation and final edit, the label removal, the agent token's revocation) is
+// a regression.
+if (steady > 4) {
+  console.error(`bench:github-calls: ${steady} requests per job, more than the 4 this version makes`);
+  process.exitCode = 1;
+}

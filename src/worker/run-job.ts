@@ -103,12 +103,21 @@ export async function runJob(deps: RunJobDeps, job: JobRow, signals: RunJobSigna
       message: `the job type \`${job.jobType}\` is not configured on this worker`,
     });
   }
-  // The status comment shows the run has started (a state a maintainer can see). The agent does
-  // not wait for it: comment writes are paced by GitHub (seconds apart).
-  // It is awaited before this run returns, so a graceful stop still writes it.
-  const startNotice = deps
-    .onJobChanged(job)
-    .catch((error: unknown) => log.warn({ err: error }, "could not update the status comment"));
+  // The status comment shows the run has started (a state a maintainer can see) once it has run
+  // for RUNNING_EDIT_DELAY_MS: a run that ends sooner gets one edit, its outcome (one rate-limited
+  // request less; the claim's mark stays for the sweep either way). The agent does not wait for
+  // it: comment writes are paced by GitHub (seconds apart). It is awaited before this run
+  // returns, so a graceful stop still writes it.
+  let startNotice: Promise<void> | undefined;
+  const startTimer = deps.clock.setTimeout(
+    () => {
+      startNotice = deps
+        .onJobChanged(job)
+        .catch((error: unknown) => log.warn({ err: error }, "could not update the status comment"));
+    },
+    RUNNING_EDIT_DELAY_MS,
+    { background: true },
+  );
   await mkdir(deps.settings.workspaceRoot, { recursive: true, mode: 0o700 });
   const folders = await createRunFolders(deps.settings.workspaceRoot, job.id);
   const mask = secretMasker([...deps.serverSecrets, ...jobType.env.map((name) => deps.serverEnv[name])]);
@@ -131,9 +140,13 @@ export async function runJob(deps: RunJobDeps, job: JobRow, signals: RunJobSigna
         "kept the workspace of a job that did not complete (KEEP_FAILED_WORKSPACES)",
       );
     else await rm(folders.dir, { recursive: true, force: true });
+    startTimer.cancel();
     await startNotice;
   }
 }
+
+/** How long a run goes before its comment is edited to say it is running. */
+export const RUNNING_EDIT_DELAY_MS = 5_000;
 
 /** One run as `runJob` set it up: the job, its type, its folders, token and masker. */
 interface Run {
@@ -230,7 +243,8 @@ async function prepareAndRun(deps: RunJobDeps, run: Run): Promise<RunOutcome> {
   if (signals.shutdown.aborted) stop.abort();
 
   let shownProgress: typeof progress;
-  let shownAt = 0;
+  // The first progress edit is the running edit: not before RUNNING_EDIT_DELAY_MS into the run.
+  let shownAt = deps.clock.now().getTime() - PROGRESS_EDIT_MS + RUNNING_EDIT_DELAY_MS;
   const heartbeat = deps.clock.setInterval(() => {
     const now = deps.clock.now();
     renewLease(deps.db, { jobId: job.id, ...claim, at: now, leaseSeconds: deps.settings.leaseSeconds, progress })

@@ -2,12 +2,14 @@ import { readFileSync } from "node:fs";
 import { asc, eq } from "drizzle-orm";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ManualClock, systemClock } from "../../src/clock.js";
 import { jobLogs } from "../../src/db/schema.js";
 import { claimNextJob } from "../../src/jobs/claim-next-job.js";
 import { getJob, listJobEvents } from "../../src/jobs/find-jobs.js";
 import { liftHold, requestPause } from "../../src/jobs/holds.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { sweepDeferred } from "../../src/maintenance/sweeps/sweep-waiting-jobs.js";
+import { RUNNING_EDIT_DELAY_MS } from "../../src/worker/run-job.js";
 import { runProcess } from "../../src/worker/run-process.js";
 import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeBareRepository } from "../support/git-fixtures.js";
@@ -111,6 +113,32 @@ describe(`running a claimed job (${driver})`, () => {
       job: { targetNumber: 1, targetOpenAt: new Date(Date.now() - 10 * 60_000), targetSnapshot: snapshot },
     });
     expect(waited.final).toMatchObject({ resultSummary: "Spelling error in the README file / cloned" });
+  });
+
+  it("a run that ends before its running edit is due changes its comment once; a longer one says running first", async () => {
+    // The running edit's timer runs on a clock the test moves; everything else on real time.
+    const edits = new ManualClock(new Date());
+    const { deps, changed } = makeRunJobDeps({
+      db: database.db,
+      githubUrl: github.url,
+      cloneBaseUrl: repos.baseUrl,
+      jobTypes: agentJobTypes(["slow", "300"]),
+    });
+    deps.clock = {
+      ...systemClock,
+      setTimeout: (fn, ms, options) =>
+        ms === RUNNING_EDIT_DELAY_MS ? edits.setTimeout(fn, ms) : systemClock.setTimeout(fn, ms, options),
+    };
+    const quick = await queueAndClaim(database.db, deps);
+    expect(await runJob(deps, quick, neverAborted())).toMatchObject({ status: "completed" });
+    expect(changed.map((job) => job.status)).toEqual(["completed"]);
+
+    changed.length = 0;
+    const longer = await queueAndClaim(database.db, deps);
+    const running = runJob(deps, longer, neverAborted());
+    edits.advance(RUNNING_EDIT_DELAY_MS);
+    expect(await running).toMatchObject({ status: "completed" });
+    expect(changed.map((job) => job.status)).toEqual(["running", "completed"]);
   });
 
   it("an agent that reports ::cost:: past the job type's max_cost_usd is stopped at once and fails BUDGET_EXCEEDED, its cost recorded", async () => {
