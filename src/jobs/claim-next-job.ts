@@ -25,6 +25,13 @@ export interface ClaimRequest {
 const FRONT = 64;
 /** How many of each installation's oldest jobs the installation-by-installation look-up considers. */
 const FRONT_PER_INSTALLATION = 4;
+/**
+ * After the front of the queue had nothing claimable but an installation further back did, this
+ * process's claims go installation by installation for this long (a backlog at its limits stays
+ * for a while), then look at the front again.
+ */
+const FRONT_BLOCKED_MS = 1_000;
+const frontBlockedUntil = new WeakMap<Database, number>();
 /** How often one claim tries again after losing its installation's last slot to another claimer. */
 const ROUNDS_PER_CLAIM = 8;
 
@@ -120,8 +127,13 @@ export async function claimNextJob(db: Database, request: ClaimRequest): Promise
     select c.id as candidate_id, moved.* from candidate c left join moved on moved.id = c.id`;
 
   for (let round = 0; round < ROUNDS_PER_CLAIM; round++) {
-    let [row] = await queryRows(db, statement(fromTheFront));
-    if (!row) [row] = await queryRows(db, statement(byInstallation));
+    const skipFront = (frontBlockedUntil.get(db) ?? 0) > request.at.getTime();
+    let [row] = skipFront ? [] : await queryRows(db, statement(fromTheFront));
+    if (!row) {
+      [row] = await queryRows(db, statement(byInstallation));
+      // The front is all at its limit: ask installation by installation for a while.
+      if (row && !skipFront) frontBlockedUntil.set(db, request.at.getTime() + FRONT_BLOCKED_MS);
+    }
     if (!row) return null; // nothing claimable
     if (row.id === null || row.id === undefined) continue; // lost the installation's last slot
     const job = mapTableRow(jobs, row);

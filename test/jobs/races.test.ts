@@ -181,4 +181,33 @@ describe.runIf(postgresAvailable)("races on the real server", () => {
       await Promise.all(claimers.map((c) => c.close()));
     }
   });
+
+  it("after the front of the queue was all at its limit, claims go installation by installation for a second, then look at the front again", async () => {
+    await recordInstallation(database.db, { id: 2, accountLogin: "org-2" }, T0);
+    await database.db.execute(sql`
+      insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
+                        status, created_at, updated_at, queued_at)
+      select 1, 1, 'o/r', 100 + g, 'issue', 'implement', 'queued', ${T0.toISOString()}::timestamptz,
+             ${T0.toISOString()}::timestamptz, ${T0.toISOString()}::timestamptz - (g || ' seconds')::interval
+      from generate_series(1, 100) g`);
+    for (let n = 0; n < 3; n++)
+      await makeJob(database.db, { installationId: 2, status: "queued", targetNumber: 500 + n });
+    const statements: string[] = [];
+    const counted = openPostgres({ url: database.url as string, max: 1, onQuery: (query) => statements.push(query) });
+    const claimAt = (at: Date) =>
+      claimNextJob(counted.db, { workerId: "w", at, leaseSeconds: 60, installationLimit: 1_000 });
+    try {
+      // Installation 1 (all 100 jobs at the front) is at its limit: only installation 2's jobs are claimable.
+      await database.db.execute(sql`update installations set running_count = 1000 where id = 1`);
+      const fronts = () => statements.filter((q) => q.includes("front as (")).length;
+      expect((await claimAt(T0))?.installationId).toBe(2);
+      expect(fronts()).toBe(1);
+      expect((await claimAt(new Date(T0.getTime() + 500)))?.installationId).toBe(2);
+      expect(fronts()).toBe(1);
+      expect((await claimAt(new Date(T0.getTime() + 1_500)))?.installationId).toBe(2);
+      expect(fronts()).toBe(2);
+    } finally {
+      await counted.close();
+    }
+  });
 });
