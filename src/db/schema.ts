@@ -419,8 +419,7 @@ export const jobRollupDays = pgTable("job_rollup_days", {
   rolledAt: at("rolled_at").notNull(),
 });
 
-/** What started a review round: a review with changes requested, or a `/labelrun revise` comment. */
-/** An issue/PR as a webhook showed it (the worker's `TargetDetails`). */
+/** An issue/PR as the worker's agent reads it (`TargetDetails`), and as a trigger's webhook showed it. */
 export interface TargetSnapshot {
   title: string;
   body: string;
@@ -428,10 +427,13 @@ export interface TargetSnapshot {
   state: "open" | "closed";
   labels: string[];
   author: string | null;
+  /** For a pull request: the head branch and commit. */
   head?: { ref: string; sha: string };
+  /** For a pull request: the branch it merges into. */
   base?: { ref: string; sha: string };
 }
 
+/** What started a review round: a review with changes requested, or a `/labelrun revise` comment. */
 export interface ReviewTrigger {
   /** The review's id, when a review started it. */
   reviewId: number | null;

@@ -1,3 +1,5 @@
+import type { TargetSnapshot } from "../db/schema.js";
+
 /** A repository as labelrun addresses it through an installation. */
 export interface RepoRef {
   installationId: number;
@@ -63,19 +65,8 @@ export function splitFullName(fullName: string): { owner: string; repo: string }
   return { owner, repo };
 }
 
-/** What an agent gets to read about its issue/PR (the context file). */
-export interface TargetDetails {
-  title: string;
-  body: string;
-  url: string;
-  state: "open" | "closed";
-  labels: string[];
-  author: string | null;
-  /** For a pull request: the head branch and commit. */
-  head?: { ref: string; sha: string };
-  /** For a pull request: the branch it merges into. */
-  base?: { ref: string; sha: string };
-}
+/** What an agent gets to read about its issue/PR (the context file); a job keeps it from its trigger's webhook. */
+export type TargetDetails = TargetSnapshot;
 
 /** An installation token limited to some repositories. */
 export interface ScopedToken {

@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { setInstallationSuspended } from "../../src/db/installations.js";
 import { installations, jobs } from "../../src/db/schema.js";
@@ -7,7 +7,7 @@ import { listJobEvents } from "../../src/jobs/find-jobs.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { transitionJobs } from "../../src/jobs/transition-jobs.js";
 import { type TestDatabase, testDrivers, useTestDatabase } from "../support/databases.js";
-import { makeJob, seedInstallation, T0 } from "../support/factories.js";
+import { makeJob, seedInstallation, seedQueuedFront, T0 } from "../support/factories.js";
 
 const claim = { workerId: "w1", at: T0, leaseSeconds: 60, installationLimit: 2 };
 
@@ -149,12 +149,7 @@ describe.each(testDrivers)("claimNextJob on %s", (driver) => {
   it("looks installation by installation when the whole front of the queue belongs to an installation at its limit", async () => {
     await makeJob(database.db, { installationId: 1, status: "running", targetNumber: 1 });
     // 100 older jobs of installation 1 (at its limit of 1): more than a claim looks at in the queue's front.
-    await database.db.execute(sql`
-      insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
-                        status, created_at, updated_at, queued_at)
-      select 1, 1, 'o/r', 100 + g, 'issue', 'implement', 'queued', ${T0.toISOString()}::timestamptz,
-             ${T0.toISOString()}::timestamptz, ${T0.toISOString()}::timestamptz - (g || ' seconds')::interval
-      from generate_series(1, 100) g`);
+    await seedQueuedFront(database.db, 1, 100);
     await queue(database, { installationId: 2, jobType: "review", targetNumber: 500 });
     const implement = await queue(database, { installationId: 2, jobType: "implement", targetNumber: 501 });
     const limits = { ...claim, installationLimit: 1, jobTypeLimits: { review: 0 } };

@@ -8,7 +8,7 @@ import { claimNextJob } from "../../src/jobs/claim-next-job.js";
 import { createJob } from "../../src/jobs/create-job.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { postgresAvailable, useTestDatabase } from "../support/databases.js";
-import { makeJob, makeNewJob, seedInstallation, T0 } from "../support/factories.js";
+import { makeJob, makeNewJob, seedInstallation, seedQueuedFront, T0 } from "../support/factories.js";
 
 // Races need a server with real sessions: PGlite runs one transaction at a time.
 describe.runIf(postgresAvailable)("races on the real server", () => {
@@ -184,12 +184,7 @@ describe.runIf(postgresAvailable)("races on the real server", () => {
 
   it("after the front of the queue was all at its limit, claims go installation by installation for a second, then look at the front again", async () => {
     await recordInstallation(database.db, { id: 2, accountLogin: "org-2" }, T0);
-    await database.db.execute(sql`
-      insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
-                        status, created_at, updated_at, queued_at)
-      select 1, 1, 'o/r', 100 + g, 'issue', 'implement', 'queued', ${T0.toISOString()}::timestamptz,
-             ${T0.toISOString()}::timestamptz, ${T0.toISOString()}::timestamptz - (g || ' seconds')::interval
-      from generate_series(1, 100) g`);
+    await seedQueuedFront(database.db, 1, 100);
     for (let n = 0; n < 3; n++)
       await makeJob(database.db, { installationId: 2, status: "queued", targetNumber: 500 + n });
     const statements: string[] = [];

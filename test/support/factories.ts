@@ -42,3 +42,13 @@ export async function makeJob(
   await db.execute(sql`update jobs set status = ${status} where id = ${result.job.id}`);
   return { ...result.job, status };
 }
+
+/** `count` queued jobs of one installation, older than T0 by 1…count seconds (the front of the queue). */
+export async function seedQueuedFront(db: Database, installationId: number, count: number): Promise<void> {
+  await db.execute(sql`
+    insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
+                      status, created_at, updated_at, queued_at)
+    select ${installationId}, 1, 'o/r', 100 + g, 'issue', 'implement', 'queued', ${T0.toISOString()}::timestamptz,
+           ${T0.toISOString()}::timestamptz, ${T0.toISOString()}::timestamptz - (g || ' seconds')::interval
+    from generate_series(1, ${count}::int) g`);
+}
