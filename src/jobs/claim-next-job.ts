@@ -66,19 +66,20 @@ export async function claimNextJob(db: Database, request: ClaimRequest): Promise
   const underLimits = (jobType: SQL) =>
     sql`i.running_count < ${limit}
         and coalesce((i.running_by_type ->> ${jobType})::int, 0) < coalesce((${typeLimits} ->> ${jobType})::int, ${limit})`;
-  const due = (alias: string) =>
-    sql.raw(
-      `${alias}.status = 'queued' and ${alias}.hold is null and (${alias}.run_after is null or ${alias}.run_after <= `,
-    );
+  // Queued, not held, and due, for the jobs row under `alias`.
+  const due = (alias: string) => {
+    const job = sql.raw(alias);
+    return sql`${job}.status = 'queued' and ${job}.hold is null and (${job}.run_after is null or ${job}.run_after <= ${now})`;
+  };
   // The usual case: the oldest claimable job among the first jobs of the queue (one index range).
   const fromTheFront = sql`
     front as (
-      select q.id from jobs q where ${due("q")}${now}) ${typeFilter("q")}
+      select q.id from jobs q where ${due("q")} ${typeFilter("q")}
       order by q.queued_at, q.id limit ${FRONT}
     ), candidate as (
       select j.id, j.installation_id, j.job_type from front f join jobs j on j.id = f.id
       join installations i on i.id = j.installation_id
-      where ${due("j")}${now}) and i.suspended_at is null and i.deleted_at is null and ${underLimits(sql`j.job_type`)}
+      where ${due("j")} and i.suspended_at is null and i.deleted_at is null and ${underLimits(sql`j.job_type`)}
       order by j.queued_at, j.id
       limit 1
       for update of j skip locked
@@ -90,12 +91,12 @@ export async function claimNextJob(db: Database, request: ClaimRequest): Promise
       select j.id, j.installation_id, j.job_type from installations i
       cross join lateral (
         select q.id, q.queued_at from jobs q
-        where q.installation_id = i.id and ${due("q")}${now}) ${typeFilter("q")}
+        where q.installation_id = i.id and ${due("q")} ${typeFilter("q")}
           and coalesce((i.running_by_type ->> q.job_type)::int, 0) < coalesce((${typeLimits} ->> q.job_type)::int, ${limit})
         order by q.queued_at, q.id limit ${FRONT_PER_INSTALLATION}
       ) first
       join jobs j on j.id = first.id
-      where i.suspended_at is null and i.deleted_at is null and i.running_count < ${limit} and ${due("j")}${now})
+      where i.suspended_at is null and i.deleted_at is null and i.running_count < ${limit} and ${due("j")}
       order by first.queued_at, first.id
       limit 1
       for update of j skip locked
