@@ -83,18 +83,14 @@ export async function currentRepositoryConfig(
 }
 
 /**
- * Marks stored configs stale so the next dispatch reads them again: one repository's, or (an
- * organisation's `.github` repository changed) every repository of that owner's.
+ * Marks every stored config of an owner's repositories stale (its organisation's `.github`
+ * repository, their default, changed), so each repository's next dispatch reads it again.
  */
-export async function forgetRepositoryConfigs(
-  db: Database,
-  which: { repositoryId: number } | { owner: string },
-): Promise<void> {
-  const where =
-    "repositoryId" in which
-      ? sql`repository_id = ${which.repositoryId}`
-      : sql`repository_full_name like ${`${which.owner.replaceAll("\\", "\\\\").replaceAll("%", "\\%").replaceAll("_", "\\_")}/%`}`;
-  await db.execute(sql`update repository_configs set fetched_at = to_timestamp(0) where ${where}`);
+export async function forgetOwnerRepositoryConfigs(db: Database, owner: string): Promise<void> {
+  const pattern = `${owner.replaceAll("\\", "\\\\").replaceAll("%", "\\%").replaceAll("_", "\\_")}/%`;
+  await db.execute(
+    sql`update repository_configs set fetched_at = to_timestamp(0) where repository_full_name like ${pattern}`,
+  );
 }
 
 /** The channel a repository config's rewrite is announced on (its repository id). */

@@ -1,6 +1,6 @@
 import { REPO_CONFIG_PATH } from "../../config/repo-config.js";
 import { splitFullName } from "../port.js";
-import { forgetRepositoryConfigs, refreshRepositoryConfig } from "../repository-config-store.js";
+import { forgetOwnerRepositoryConfigs, refreshRepositoryConfig } from "../repository-config-store.js";
 import type { PushEvent } from "./events.js";
 import type { IntakeDeps } from "./intake-deps.js";
 
@@ -17,7 +17,7 @@ export async function handlePush(deps: IntakeDeps, event: PushEvent): Promise<Pu
   if (!event.toDefaultBranch || !event.changedPaths.includes(REPO_CONFIG_PATH)) return "ignored";
   const { owner, repo } = splitFullName(event.repositoryFullName);
   if (repo === ".github") {
-    await forgetRepositoryConfigs(deps.db, { owner });
+    await forgetOwnerRepositoryConfigs(deps.db, owner);
     return "forgot_organisation_defaults";
   }
   deps.after.run("read repository config", () =>
