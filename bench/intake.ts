@@ -58,11 +58,19 @@ const processes: ChildProcess[] = [];
 try {
   const noop = await startProcess(["bench/noop-app.ts"], env);
   processes.push(noop.child);
-  const web = await startProcess(["src/bin/web.ts"], { ...env, DATABASE_URL: database.url, LOG_LEVEL: "info" });
+  // BENCH_PROFILE=<dir>: the web process writes a V8 CPU profile there when it exits.
+  const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const web = await startProcess([...profile, "src/bin/web.ts"], {
+    ...env,
+    DATABASE_URL: database.url,
+    LOG_LEVEL: "info",
+    SHUTDOWN_DRAIN_SECONDS: "0",
+  });
   processes.push(web.child);
   await load(noop.port); // warm-up, discarded
   const peer = await load(noop.port);
   await load(web.port);
+  const githubBefore = github.requests.length;
   const ours = await load(web.port);
   const [jobs] = (await database.handle.db.execute(sql`select count(*)::int as n from jobs`)) as unknown as Array<{
     n: number;
@@ -70,7 +78,13 @@ try {
   console.log(`\n| app | deliveries/s | p50 ms | p99 ms | non-2xx |\n|---|---:|---:|---:|---:|`);
   console.log(`| no-op Probot app | ${peer.rps.toFixed(0)} | ${peer.p50} | ${peer.p99} | ${peer.non2xx} |`);
   console.log(`| labelrun web | ${ours.rps.toFixed(0)} | ${ours.p50} | ${ours.p99} | ${ours.non2xx} |`);
-  console.log(`\njobs recorded: ${jobs?.n} (a third of labelrun's deliveries, warm-up included, are triggers)`);
+  const asked = new Map<string, number>();
+  for (const r of github.requests.slice(githubBefore)) {
+    const what = `${r.method} ${r.path.replace(/\d+/g, ":n")}`;
+    asked.set(what, (asked.get(what) ?? 0) + 1);
+  }
+  console.log(`\nGitHub requests while labelrun was measured: ${github.requests.length - githubBefore}`, asked);
+  console.log(`jobs recorded: ${jobs?.n} (a third of labelrun's deliveries, warm-up included, are triggers)`);
   console.log(
     `bench:intake: ${ours.rps.toFixed(0)} deliveries/s, p99 ${ours.p99} ms (${(ours.rps / peer.rps).toFixed(2)}× the no-op Probot app; target ≥ 0.7)`,
   );

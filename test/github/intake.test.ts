@@ -215,6 +215,41 @@ describe.each(testDrivers)("labels in, one living comment out (%s)", (driver) =>
     expect(bodies.at(-1)).toContain("`DRY_RUN` dry run");
   });
 
+  it("a flood of labels on a repository whose config was never read reads it once, and every trigger among them records its job", async () => {
+    // Before: each label queued a read of its own (2 requests each), a flood's worth after the response.
+    let reads = 0;
+    const yaml = 'triggers:\n  "agent:custom": implement\n';
+    const scope = mockToken(api())
+      .get((uri) => /\/contents\/\.github(%2F|\/)labelrun\.yml/.test(uri))
+      .optionally()
+      .times(50)
+      .reply(() => {
+        reads++;
+        return [200, yaml, { "content-type": "application/vnd.github.v3.raw; charset=utf-8" }];
+      })
+      .post(/\/repos\/Codertocat\/Hello-World\/issues\/[1-3]\/comments$/)
+      .times(3)
+      .reply(201, () => ({ id: 600 + reads }));
+    const label = (number: number, name: string) => {
+      const event = labeled({ label: name, number });
+      // Open moments ago: dispatch need not read the issue again.
+      event.payload.issue.updated_at = harness.clock.now().toISOString();
+      return event;
+    };
+    await Promise.all([
+      ...[1, 2, 3].map((n) => harness.deliver(label(n, "agent:custom"))),
+      ...Array.from({ length: 30 }, (_, i) => harness.deliver(label(10 + i, `bug-${i % 5}`))),
+      // The same label on the same issue again: looked at once.
+      harness.deliver(label(1, "agent:custom")),
+    ]);
+    await harness.settle();
+    expect(reads).toBe(1);
+    const created = await database.db.select().from(jobs);
+    expect(created.map((job) => job.targetNumber).sort()).toEqual([1, 2, 3]);
+    expect(created.every((job) => job.jobType === "implement" && job.triggerLabel === "agent:custom")).toBe(true);
+    expect(scope.pendingMocks()).toEqual([]);
+  });
+
   it("a trigger naming an unknown job type fails with VALIDATION_ERROR that lists the known ones", async () => {
     const yaml = 'triggers:\n  "agent:reveiw": reveiw\n';
     const bodies: string[] = [];

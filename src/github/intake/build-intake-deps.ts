@@ -1,6 +1,7 @@
 import { PermissionCache, runCommand } from "../commands/run-command.js";
 import { buildJobServices, type JobServices, type JobServicesDeps } from "../job-services.js";
 import type { RepositoryConfigCache } from "../repository-config-cache.js";
+import { FirstConfigReads } from "./first-config-reads.js";
 import type { CommentIntakeDeps } from "./handle-comment.js";
 import type { AfterResponse } from "./intake-deps.js";
 import { PerPersonLimit } from "./per-person-limit.js";
@@ -29,6 +30,7 @@ export function buildIntakeDeps(c: IntakeCollaborators): CommentIntakeDeps {
     after: c.after,
     commands: c.commands,
     configCache: c.configCache,
+    firstConfigReads: new FirstConfigReads(c.clock),
     // Ten a minute per person and installation (per process): a person typing commands never
     // meets it; a script flooding an issue with them stops costing GitHub requests.
     commandLimit: new PerPersonLimit(10, 60_000),

@@ -22,8 +22,10 @@ export async function handleLabeled(deps: IntakeDeps, event: LabelEvent): Promis
   const jobType = (cached?.triggers ?? deps.jobTypes.defaultTriggers)[event.label];
   if (!jobType) {
     // Never read this repository's config: its own trigger labels are not
-    // known yet. Read it after the response and look at this label again.
-    if (!cached) deps.after.run("read repository config", () => recheckAfterConfigRead(deps, event));
+    // known yet. Read it after the response (once for a burst of labels) and look at this label again.
+    if (!cached && deps.firstConfigReads.wait(event)) {
+      deps.after.run("read repository config", () => recheckAfterConfigRead(deps, event));
+    }
     return { outcome: "ignored", reason: `\`${event.label}\` is not a trigger label` };
   }
   if (cached && !cached.enabled) return { outcome: "ignored", reason: "labelrun is turned off for this repository" };
@@ -77,19 +79,25 @@ export async function handleLabeled(deps: IntakeDeps, event: LabelEvent): Promis
 
 async function recheckAfterConfigRead(deps: IntakeDeps, event: LabelEvent): Promise<void> {
   const { owner, repo } = splitFullName(event.repositoryFullName);
-  await refreshRepositoryConfig(
-    deps,
-    {
-      installationId: event.installation.id,
-      owner,
-      repo,
-      repositoryId: event.repositoryId,
-      repositoryFullName: event.repositoryFullName,
-    },
-    deps.clock.now(),
-  );
+  let waited: LabelEvent[] = [];
+  try {
+    await refreshRepositoryConfig(
+      deps,
+      {
+        installationId: event.installation.id,
+        owner,
+        repo,
+        repositoryId: event.repositoryId,
+        repositoryFullName: event.repositoryFullName,
+      },
+      deps.clock.now(),
+    );
+  } finally {
+    // Read or not, the labels that waited are this task's: a later label starts a read of its own.
+    waited = deps.firstConfigReads.take(event.repositoryId);
+  }
   const cached = await readRepositoryConfig(deps, event.repositoryId);
-  if (cached?.triggers[event.label]) await handleLabeled(deps, event);
+  for (const label of waited) if (cached?.triggers[label.label]) await handleLabeled(deps, label);
 }
 
 export function commentTarget(event: {
