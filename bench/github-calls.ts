@@ -8,7 +8,7 @@ import { PGlite } from "@electric-sql/pglite";
 import nock from "nock";
 import pino from "pino";
 import { Probot, ProbotOctokit } from "probot";
-import { createApp } from "../src/app.js";
+import { createIntake } from "../src/app.js";
 import { systemClock } from "../src/clock.js";
 import { parseJobTypes } from "../src/config/job-types.js";
 import { migrate } from "../src/db/migrate.js";
@@ -107,7 +107,7 @@ const handle = await openPGlite({ instance: pg });
 await migrate(handle);
 const after = new AfterResponseTasks(log);
 const deps = buildIntakeDeps({ db: handle.db, github, jobTypes, clock: systemClock, log, after, writerId: "bench" });
-await probot.load(createApp(deps), { cwd: process.cwd(), addHandler: () => {} });
+const receive = createIntake(deps);
 const services = buildJobServices({ db: handle.db, github, jobTypes, clock: systemClock, log, writerId: "bench" });
 
 let delivery = 0;
@@ -134,7 +134,7 @@ async function oneJob(repo: number, issue: number): Promise<void> {
     installation: { id: 7 },
     sender: { login: "octocat", type: "User" },
   };
-  await probot.receive({ id: `d-${++delivery}`, name: "issues", payload } as never);
+  await receive({ id: `d-${++delivery}`, name: "issues", payload });
   await after.idle();
   const job = await claimNextJob(handle.db, {
     workerId: "bench",

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import pino from "pino";
-import { createApp } from "../app.js";
+import { createIntake } from "../app.js";
 import { systemClock } from "../clock.js";
 import { EnvError, loadEnv } from "../config/env.js";
 import { loadJobTypes } from "../config/job-types.js";
@@ -263,7 +263,7 @@ try {
       const jobTypes = loadJobTypes(env.LABELRUN_CONFIG, { defaultTimeoutMinutes: env.DEFAULT_TIMEOUT_MINUTES });
       const gh = buildGitHubServices({ env, log, db: database.db, jobTypes, writerId: defaultWorkerId(env) });
       if (!gh) fail("receive needs the GitHub App's credentials (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET)");
-      const { probot, github, services, permissions } = gh as NonNullable<typeof gh>;
+      const { github, services, permissions } = gh as NonNullable<typeof gh>;
       const after = new AfterResponseTasks(log);
       const deps = buildIntakeDeps({
         db: database.db,
@@ -276,9 +276,12 @@ try {
         services,
         permissions,
       });
-      await probot.load(createApp(deps), { cwd: process.cwd(), addHandler: () => {} });
       const deliveryId = values.id ?? `labelrun-receive-${randomUUID()}`;
-      await probot.receive({ id: deliveryId, name: values.event as never, payload: payload as never });
+      await createIntake(deps)({
+        id: deliveryId,
+        name: String(values.event),
+        payload: payload as Record<string, unknown>,
+      });
       // What the delivery set off (dispatch, comment) finishes before the CLI exits.
       await after.idle();
       await gh?.idle();

@@ -1,7 +1,6 @@
 import type { Logger } from "pino";
-import { createNodeMiddleware } from "probot";
 import SmeeClient from "smee-client";
-import { createApp } from "../app.js";
+import { createIntake } from "../app.js";
 import { systemClock } from "../clock.js";
 import { type Env, loadEnv } from "../config/env.js";
 import { AfterResponseTasks } from "../github/intake/after-response.js";
@@ -69,14 +68,14 @@ export async function startWeb(
   // The server keeps this one array; a registration replaces its contents.
   const handlers: Handler[] = [];
   const route = async () => {
-    const webhookMiddleware = gh ? await webhookMiddlewareFor(gh, env, params, { after, commands, configCache }) : null;
+    const receiveWebhook = gh ? intakeFor(gh, env, params, { after, commands, configCache }) : null;
     admin.services = gh?.services ?? null;
     admin.permissions = gh?.permissions ?? null;
     const key = signInKeyOf(env);
     if (key) auth.enableSignIn(key);
     const next = webHandlers({
       env,
-      webhookMiddleware,
+      receiveWebhook,
       port,
       admin,
       worker: params.worker,
@@ -136,14 +135,14 @@ function signInKeyOf(env: Env): string | undefined {
   return env.github && env.GITHUB_CLIENT_ID && env.GITHUB_CLIENT_SECRET ? env.GITHUB_CLIENT_SECRET : undefined;
 }
 
-/** Probot's webhook middleware over labelrun's app, with this process's intake. */
-async function webhookMiddlewareFor(
+/** labelrun's intake with this process's queues and config cache. */
+function intakeFor(
   gh: GitHubServices,
   env: Env,
   params: ProcessParts,
   queues: { after: AfterResponseTasks; commands: AfterResponseTasks; configCache: RepositoryConfigCache },
 ) {
-  const { probot, github, services, permissions } = gh;
+  const { github, services, permissions } = gh;
   const deps = buildIntakeDeps({
     db: params.database.db,
     github,
@@ -158,7 +157,7 @@ async function webhookMiddlewareFor(
     permissions,
     configCache: queues.configCache,
   });
-  return createNodeMiddleware(createApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
+  return createIntake(deps);
 }
 
 /**

@@ -17,8 +17,8 @@ export const MANIFEST_PATH = fileURLToPath(new URL("../../app.yml", import.meta.
 
 export interface WebHandlerOptions {
   env: Env;
-  /** Probot's webhook middleware, or null in setup mode (no App credentials). */
-  webhookMiddleware: Parameters<typeof webhookRoute>[0] | null;
+  /** The intake webhook deliveries go to, or null in setup mode (no App credentials). */
+  receiveWebhook: Parameters<typeof webhookRoute>[0] | null;
   /** The port actually bound, for links in setup mode. */
   port: number;
   admin: AdminDeps;
@@ -37,13 +37,20 @@ export interface WebHandlerOptions {
 /** The routes of the web process, in the order they are tried. */
 export function webHandlers(options: WebHandlerOptions): Handler[] {
   const { env, admin } = options;
-  const handlers: Handler[] = [
+  const handlers: Handler[] = [];
+  if (options.receiveWebhook) {
+    // First: deliveries are most of the traffic.
+    const secret = options.webhookSecret ?? env.github?.webhookSecret;
+    if (!secret) throw new Error("a webhook route needs the webhook secret");
+    handlers.push(webhookRoute(options.receiveWebhook, { secret, log: options.log }));
+  }
+  handlers.push(
     healthz,
     cspReportRoute(options.log),
     readyz({ db: admin.db, expectedMigrations: countMigrations(), worker: options.worker, draining: options.draining }),
     metricsRoute({ db: admin.db, auth: admin.auth, public: env.METRICS_PUBLIC, clock: admin.clock }),
     jobsApi(admin),
-  ];
+  );
   if (env.github && env.GITHUB_CLIENT_ID && env.GITHUB_CLIENT_SECRET) {
     handlers.push(
       githubSignIn({
@@ -57,10 +64,7 @@ export function webHandlers(options: WebHandlerOptions): Handler[] {
     );
   }
   handlers.push(dashboardRoutes(admin));
-  if (options.webhookMiddleware) {
-    const secret = options.webhookSecret ?? env.github?.webhookSecret;
-    if (!secret) throw new Error("a webhook route needs the webhook secret");
-    handlers.push(webhookRoute(options.webhookMiddleware, { secret, log: options.log }));
+  if (options.receiveWebhook) {
     // The home page is the board once the app is set up.
     handlers.push((req, res) => {
       if (req.method !== "GET" || pathOf(req) !== "/") return false;

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
+import { DeliveryFailedError, type ReceiveDelivery } from "../app.js";
 import { type Handler, pathOf, sendJson } from "./http-server.js";
 
 /** Where GitHub delivers webhooks. */
@@ -16,35 +17,30 @@ export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
  */
 export const MAX_WEBHOOK_BYTES_IN_FLIGHT = 100 * 1024 * 1024;
 
-type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next?: () => void) => unknown;
-
 /**
- * Routes `POST /api/github/webhooks` to Probot's middleware, after the door
- * checks a stranger's request must pass first: a body over GitHub's 25 MB
- * limit is refused before it is read (by its `Content-Length`, or by counting
- * while it streams), and the signature is verified on the raw bytes before
- * anything parses or logs the payload. A rejected delivery is one `warn` line
- * with its delivery id, event and remote address, never its body. Probot
- * answers only after the handlers finished, so a job row is committed before
- * GitHub gets its 2xx, and a handler error (database down) becomes a 5xx that
- * GitHub records as a failed delivery.
+ * Serves `POST /api/github/webhooks`: the door checks a stranger's request
+ * must pass come first — a body over GitHub's 25 MB limit is refused before it
+ * is read (by its `Content-Length`, or by counting while it streams), and the
+ * signature is verified on the raw bytes before anything parses or logs the
+ * payload. A rejected delivery is one `warn` line with its delivery id, event
+ * and remote address, never its body. The delivery is answered only after its
+ * handlers finished, so a job row is committed before GitHub gets its 200, and
+ * a handler error (database down) becomes a 500 that GitHub records as a
+ * failed delivery. (Probot's middleware would verify and parse the body a
+ * second time and build an authenticated Octokit for every delivery; the
+ * signature check here is the same HMAC, done once.)
  */
 export function webhookRoute(
-  middleware: NodeMiddleware,
+  receive: ReceiveDelivery,
   options: { secret: string; log: Logger; maxBytes?: number; maxBytesInFlight?: number },
 ): Handler {
   const maxBytes = options.maxBytes ?? MAX_WEBHOOK_BYTES;
   const budget = { free: options.maxBytesInFlight ?? MAX_WEBHOOK_BYTES_IN_FLIGHT };
   return async (req, res) => {
     if (pathOf(req) !== WEBHOOK_PATH) return false;
-    const next = () => {
-      if (!res.headersSent) {
-        res.writeHead(404);
-        res.end();
-      }
-    };
     if (req.method !== "POST") {
-      await middleware(req, res, next);
+      res.setHeader("allow", "POST");
+      sendJson(res, 405, { error: { code: "method_not_allowed", message: "webhook deliveries are POSTed" } });
       return true;
     }
     const who = {
@@ -62,7 +58,15 @@ export function webhookRoute(
         setTimeout(() => req.socket.destroy(), 5_000).unref();
       });
       const code =
-        status === 413 ? "too_large" : status === 503 ? "busy" : status === 400 ? "malformed" : "bad_signature";
+        status === 413
+          ? "too_large"
+          : status === 503
+            ? "busy"
+            : status === 415
+              ? "not_json"
+              : status === 400
+                ? "malformed"
+                : "bad_signature";
       if (status === 503) res.setHeader("retry-after", "10");
       sendJson(res, status, { error: { code, message } });
     };
@@ -89,26 +93,44 @@ export function webhookRoute(
       refuse(401, "the signature does not match the webhook secret");
       return true;
     }
-    const malformed = envelopeProblem(body);
-    if (malformed) {
-      refuse(400, malformed);
+    if (!/^\s*application\/json\s*(;|$)/i.test(header(req, "content-type") ?? "")) {
+      refuse(415, "the content type is not application/json (the App's webhook must send JSON)");
       return true;
     }
-    // The verified bytes go to Probot as they are (@octokit/webhooks reads `rawBody` when set).
-    Object.assign(req, { body: {}, rawBody: body });
-    await middleware(req, res, next);
+    if (!who.deliveryId || !who.event) {
+      refuse(400, "the delivery has no x-github-delivery or x-github-event header");
+      return true;
+    }
+    const envelope = readEnvelope(body);
+    if (typeof envelope === "string") {
+      refuse(400, envelope);
+      return true;
+    }
+    try {
+      await receive({ id: who.deliveryId, name: who.event, payload: envelope });
+    } catch (error) {
+      // What failed is logged by the intake; GitHub's delivery log shows only what happened.
+      const failed = (error instanceof AggregateError ? error.errors : [error]).find(
+        (e) => e instanceof DeliveryFailedError,
+      );
+      sendJson(res, 500, {
+        error: { code: "delivery_failed", message: failed?.message ?? "internal error; GitHub can redeliver it" },
+      });
+      if (!failed) options.log.error({ err: error, ...who }, "could not handle a delivery");
+      return true;
+    }
+    res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+    res.end("ok\n");
     return true;
   };
 }
 
 /**
- * What Probot needs of a signed payload before labelrun's handlers see it:
- * a JSON object, and an installation (when there is one) with a positive
- * integer id — Probot authenticates for it before any handler runs, and
- * anything else there is a 500 inside Probot. The rest is the intake's to
- * check (src/github/intake/events.ts).
+ * The signed payload, or what is wrong with its envelope: it must be a JSON
+ * object, and an installation (when there is one) must have a positive integer
+ * id. The rest is the intake's to check (src/github/intake/events.ts).
  */
-function envelopeProblem(body: Buffer): string | null {
+function readEnvelope(body: Buffer): Record<string, unknown> | string {
   let payload: unknown;
   try {
     payload = JSON.parse(body.toString("utf8"));
@@ -117,11 +139,11 @@ function envelopeProblem(body: Buffer): string | null {
   }
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return "the body is not a JSON object";
   const installation = (payload as { installation?: unknown }).installation;
-  if (installation === undefined || installation === null) return null;
+  if (installation === undefined || installation === null) return payload as Record<string, unknown>;
   const id = (installation as { id?: unknown }).id;
   if (typeof installation !== "object" || !Number.isSafeInteger(id) || (id as number) <= 0)
     return "installation.id is not a positive integer";
-  return null;
+  return payload as Record<string, unknown>;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

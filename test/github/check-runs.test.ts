@@ -1,6 +1,6 @@
 import pino from "pino";
 import { beforeEach, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app.js";
+import { createIntake } from "../../src/app.js";
 import { ManualClock } from "../../src/clock.js";
 import { parseJobTypes } from "../../src/config/job-types.js";
 import type { JobRow } from "../../src/db/schema.js";
@@ -106,11 +106,11 @@ describe.each(testDrivers)("check runs follow a job on a pull request (%s)", (dr
     const port = octokitPort((id) => probot.auth(id) as never);
     const collaborators = { db: database.db, github: port, jobTypes: JOB_TYPES, clock, log, writerId: "checks" };
     const intake = buildIntakeDeps({ ...collaborators, after: tasks, commentQueue: tasks });
-    await probot.load(createApp(intake), { cwd: process.cwd(), addHandler: () => {} });
+    const receive = createIntake(intake);
     services = buildJobServices({ ...collaborators, commentQueue: tasks });
     let n = 0;
     deliver = async (name, payload) => {
-      await probot.receive({ id: `d${++n}`, name: name as never, payload: payload as never });
+      await receive({ id: `d${++n}`, name, payload });
       await tasks.idle();
     };
     sweep = async () => {

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import nock from "nock";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app.js";
+import { createIntake } from "../../src/app.js";
 import { ManualClock } from "../../src/clock.js";
 import { parseJobTypes } from "../../src/config/job-types.js";
 import { queryRows } from "../../src/db/client.js";
@@ -101,7 +101,7 @@ describe.runIf(postgresAvailable)(
       const port = octokitPort((id) => probot.auth(id) as never);
       const collaborators = { db: database.db, github: port, jobTypes: JOB_TYPES, clock, log, writerId: "model" };
       const intake = buildIntakeDeps({ ...collaborators, after, commentQueue: after });
-      await probot.load(createApp(intake), { cwd: process.cwd(), addHandler: () => {} });
+      const receive = createIntake(intake);
       const services = buildJobServices({ ...collaborators, commentQueue: after });
       const { deps: sweepDeps } = makeSweepDeps(database.db, {
         clock,
@@ -133,7 +133,7 @@ describe.runIf(postgresAvailable)(
           onJobChanged: (job: JobRow) => (killedBeforeReaction() ? Promise.resolve() : services.onJobChanged(job)),
         } as unknown as RunJobDeps;
         const deliver = (event: { name: string; payload: Record<string, unknown> }) =>
-          probot.receive({ id: `model-${++delivery}`, name: event.name as never, payload: event.payload as never });
+          receive({ id: `model-${++delivery}`, name: event.name, payload: event.payload });
 
         for (let step = 0; step < STEPS; step++) {
           const roll = rng.next();

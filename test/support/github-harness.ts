@@ -2,7 +2,7 @@ import { generateKeyPairSync } from "node:crypto";
 import nock from "nock";
 import pino from "pino";
 import { Probot, ProbotOctokit } from "probot";
-import { createApp } from "../../src/app.js";
+import { createIntake } from "../../src/app.js";
 import { ManualClock } from "../../src/clock.js";
 import { parseJobTypes } from "../../src/config/job-types.js";
 import type { Database } from "../../src/db/client.js";
@@ -51,7 +51,7 @@ export async function makeGitHubHarness(db: Database, jobTypes = TEST_JOB_TYPES)
   const probot = makeProbot(log);
   const github = octokitPort((id) => probot.auth(id) as never);
   const deps = buildIntakeDeps({ db, github, jobTypes, clock, log, after, writerId: "test-writer" });
-  await probot.load(createApp(deps), { cwd: process.cwd(), addHandler: () => {} });
+  const receive = createIntake(deps);
   let deliveries = 0;
   return {
     probot,
@@ -59,9 +59,9 @@ export async function makeGitHubHarness(db: Database, jobTypes = TEST_JOB_TYPES)
     clock,
     after,
     github,
-    /** Delivers an event as GitHub would (Probot's `receive`); resolves when the handler answered. */
+    /** Delivers an event as the web process does once it is verified; resolves when the handler answered. */
     async deliver(event: { name: string; payload: Record<string, unknown> }, id = `delivery-${++deliveries}`) {
-      await probot.receive({ id, name: event.name as never, payload: event.payload as never });
+      await receive({ id, name: event.name, payload: event.payload });
       return id;
     },
     /** Waits for everything started after the responses (dispatch, comment edits). */

@@ -1,7 +1,6 @@
 import type { Server } from "node:http";
 import pino from "pino";
-import { createNodeMiddleware } from "probot";
-import { createApp } from "../../src/app.js";
+import { createIntake } from "../../src/app.js";
 import { ManualClock, systemClock } from "../../src/clock.js";
 import { loadEnv } from "../../src/config/env.js";
 import type { DatabaseHandle } from "../../src/db/client.js";
@@ -15,7 +14,6 @@ import type { SlowDownPolicy } from "../../src/web/failure-limiter.js";
 import { closeServer, createHttpServer, listen } from "../../src/web/http-server.js";
 import { JobStream } from "../../src/web/job-stream.js";
 import { webHandlers } from "../../src/web/web-handlers.js";
-import { WEBHOOK_PATH } from "../../src/web/webhook-route.js";
 import { T0 } from "./factories.js";
 import { makeProbot, TEST_JOB_TYPES, WEBHOOK_SECRET } from "./github-harness.js";
 
@@ -23,14 +21,14 @@ export const ADMIN_TOKEN = "test-admin-token-0123456789";
 
 /**
  * The web process's handlers on a real HTTP server on loopback, over a test
- * database. `webhookMiddleware` null means setup mode.
+ * database. `receiveWebhook` null means setup mode.
  */
 export async function startTestWeb(
   handle: DatabaseHandle,
   options: {
     adminToken?: string | null;
     env?: Record<string, string>;
-    webhookMiddleware?: Parameters<typeof webHandlers>[0]["webhookMiddleware"];
+    receiveWebhook?: Parameters<typeof webHandlers>[0]["receiveWebhook"];
     services?: JobServices | null;
     clock?: ManualClock;
     unsandboxed?: string[];
@@ -71,7 +69,7 @@ export async function startTestWeb(
     log,
     handlers: webHandlers({
       env,
-      webhookMiddleware: options.webhookMiddleware ?? null,
+      receiveWebhook: options.receiveWebhook ?? null,
       port: 0,
       admin,
       worker: options.worker,
@@ -95,13 +93,10 @@ export async function startTestWeb(
 }
 
 /**
- * Probot's webhook middleware over labelrun's app on a test database, with
+ * labelrun's intake on a test database, with
  * follow-up work (dispatch, comments) dropped: for tests of what the door does.
  */
-export async function webhookMiddlewareFor(
-  handle: DatabaseHandle,
-  options: { deadlineMs?: number; log?: pino.Logger } = {},
-) {
+export function intakeFor(handle: DatabaseHandle, options: { deadlineMs?: number; log?: pino.Logger } = {}) {
   const log = options.log ?? pino({ level: "silent" });
   const probot = makeProbot(log);
   const deps = buildIntakeDeps({
@@ -113,8 +108,5 @@ export async function webhookMiddlewareFor(
     after: { run: () => {} },
     writerId: "http-test",
   });
-  return createNodeMiddleware(createApp(deps, { deadlineMs: options.deadlineMs }), {
-    probot,
-    webhooksPath: WEBHOOK_PATH,
-  });
+  return createIntake(deps, { deadlineMs: options.deadlineMs });
 }

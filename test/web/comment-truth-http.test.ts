@@ -1,8 +1,7 @@
 import { createHmac } from "node:crypto";
 import pino from "pino";
-import { createNodeMiddleware } from "probot";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app.js";
+import { createIntake } from "../../src/app.js";
 import { systemClock } from "../../src/clock.js";
 import { AfterResponseTasks } from "../../src/github/intake/after-response.js";
 import { buildIntakeDeps } from "../../src/github/intake/build-intake-deps.js";
@@ -49,8 +48,7 @@ describe.runIf(postgresAvailable)("the status comment over HTTP, with slow comme
     };
     services = buildJobServices({ ...collaborators, commentQueue: after });
     const intake = buildIntakeDeps({ ...collaborators, after, commentQueue: after });
-    const middleware = await createNodeMiddleware(createApp(intake), { probot, webhooksPath: WEBHOOK_PATH });
-    web = await startTestWeb(database, { webhookMiddleware: middleware });
+    web = await startTestWeb(database, { receiveWebhook: createIntake(intake) });
   });
   afterAll(async () => {
     await web.close();

@@ -16,7 +16,7 @@ import { openTestDatabase, type TestDatabase, testDrivers } from "../support/dat
 import { WEBHOOK_SECRET } from "../support/github-harness.js";
 import { httpRequest } from "../support/http.js";
 import { capturedLogger } from "../support/log-capture.js";
-import { startTestWeb, webhookMiddlewareFor } from "../support/web-harness.js";
+import { intakeFor, startTestWeb } from "../support/web-harness.js";
 
 const driver = testDrivers[0] ?? "pglite";
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
@@ -116,8 +116,8 @@ describe(`signed webhook payloads, fuzzed, through the real HTTP server (${drive
   beforeAll(async () => {
     database = await openTestDatabase(driver);
     // Follow-up work (dispatch, comments) is dropped: this is about what the door does.
-    const middleware = await webhookMiddlewareFor(database, { log });
-    web = await startTestWeb(database, { webhookMiddleware: middleware });
+    const middleware = intakeFor(database, { log });
+    web = await startTestWeb(database, { receiveWebhook: middleware });
   });
   afterAll(async () => {
     await web.close();

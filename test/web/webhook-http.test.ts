@@ -20,7 +20,7 @@ import { openTestDatabase, type TestDatabase, testDrivers } from "../support/dat
 import { T0 } from "../support/factories.js";
 import { WEBHOOK_SECRET } from "../support/github-harness.js";
 import { httpRequest } from "../support/http.js";
-import { startTestWeb, webhookMiddlewareFor } from "../support/web-harness.js";
+import { intakeFor, startTestWeb } from "../support/web-harness.js";
 
 const driver = testDrivers[0] ?? "pglite";
 
@@ -37,7 +37,7 @@ describe(`signed webhook deliveries over HTTP (${driver})`, () => {
   let base: string;
   beforeAll(async () => {
     database = await openTestDatabase(driver);
-    web = await startTestWeb(database, { webhookMiddleware: await webhookMiddlewareFor(database) });
+    web = await startTestWeb(database, { receiveWebhook: intakeFor(database) });
     base = web.base;
   });
   afterAll(async () => {
@@ -83,8 +83,8 @@ describe(`signed webhook deliveries over HTTP (${driver})`, () => {
   it("with the database down, a trigger is answered 5xx so GitHub records a failed delivery to redeliver", async () => {
     const down = await openTestDatabase(driver);
     await down.close();
-    const middleware = await webhookMiddlewareFor(down);
-    const broken = await startTestWeb(down, { webhookMiddleware: middleware }).catch(() => null);
+    const middleware = intakeFor(down);
+    const broken = await startTestWeb(down, { receiveWebhook: middleware }).catch(() => null);
     // A database that is down cannot LISTEN either: serve the same handlers without the stream.
     const server = broken ?? (await startWithoutStream(down, middleware));
     const port = Number(new URL(server.base).port);
@@ -169,7 +169,7 @@ describe(`signed webhook deliveries over HTTP (${driver})`, () => {
       url: `postgres://postgres@127.0.0.1:${typeof address === "object" && address ? address.port : 0}/hang`,
       max: 1,
     });
-    const server = await startWithoutStream(hanging, await webhookMiddlewareFor(hanging, { deadlineMs: 300 }));
+    const server = await startWithoutStream(hanging, intakeFor(hanging, { deadlineMs: 300 }));
     try {
       const body = JSON.stringify(labeled({ label: "agent:implement" }).payload);
       const response = await httpRequest(`${server.base}${WEBHOOK_PATH}`, {
@@ -192,6 +192,33 @@ describe(`signed webhook deliveries over HTTP (${driver})`, () => {
     }
   });
 
+  it("a signed delivery without its event or id header, or not sent as JSON, is refused (4xx) and records nothing; a GET is a 405", async () => {
+    const body = JSON.stringify(labeled({ label: "agent:implement" }).payload);
+    const headers = {
+      "content-type": "application/json",
+      "x-github-event": "issues",
+      "x-github-delivery": "odd-headers",
+      "x-hub-signature-256": sign(body),
+    };
+    const without = (name: string) => Object.fromEntries(Object.entries(headers).filter(([key]) => key !== name));
+    const answers = await Promise.all([
+      httpRequest(`${base}${WEBHOOK_PATH}`, { method: "POST", body, headers: without("x-github-event") }),
+      httpRequest(`${base}${WEBHOOK_PATH}`, { method: "POST", body, headers: without("x-github-delivery") }),
+      httpRequest(`${base}${WEBHOOK_PATH}`, {
+        method: "POST",
+        body,
+        headers: { ...headers, "content-type": "application/x-www-form-urlencoded" },
+      }),
+      httpRequest(`${base}${WEBHOOK_PATH}`),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([400, 400, 415, 405]);
+    expect(answers[0]?.body).toContain("x-github-event");
+    expect(await findJobsForTarget(database.db, { repositoryId: REPO.id, targetNumber: 1 })).toEqual([]);
+    // The same delivery with its headers is recorded: the refusals left nothing behind.
+    expect((await post(body, sign(body), "odd-headers")).status).toBe(200);
+    expect(await findJobsForTarget(database.db, { repositoryId: REPO.id, targetNumber: 1 })).toHaveLength(1);
+  });
+
   it("garbage JSON is refused without crashing the server", async () => {
     const response = await post("{not json", sign("{not json"));
     expect(response.status).toBeGreaterThanOrEqual(400);
@@ -201,7 +228,7 @@ describe(`signed webhook deliveries over HTTP (${driver})`, () => {
 
 async function startWithoutStream(
   handle: DatabaseHandle,
-  middleware: Parameters<typeof webHandlers>[0]["webhookMiddleware"],
+  middleware: Parameters<typeof webHandlers>[0]["receiveWebhook"],
   log = pino({ level: "silent" }),
 ) {
   const clock = new ManualClock(T0);
@@ -209,7 +236,7 @@ async function startWithoutStream(
     log,
     handlers: webHandlers({
       env: loadEnv({}),
-      webhookMiddleware: middleware,
+      receiveWebhook: middleware,
       port: 0,
       admin: {
         db: handle.db,
@@ -234,7 +261,7 @@ describe(`the webhook door against strangers (${driver})`, () => {
   beforeAll(async () => {
     database = await openTestDatabase(driver);
     const log = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
-    web = await startWithoutStream(database, await webhookMiddlewareFor(database), log);
+    web = await startWithoutStream(database, intakeFor(database), log);
   });
   afterAll(async () => {
     await web.close();
