@@ -55,17 +55,21 @@ const github = await startFakeGitHub();
 // The no-op peer logs warnings only; labelrun's web logs its port at info (set below).
 const env = benchAppEnv(github.url, { LOG_LEVEL: "warn" });
 const processes: ChildProcess[] = [];
+const problems = new Map<string, number>();
 try {
   const noop = await startProcess(["bench/noop-app.ts"], env);
   processes.push(noop.child);
   // BENCH_PROFILE=<dir>: the web process writes a V8 CPU profile there when it exits.
   const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const web = await startProcess([...profile, "src/bin/web.ts"], {
-    ...env,
-    DATABASE_URL: database.url,
-    LOG_LEVEL: "info",
-    SHUTDOWN_DRAIN_SECONDS: "0",
-  });
+  const web = await startProcess(
+    [...profile, "src/bin/web.ts"],
+    { ...env, DATABASE_URL: database.url, LOG_LEVEL: "info", SHUTDOWN_DRAIN_SECONDS: "0" },
+    (line) => {
+      // What went wrong in labelrun's web while it was measured (warn and above), by message.
+      const entry = /"level":(\d+).*"msg":"([^"]*)"/.exec(line);
+      if (entry && Number(entry[1]) >= 40) problems.set(entry[2] ?? "", (problems.get(entry[2] ?? "") ?? 0) + 1);
+    },
+  );
   processes.push(web.child);
   await load(noop.port); // warm-up, discarded
   const peer = await load(noop.port);
@@ -84,6 +88,7 @@ try {
     asked.set(what, (asked.get(what) ?? 0) + 1);
   }
   console.log(`\nGitHub requests while labelrun was measured: ${github.requests.length - githubBefore}`, asked);
+  if (problems.size) console.log("warnings and errors logged by labelrun's web:", problems);
   console.log(`jobs recorded: ${jobs?.n} (a third of labelrun's deliveries, warm-up included, are triggers)`);
   console.log(
     `bench:intake: ${ours.rps.toFixed(0)} deliveries/s, p99 ${ours.p99} ms (${(ours.rps / peer.rps).toFixed(2)}× the no-op Probot app; target ≥ 0.7)`,

@@ -8,14 +8,28 @@ export interface InstallationInput {
   accountType?: string;
 }
 
-/** Records an installation (or refreshes its account), clearing a deletion if it came back. */
+/**
+ * Records an installation (or refreshes its account), clearing a deletion if it came back. One
+ * that is recorded as it is (every trigger but an installation's first) is only read: an upsert
+ * would write the row again and hold its lock until commit, and every trigger of an installation
+ * would queue on it.
+ */
 export async function recordInstallation(db: Database, input: InstallationInput, at: Date): Promise<InstallationRow> {
+  const accountType = input.accountType ?? "User";
+  const current = await getInstallation(db, input.id);
+  if (
+    current &&
+    current.accountLogin === input.accountLogin &&
+    current.accountType === accountType &&
+    !current.deletedAt
+  )
+    return current;
   const [row] = await db
     .insert(installations)
     .values({
       id: input.id,
       accountLogin: input.accountLogin,
-      accountType: input.accountType ?? "User",
+      accountType,
       createdAt: at,
       updatedAt: at,
     })
@@ -23,7 +37,7 @@ export async function recordInstallation(db: Database, input: InstallationInput,
       target: installations.id,
       set: {
         accountLogin: input.accountLogin,
-        accountType: input.accountType ?? "User",
+        accountType,
         deletedAt: null,
         updatedAt: at,
       },

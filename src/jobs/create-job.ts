@@ -1,9 +1,11 @@
-import { and, desc, eq, inArray } from "drizzle-orm";
-import type { Database } from "../db/client.js";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { type Database, queryRows } from "../db/client.js";
+import { mapTableRow } from "../db/map-table-row.js";
 import { type JobRow, jobs, type NewJobRow, type ReviewTrigger, type TargetSnapshot } from "../db/schema.js";
 import { announceChanges, noticeOf } from "./announce-changes.js";
 import { recordChange } from "./record-change.js";
-import { ACTIVE_STATES, isTerminal, type JobHold, type TargetKind } from "./states.js";
+import { recordMoves } from "./record-moves.js";
+import { ACTIVE_STATES, isTerminal, type JobHold, type TargetKind, TERMINAL_STATES } from "./states.js";
 
 export interface NewJob {
   installationId: number;
@@ -57,9 +59,16 @@ const MAX_ROUNDS = 5;
  * Records a job for a trigger. The partial unique index
  * `jobs_one_active_per_target` settles concurrent triggers: exactly one insert
  * wins, every other one is recorded as a cancelled duplicate of the winner.
+ * The usual case, a new job, is one statement (insertPending); a delivery seen
+ * before or an active job on the target take the transaction below.
  */
 export async function createJob(db: Database, request: CreateJobRequest): Promise<CreateJobResult> {
   const { job, at, actor } = request;
+  const inserted = await insertPending(db, request);
+  if (inserted) {
+    await announceChanges(db, [noticeOf(inserted)]);
+    return { outcome: "created", job: inserted };
+  }
   const result = await db.transaction(async (tx): Promise<CreateJobResult> => {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const seen = await findByDelivery(tx, job.deliveryId);
@@ -136,6 +145,47 @@ export async function createJob(db: Database, request: CreateJobRequest): Promis
   });
   if (result.outcome !== "already_recorded") await announceChanges(db, [noticeOf(result.job)]);
   return result;
+}
+
+/**
+ * A new `pending` job with its `CREATED` (or `RETRY`, when the target's last job of this type
+ * ended) event and its status comment's mark, in one statement; undefined when the insert met
+ * either unique index (this delivery was recorded, or a job of this type is active on the
+ * target), which the caller's transaction tells apart. A new job has no reactions due.
+ */
+async function insertPending(db: Database, request: CreateJobRequest): Promise<JobRow | undefined> {
+  const { job, at, actor } = request;
+  const ended = sql.join(
+    TERMINAL_STATES.map((state) => sql`${state}::job_status`),
+    sql`, `,
+  );
+  const insert = db
+    .insert(jobs)
+    .values({
+      ...rowFor(job, at),
+      retryOf: sql`(select id from previous where status in (${ended}))`,
+      retryNumber: sql`coalesce((select retry_number + 1 from previous where status in (${ended})), 0)`,
+    })
+    .onConflictDoNothing();
+  const [row] = await queryRows(
+    db,
+    sql`with previous as (
+        select id, status, retry_number from jobs
+        where repository_id = ${job.repositoryId} and target_number = ${job.targetNumber} and job_type = ${job.jobType}
+        order by id desc limit 1
+      ), moved as (${insert.getSQL()} returning *),
+      ${recordMoves({
+        from: null,
+        to: "pending",
+        at,
+        actor,
+        code: sql`case when moved.retry_of is null then 'CREATED' else 'RETRY' end`,
+        message: sql`case when moved.retry_of is null then null else 'retry of job ' || moved.retry_of end`,
+        data: job.triggerLabel ? { label: job.triggerLabel } : null,
+      })}
+      select * from moved`,
+  );
+  return row ? mapTableRow(jobs, row) : undefined;
 }
 
 /** Jobs on the same issue/PR with the same job type (the key of the one-active-job rule). */

@@ -4,12 +4,14 @@ import type { JobState } from "./states.js";
 
 /** What is recorded of every job in a `moved` set: `recordChange`'s fields, the same for the set. */
 export interface MovesRecord {
-  from: JobState;
+  /** null: the statement created the jobs. */
+  from: JobState | null;
   to: JobState;
   at: Date;
   actor: string;
-  code?: string | null;
-  message?: string | null;
+  /** A value, or an expression over the `moved` row. */
+  code?: string | SQL | null;
+  message?: string | SQL | null;
   /** The event's data: a value, or an expression over the `moved` row (`jsonb_build_object(...)`). */
   data?: Record<string, unknown> | SQL | null;
 }
@@ -30,11 +32,12 @@ export function recordMoves(record: MovesRecord): SQL {
       : is(record.data, SQL)
         ? record.data
         : sql`${JSON.stringify(record.data)}::jsonb`;
+  const value = (v: string | SQL | null | undefined) => (is(v, SQL) ? v : sql`${v ?? null}`);
   return sql`
     event as (
       insert into job_events (job_id, from_status, to_status, at, actor, code, message, data)
       select id, ${record.from}::job_status, ${record.to}::job_status, ${when}, ${record.actor},
-             ${record.code ?? null}, ${record.message ?? null}, ${data}
+             ${value(record.code)}, ${value(record.message)}, ${data}
       from moved
     ), comment as (
       insert into status_comments
