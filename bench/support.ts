@@ -87,6 +87,8 @@ export function issuesPayload(action: string, issue: number, label?: string): Re
       title: "Bench",
       state: "open",
       html_url: `https://github.com/bench-org/repo/issues/${issue}`,
+      // As GitHub's payloads do: the issue changed (was labelled) just now.
+      updated_at: new Date().toISOString(),
     },
     repository: { id: 4242, full_name: "bench-org/repo", owner: { login: "bench-org", type: "Organization" } },
     installation: { id: 7 },

@@ -1,7 +1,9 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { type Database, queryRows } from "../db/client.js";
+import type { InstallationInput } from "../db/installations.js";
 import { mapTableRow } from "../db/map-table-row.js";
 import { type JobRow, jobs, type NewJobRow, type ReviewTrigger, type TargetSnapshot } from "../db/schema.js";
+import { timestampParam } from "../db/sql-values.js";
 import { announceChanges, noticeOf } from "./announce-changes.js";
 import { recordChange } from "./record-change.js";
 import { recordMoves } from "./record-moves.js";
@@ -42,6 +44,8 @@ export interface CreateJobRequest {
   job: NewJob;
   at: Date;
   actor: string;
+  /** The job's installation, recorded in the job's own statement if it is not yet (never updated there). */
+  installation?: InstallationInput;
 }
 
 export type CreateJobResult =
@@ -151,7 +155,8 @@ export async function createJob(db: Database, request: CreateJobRequest): Promis
  * A new `pending` job with its `CREATED` (or `RETRY`, when the target's last job of this type
  * ended) event and its status comment's mark, in one statement; undefined when the insert met
  * either unique index (this delivery was recorded, or a job of this type is active on the
- * target), which the caller's transaction tells apart. A new job has no reactions due.
+ * target), which the caller's transaction tells apart. A new job has no reactions due. The
+ * installation, when given, is inserted if missing in the same statement (the job's foreign key).
  */
 async function insertPending(db: Database, request: CreateJobRequest): Promise<JobRow | undefined> {
   const { job, at, actor } = request;
@@ -167,9 +172,18 @@ async function insertPending(db: Database, request: CreateJobRequest): Promise<J
       retryNumber: sql`coalesce((select retry_number + 1 from previous where status in (${ended})), 0)`,
     })
     .onConflictDoNothing();
+  // `do nothing`: an upsert would lock the installation's row until commit, for every trigger.
+  const installation = request.installation
+    ? sql`installation as (
+        insert into installations (id, account_login, account_type, created_at, updated_at)
+        values (${request.installation.id}, ${request.installation.accountLogin},
+                ${request.installation.accountType ?? "User"}, ${timestampParam(at)}, ${timestampParam(at)})
+        on conflict (id) do nothing
+      ), `
+    : sql``;
   const [row] = await queryRows(
     db,
-    sql`with previous as (
+    sql`with ${installation}previous as (
         select id, status, retry_number from jobs
         where repository_id = ${job.repositoryId} and target_number = ${job.targetNumber} and job_type = ${job.jobType}
         order by id desc limit 1

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { getInstallation } from "../../src/db/installations.js";
 import { createJob } from "../../src/jobs/create-job.js";
 import { findActiveJobs, listJobEvents } from "../../src/jobs/find-jobs.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
@@ -86,5 +87,25 @@ describe.each(testDrivers)("createJob on %s", (driver) => {
       code: "RETRY",
       message: `retry of job ${retry.job.id}`,
     });
+  });
+
+  it("the job of an installation never recorded records it in the job's own statement; a recorded one is left as it is", async () => {
+    const { db } = database;
+    const installation = { id: 77, accountLogin: "newcomer", accountType: "Organization" };
+    const first = await createJob(db, {
+      job: makeNewJob({ installationId: 77, targetNumber: 8 }),
+      at: T0,
+      actor: "test",
+      installation,
+    });
+    expect(first.outcome).toBe("created");
+    expect(await getInstallation(db, 77)).toMatchObject({ accountLogin: "newcomer", createdAt: T0 });
+    await createJob(db, {
+      job: makeNewJob({ installationId: 77, targetNumber: 9 }),
+      at: new Date(T0.getTime() + 60_000),
+      actor: "test",
+      installation: { ...installation, accountLogin: "renamed" },
+    });
+    expect(await getInstallation(db, 77)).toMatchObject({ accountLogin: "newcomer", updatedAt: T0 });
   });
 });

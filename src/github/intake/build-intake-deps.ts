@@ -3,6 +3,7 @@ import { buildJobServices, type JobServices, type JobServicesDeps } from "../job
 import type { RepositoryConfigCache } from "../repository-config-cache.js";
 import { FirstConfigReads } from "./first-config-reads.js";
 import type { CommentIntakeDeps } from "./handle-comment.js";
+import { InstallationChecks } from "./installation-checks.js";
 import type { AfterResponse } from "./intake-deps.js";
 import { PerPersonLimit } from "./per-person-limit.js";
 
@@ -31,6 +32,7 @@ export function buildIntakeDeps(c: IntakeCollaborators): CommentIntakeDeps {
     commands: c.commands,
     configCache: c.configCache,
     firstConfigReads: new FirstConfigReads(c.clock),
+    installationChecks: new InstallationChecks(c.clock),
     // Ten a minute per person and installation (per process): a person typing commands never
     // meets it; a script flooding an issue with them stops costing GitHub requests.
     commandLimit: new PerPersonLimit(10, 60_000),

@@ -1,4 +1,3 @@
-import { recordInstallation } from "../../db/installations.js";
 import { type CreateJobResult, createJob } from "../../jobs/create-job.js";
 import { findActiveJobs } from "../../jobs/find-jobs.js";
 import { splitFullName } from "../port.js";
@@ -32,7 +31,7 @@ export async function handleLabeled(deps: IntakeDeps, event: LabelEvent): Promis
   if (event.state === "closed") return { outcome: "ignored", reason: "the issue or pull request is closed" };
 
   const at = deps.clock.now();
-  await recordInstallation(deps.db, event.installation, at);
+  await deps.installationChecks.record(deps.db, event.installation, at);
   const config = deps.jobTypes.byName.get(jobType);
   // A job type that runs `after` others waits, held, while one of them is active here.
   const blocker = config?.after.length
@@ -43,6 +42,7 @@ export async function handleLabeled(deps: IntakeDeps, event: LabelEvent): Promis
   const result = await createJob(deps.db, {
     at,
     actor: `github:${event.sender.login}`,
+    installation: event.installation,
     job: {
       installationId: event.installation.id,
       repositoryId: event.repositoryId,

@@ -7,6 +7,7 @@ import type { RepositoryConfigCache } from "../repository-config-cache.js";
 import { getCachedRepositoryConfig } from "../repository-config-store.js";
 import type { CommentTarget } from "../status-comment/status-comment-store.js";
 import type { FirstConfigReads } from "./first-config-reads.js";
+import type { InstallationChecks } from "./installation-checks.js";
 
 /** Runs work after the webhook has been answered (dispatch, comment edits). */
 export interface AfterResponse {
@@ -27,6 +28,8 @@ export interface IntakeDeps {
   commands?: AfterResponse;
   dispatch(jobId: number): Promise<unknown>;
   syncComment(target: CommentTarget): Promise<unknown>;
+  /** Installations this process recorded lately (a trigger refreshes its own at most every few minutes). */
+  installationChecks: InstallationChecks;
   /** Labels waiting for their repository's first config read (one read for a burst). */
   firstConfigReads: FirstConfigReads;
   /** This process's copy of the repository configs (a non-trigger label costs no query); absent: read each time. */
