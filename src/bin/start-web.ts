@@ -3,7 +3,7 @@ import SmeeClient from "smee-client";
 import { createIntake } from "../app.js";
 import { systemClock } from "../clock.js";
 import { type Env, loadEnv } from "../config/env.js";
-import { AfterResponseTasks } from "../github/intake/after-response.js";
+import { AfterResponseTasks, DeliveriesInFlight } from "../github/intake/after-response.js";
 import { buildIntakeDeps } from "../github/intake/build-intake-deps.js";
 import { RepositoryConfigCache } from "../github/repository-config-cache.js";
 import { saveAppCredentials } from "../setup/save-app-credentials.js";
@@ -31,9 +31,11 @@ export async function startWeb(
   const { log, database } = params;
   let env = params.env;
   let gh = params.gh;
-  const after = new AfterResponseTasks(log);
+  // Follow-up work gives way to answering deliveries (one task at a time while any is in flight).
+  const deliveriesInFlight = new DeliveriesInFlight();
+  const after = new AfterResponseTasks(log, 4, 2000, deliveriesInFlight);
   // Comment commands (anyone on GitHub can write one) have their own queue: they never delay dispatch.
-  const commands = new AfterResponseTasks(log, 2);
+  const commands = new AfterResponseTasks(log, 2, 2000, deliveriesInFlight);
   const stream = new JobStream();
   await stream.start(database);
   // Non-trigger labels are answered from this copy; every process's rewrite of a config NOTIFYs.
@@ -76,6 +78,7 @@ export async function startWeb(
     const next = webHandlers({
       env,
       receiveWebhook,
+      deliveriesInFlight,
       port,
       admin,
       worker: params.worker,

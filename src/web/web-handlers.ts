@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { type Env, githubApiBaseUrl, githubWebOrigin } from "../config/env.js";
 import { countMigrations } from "../db/migrate.js";
+import type { DeliveriesInFlight } from "../github/intake/after-response.js";
 import { convertManifestCode, type RegisteredApp } from "../setup/convert-manifest-code.js";
 import { type AdminDeps, jobsApi } from "./api/jobs-api.js";
 import { cspReportRoute } from "./csp-report.js";
@@ -19,6 +20,8 @@ export interface WebHandlerOptions {
   env: Env;
   /** The intake webhook deliveries go to, or null in setup mode (no App credentials). */
   receiveWebhook: Parameters<typeof webhookRoute>[0] | null;
+  /** Counts deliveries being answered, for the follow-up queues to give way to. */
+  deliveriesInFlight?: DeliveriesInFlight;
   /** The port actually bound, for links in setup mode. */
   port: number;
   admin: AdminDeps;
@@ -42,7 +45,9 @@ export function webHandlers(options: WebHandlerOptions): Handler[] {
     // First: deliveries are most of the traffic.
     const secret = options.webhookSecret ?? env.github?.webhookSecret;
     if (!secret) throw new Error("a webhook route needs the webhook secret");
-    handlers.push(webhookRoute(options.receiveWebhook, { secret, log: options.log }));
+    handlers.push(
+      webhookRoute(options.receiveWebhook, { secret, log: options.log, inFlight: options.deliveriesInFlight }),
+    );
   }
   handlers.push(
     healthz,

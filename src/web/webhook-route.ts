@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
 import { DeliveryFailedError, type ReceiveDelivery } from "../app.js";
+import type { DeliveriesInFlight } from "../github/intake/after-response.js";
 import { type Handler, pathOf, sendJson } from "./http-server.js";
 
 /** Where GitHub delivers webhooks. */
@@ -32,7 +33,14 @@ export const MAX_WEBHOOK_BYTES_IN_FLIGHT = 100 * 1024 * 1024;
  */
 export function webhookRoute(
   receive: ReceiveDelivery,
-  options: { secret: string; log: Logger; maxBytes?: number; maxBytesInFlight?: number },
+  options: {
+    secret: string;
+    log: Logger;
+    maxBytes?: number;
+    maxBytesInFlight?: number;
+    /** Counts the verified deliveries being handled (follow-up work gives way to them). */
+    inFlight?: DeliveriesInFlight;
+  },
 ): Handler {
   const maxBytes = options.maxBytes ?? MAX_WEBHOOK_BYTES;
   const budget = { free: options.maxBytesInFlight ?? MAX_WEBHOOK_BYTES_IN_FLIGHT };
@@ -106,6 +114,7 @@ export function webhookRoute(
       refuse(400, envelope);
       return true;
     }
+    const done = options.inFlight?.start();
     try {
       await receive({ id: who.deliveryId, name: who.event, payload: envelope });
     } catch (error) {
@@ -118,6 +127,8 @@ export function webhookRoute(
       });
       if (!failed) options.log.error({ err: error, ...who }, "could not handle a delivery");
       return true;
+    } finally {
+      done?.();
     }
     res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
     res.end("ok\n");

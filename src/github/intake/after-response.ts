@@ -1,12 +1,68 @@
 import type { Logger } from "pino";
+import { type Clock, systemClock, type Timer } from "../../clock.js";
 import type { AfterResponse } from "./intake-deps.js";
+
+/**
+ * The webhook deliveries being answered right now. Follow-up work gives way to
+ * them: while any is in flight, and until none has been for `quietMs` (between
+ * the requests of a burst the count touches zero for moments), a queue runs
+ * one task at a time, so CPU and database connections go to answering GitHub;
+ * its full concurrency returns once the burst is over.
+ */
+export class DeliveriesInFlight {
+  private count = 0;
+  private lastEnd = Number.NEGATIVE_INFINITY;
+  private quiet: Timer | null = null;
+  private readonly idleListeners = new Set<() => void>();
+
+  constructor(
+    private readonly clock: Clock = systemClock,
+    private readonly quietMs = 100,
+  ) {}
+
+  /** Counts a delivery until the returned `done` (called once; later calls do nothing). */
+  start(): () => void {
+    this.count++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.count--;
+      this.lastEnd = this.clock.now().getTime();
+      if (this.count === 0 && !this.quiet) this.waitForQuiet(this.quietMs);
+    };
+  }
+
+  get busy(): boolean {
+    return this.count > 0 || this.clock.now().getTime() - this.lastEnd < this.quietMs;
+  }
+
+  onIdle(listener: () => void): void {
+    this.idleListeners.add(listener);
+  }
+
+  private waitForQuiet(ms: number): void {
+    this.quiet = this.clock.setTimeout(
+      () => {
+        this.quiet = null;
+        if (this.count > 0) return; // the last `done` of this burst arms it again
+        const left = this.lastEnd + this.quietMs - this.clock.now().getTime();
+        if (left > 0) return this.waitForQuiet(left);
+        for (const listener of this.idleListeners) listener();
+      },
+      ms,
+      { background: true },
+    );
+  }
+}
 
 /**
  * Runs follow-up work (dispatch, comment edits) once the webhook handler has
  * returned, so GitHub's delivery is answered without waiting on GitHub's API.
  * At most `concurrency` tasks run at once and the rest wait in order, so a
  * flood of triggers cannot starve the webhook handlers of CPU and database
- * connections. A failing task is logged once; whatever it left undone stays
+ * connections; while deliveries are being answered (`yieldTo`), one at a
+ * time. A failing task is logged once; whatever it left undone stays
  * in the database for the maintenance sweep (pending jobs, dirty comments).
  * `idle()` waits for everything queued (tests, graceful shutdown).
  */
@@ -22,7 +78,10 @@ export class AfterResponseTasks implements AfterResponse {
     private readonly concurrency = 4,
     /** Beyond this backlog new tasks are dropped: what they would do is in the database for the sweep. */
     private readonly maxBacklog = 2000,
-  ) {}
+    private readonly yieldTo?: DeliveriesInFlight,
+  ) {
+    yieldTo?.onIdle(() => this.next());
+  }
 
   run(name: string, task: () => Promise<unknown>): void {
     if (this.queue.length >= this.maxBacklog) {
@@ -50,7 +109,7 @@ export class AfterResponseTasks implements AfterResponse {
   }
 
   private next(): void {
-    while (this.active < this.concurrency && this.queue.length) {
+    while (this.active < (this.yieldTo?.busy ? 1 : this.concurrency) && this.queue.length) {
       const { name, task } = this.queue.shift() as { name: string; task: () => Promise<unknown> };
       this.active++;
       task()
