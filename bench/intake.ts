@@ -3,7 +3,8 @@
 // app in the same run; loopback only. Mix: a third trigger labels (each a new
 // job), a third other labels, a third unrelated events. --quick: 3 s per side.
 // BENCH_KIND=0 (triggers only), 1 (other labels only) or 2 (unrelated only)
-// sends one kind, to see where the time goes.
+// sends one kind, to see where the time goes. BENCH_PROFILE=<dir>: a CPU profile of
+// the web process. It prints the GitHub requests and the warnings the web made while measured.
 import type { ChildProcess } from "node:child_process";
 import autocannon from "autocannon";
 import { sql } from "drizzle-orm";
@@ -90,8 +91,13 @@ try {
   console.log(`\nGitHub requests while labelrun was measured: ${github.requests.length - githubBefore}`, asked);
   if (problems.size) console.log("warnings and errors logged by labelrun's web:", problems);
   console.log(`jobs recorded: ${jobs?.n} (a third of labelrun's deliveries, warm-up included, are triggers)`);
+  // The issue's targets: a label that triggers nothing ≥ 0.9×, the mixed load ≥ 0.3× (triggers alone: none).
+  const kind = process.env.BENCH_KIND;
+  const target = kind === undefined ? 0.3 : kind === "1" ? 0.9 : null;
+  const ratio = ours.rps / peer.rps;
+  const verdict = target === null ? "" : `; target ≥ ${target}: ${ratio >= target ? "met" : "NOT met"}`;
   console.log(
-    `bench:intake: ${ours.rps.toFixed(0)} deliveries/s, p99 ${ours.p99} ms (${(ours.rps / peer.rps).toFixed(2)}× the no-op Probot app; target ≥ 0.7)`,
+    `bench:intake${kind === undefined ? "" : ` (kind ${kind})`}: ${ours.rps.toFixed(0)} deliveries/s, p99 ${ours.p99} ms (${ratio.toFixed(2)}× the no-op Probot app${verdict})`,
   );
 } finally {
   for (const child of processes) child.kill("SIGTERM");

@@ -3,6 +3,7 @@ import SmeeClient from "smee-client";
 import { createIntake } from "../app.js";
 import { systemClock } from "../clock.js";
 import { type Env, loadEnv } from "../config/env.js";
+import { withDeadline } from "../deadline.js";
 import { AfterResponseTasks, DeliveriesInFlight } from "../github/intake/after-response.js";
 import { buildIntakeDeps } from "../github/intake/build-intake-deps.js";
 import { RepositoryConfigCache } from "../github/repository-config-cache.js";
@@ -15,6 +16,9 @@ import { databaseSessions } from "../web/session-store.js";
 import { webHandlers } from "../web/web-handlers.js";
 import { WEBHOOK_PATH } from "../web/webhook-route.js";
 import { buildGitHubServices, type GitHubServices, type ProcessParts } from "./github-services.js";
+
+/** How long a stopping web process waits for its follow-up work (dispatches, comment edits). */
+export const FOLLOW_UP_GRACE_MS = 10_000;
 
 /**
  * Builds the Probot app (when credentials exist) and starts the HTTP server. Returns its stop.
@@ -127,9 +131,15 @@ export async function startWeb(
     await stream.stop();
     await unlistenConfigs();
     await closeServer(server);
-    await after.idle();
-    await commands.idle();
-    await gh?.idle();
+    // Follow-up work finishes, for a while: past that, what is left (a burst's dispatches, paced
+    // comment edits) is marked in the database for the maintenance sweep of whichever process runs.
+    const finished = Promise.all([after.idle(), commands.idle(), gh?.idle()]);
+    await withDeadline(finished, FOLLOW_UP_GRACE_MS, () => new Error("follow-up work still running")).catch(() =>
+      log.warn(
+        { waiting: after.backlog + commands.backlog, seconds: FOLLOW_UP_GRACE_MS / 1000 },
+        "stopping with follow-up work unfinished: the maintenance sweep takes it up",
+      ),
+    );
   };
 }
 
