@@ -43,12 +43,17 @@ describe.runIf(server.available)("the database restarted under a running app", (
     }
   });
 
+  // A refused connection means the app is gone: say what it logged last (seen once under CI load).
   const deliver = (id: string, number: number) =>
     postDelivery(base, {
       event: "issues",
       id,
       payload: labeled({ label: "agent:implement", number }).payload,
       secret: SECRET,
+    }).catch((error: unknown) => {
+      throw new Error(
+        `delivery ${id} failed: ${String(error)}; app exit code ${app.child.exitCode}\n${app.output().slice(-6000)}`,
+      );
     });
 
   it("answers 5xx while the database is away, then reconnects by itself and takes webhooks again", async () => {
