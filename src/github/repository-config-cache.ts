@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.js";
 import type { Database, DatabaseHandle } from "../db/client.js";
 import type { RepositoryConfigRow } from "../db/schema.js";
+import { setNewest } from "../newest-first-map.js";
 import { getCachedRepositoryConfig, REPOSITORY_CONFIG_CHANNEL } from "./repository-config-store.js";
 
 /**
@@ -23,12 +24,7 @@ export class RepositoryConfigCache {
     const hit = this.rows.get(repositoryId);
     if (hit && hit.until > now) return hit.row;
     const row = await getCachedRepositoryConfig(db, repositoryId);
-    this.rows.delete(repositoryId);
-    this.rows.set(repositoryId, { row, until: now + this.ttlMs });
-    if (this.rows.size > this.maxEntries) {
-      const oldest = this.rows.keys().next().value;
-      if (oldest !== undefined) this.rows.delete(oldest);
-    }
+    setNewest(this.rows, repositoryId, { row, until: now + this.ttlMs }, this.maxEntries);
     return row;
   }
 

@@ -1,4 +1,5 @@
 import type { Clock } from "../clock.js";
+import { setNewest } from "../newest-first-map.js";
 
 /** How the slow-down grows: free tries, then each failure adds a wait, doubling up to a cap. */
 export interface SlowDownPolicy {
@@ -48,12 +49,8 @@ export class FailureLimiter {
     entry = entry ?? { failures: 0, nextAt: now, lastAt: now };
     entry.failures++;
     entry.lastAt = now;
-    this.entries.delete(key); // re-insert: the map's order is the forgetting order
-    this.entries.set(key, entry);
-    if (this.entries.size > this.policy.maxKeys) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
+    // Re-inserted: the map's order is the forgetting order.
+    setNewest(this.entries, key, entry, this.policy.maxKeys);
     const over = entry.failures - this.policy.freeFailures;
     if (over <= 0) return true;
     const delay = Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** Math.min(over - 1, 20));

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import YAML from "yaml";
 import type { Clock } from "../clock.js";
 import { coerceError } from "../errors.js";
+import { setNewest } from "../newest-first-map.js";
 import { ManifestConversionError, type RegisteredApp } from "../setup/convert-manifest-code.js";
 import { type AdminAuth, denied } from "./auth.js";
 import { html } from "./dashboard/html.js";
@@ -81,9 +82,8 @@ export function setupPage(options: SetupPageOptions): Handler {
 
     if (path !== SETUP_DONE_PATH) {
       const state = randomBytes(24).toString("base64url");
-      states.set(state, options.clock.now().getTime() + STATE_MS);
       // A page reloaded many times keeps only the newest states.
-      while (states.size > MAX_STATES) states.delete(states.keys().next().value as string);
+      setNewest(states, state, options.clock.now().getTime() + STATE_MS, MAX_STATES);
       show(
         200,
         "Setup",

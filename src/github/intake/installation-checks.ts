@@ -1,6 +1,7 @@
 import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/client.js";
 import { type InstallationInput, recordInstallation } from "../../db/installations.js";
+import { setNewest } from "../../newest-first-map.js";
 
 /**
  * Which installations this process recorded lately: a trigger refreshes its installation's
@@ -22,11 +23,11 @@ export class InstallationChecks {
     const seen = this.checked.get(installation.id);
     if (seen && seen.until > now && seen.login === installation.accountLogin) return;
     await recordInstallation(db, installation, at);
-    this.checked.delete(installation.id);
-    this.checked.set(installation.id, { login: installation.accountLogin, until: now + this.everyMs });
-    if (this.checked.size > this.maxEntries) {
-      const oldest = this.checked.keys().next().value;
-      if (oldest !== undefined) this.checked.delete(oldest);
-    }
+    setNewest(
+      this.checked,
+      installation.id,
+      { login: installation.accountLogin, until: now + this.everyMs },
+      this.maxEntries,
+    );
   }
 }

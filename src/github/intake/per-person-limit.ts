@@ -1,3 +1,5 @@
+import { setNewest } from "../../newest-first-map.js";
+
 /**
  * At most `count` events per key in a sliding `windowMs`, remembering at most
  * `maxKeys` keys (the least recently seen are forgotten first).
@@ -21,11 +23,7 @@ export class PerPersonLimit {
       return false;
     }
     recent.push(now);
-    this.seen.set(key, recent);
-    if (this.seen.size > this.maxKeys) {
-      const oldest = this.seen.keys().next().value;
-      if (oldest !== undefined) this.seen.delete(oldest);
-    }
+    setNewest(this.seen, key, recent, this.maxKeys);
     return true;
   }
 }
