@@ -18,6 +18,9 @@ export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
  */
 export const MAX_WEBHOOK_BYTES_IN_FLIGHT = 100 * 1024 * 1024;
 
+/** The error code of each refusal's status (a 401 is a bad signature). */
+const REFUSAL_CODES: Record<number, string> = { 413: "too_large", 503: "busy", 415: "not_json", 400: "malformed" };
+
 /**
  * Serves `POST /api/github/webhooks`: the door checks a stranger's request
  * must pass come first — a body over GitHub's 25 MB limit is refused before it
@@ -65,16 +68,7 @@ export function webhookRoute(
         req.socket.end();
         setTimeout(() => req.socket.destroy(), 5_000).unref();
       });
-      const code =
-        status === 413
-          ? "too_large"
-          : status === 503
-            ? "busy"
-            : status === 415
-              ? "not_json"
-              : status === 400
-                ? "malformed"
-                : "bad_signature";
+      const code = REFUSAL_CODES[status] ?? "bad_signature";
       if (status === 503) res.setHeader("retry-after", "10");
       sendJson(res, status, { error: { code, message } });
     };
