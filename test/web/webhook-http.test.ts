@@ -77,6 +77,7 @@ describe(`signed webhook deliveries over HTTP (${driver})`, () => {
     const body = JSON.stringify(labeled({ label: "agent:implement" }).payload);
     const response = await post(body, sign(`${body} `));
     expect(response.status).toBe(401);
+    expect(JSON.parse(response.body).error.code).toBe("bad_signature");
     expect(await findJobsForTarget(database.db, { repositoryId: REPO.id, targetNumber: 1 })).toEqual([]);
   });
 
@@ -213,6 +214,12 @@ describe(`signed webhook deliveries over HTTP (${driver})`, () => {
     ]);
     expect(answers.map((a) => a.status)).toEqual([400, 400, 415, 405]);
     expect(answers[0]?.body).toContain("x-github-event");
+    expect(answers.map((a) => JSON.parse(a.body).error.code)).toEqual([
+      "malformed",
+      "malformed",
+      "not_json",
+      "method_not_allowed",
+    ]);
     expect(await findJobsForTarget(database.db, { repositoryId: REPO.id, targetNumber: 1 })).toEqual([]);
     // The same delivery with its headers is recorded: the refusals left nothing behind.
     expect((await post(body, sign(body), "odd-headers")).status).toBe(200);
