@@ -39,6 +39,16 @@ export function announceChanges(db: Database, notices: readonly JobNotice[]): Pr
   return batch.sent;
 }
 
+/**
+ * As announceChanges, without waiting for the hint to go out: a claim or a
+ * transition answers as soon as its change has committed. Inside a
+ * transaction the NOTIFY is part of it, so that is waited for.
+ */
+export function announceSoon(db: Database, notices: readonly JobNotice[]): Promise<void> {
+  const sent = announceChanges(db, notices);
+  return is(db, PgTransaction) ? sent : Promise.resolve();
+}
+
 async function notify(db: Database, notices: readonly JobNotice[]): Promise<void> {
   const payloads = JSON.stringify(notices.map((notice) => JSON.stringify(notice)));
   await db.execute(

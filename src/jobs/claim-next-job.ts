@@ -4,7 +4,7 @@ import { mapTableRow } from "../db/map-table-row.js";
 import { type JobRow, jobs } from "../db/schema.js";
 import { timestampParam } from "../db/sql-values.js";
 import { metrics } from "../metrics.js";
-import { announceChanges, noticeOf } from "./announce-changes.js";
+import { announceSoon, noticeOf } from "./announce-changes.js";
 import { recordMoves } from "./record-moves.js";
 import { assertTransition } from "./states.js";
 
@@ -19,6 +19,11 @@ export interface ClaimRequest {
   jobTypeLimits?: Readonly<Record<string, number>>;
   /** Only claim these job types (a worker that knows a subset). Omit for all. */
   jobTypes?: readonly string[];
+  /**
+   * A job just announced as queued, to try first (an idle worker goes straight to it, without
+   * looking along the queue); when it is not claimable, the claim goes on as without it.
+   */
+  first?: number;
 }
 
 /** How many jobs at the front of the queue a claim looks at before it asks installation by installation. */
@@ -32,40 +37,58 @@ const FRONT_PER_INSTALLATION = 4;
  */
 const FRONT_BLOCKED_MS = 1_000;
 const frontBlockedUntil = new WeakMap<Database, number>();
+const isCandidate = (row: Record<string, unknown>) => row.candidate_id !== null && row.candidate_id !== undefined;
 /** How often one claim tries again after losing its installation's last slot to another claimer. */
 const ROUNDS_PER_CLAIM = 8;
 
 /**
  * Claims the oldest due `queued` job of an installation under its limits and
- * moves it to `running` under this worker, in one statement with its event
- * and comment mark (one round trip; the NOTIFY follows, see announceChanges).
+ * moves it to `running` under this worker; see claimJobs.
+ */
+export async function claimNextJob(db: Database, request: ClaimRequest): Promise<JobRow | null> {
+  const [job] = await claimJobs(db, request, 1);
+  return job ?? null;
+}
+
+/**
+ * Claims up to `max` jobs and moves them to `running` under this worker, in
+ * one statement with their events and comment marks (one round trip; the
+ * NOTIFY follows, see announceChanges): the oldest due `queued` job of an
+ * installation under its limits, and with it that installation's next due
+ * jobs in queue order, as many as its free slots allow. All the jobs of one
+ * claim belong to one installation, so a claim locks one installation row
+ * (no lock-order cycle with another claim or a sweep).
  *
- * Two races are settled here. The job row is taken `FOR UPDATE SKIP LOCKED`,
- * so claimers never wait for each other's jobs and never take the same one.
- * The limits are read from the installation's running counts (kept by the
- * trigger `jobs_count_running`), re-checked under that row's lock (`FOR NO KEY
- * UPDATE`, which does not block the foreign-key checks of new jobs): a second
- * claimer of the same installation waits for the first to commit and sees its
- * count, so no installation goes over its limit, and claimers of different
- * installations never wait on each other. A claimer that lost the last slot
- * tries again (the next round skips that installation).
+ * Two races are settled here. The job rows are taken `FOR UPDATE SKIP
+ * LOCKED`, so claimers never wait for each other's jobs and never take the
+ * same one. The limits are read from the installation's running counts (kept
+ * by the trigger `jobs_count_running`), re-read under that row's lock (`FOR
+ * NO KEY UPDATE`, which does not block the foreign-key checks of new jobs): a
+ * second claimer of the same installation waits for the first to commit and
+ * sees its count, so no installation goes over its limit (the n-th job of a
+ * claim needs n free slots, in all and of its type), and claimers of
+ * different installations never wait on each other. A claimer that lost the
+ * installation's last slot tries again (the next round skips that
+ * installation).
  *
- * The candidate is the oldest claimable job among the first FRONT of the
+ * The first job is the oldest claimable one among the first FRONT of the
  * queue; when those all belong to installations at their limit (a large
  * organisation's backlog), it is the oldest job of the installations under
  * their limits, so the cost of a claim never grows with the backlog.
  */
-export async function claimNextJob(db: Database, request: ClaimRequest): Promise<JobRow | null> {
+export async function claimJobs(db: Database, request: ClaimRequest, max: number): Promise<JobRow[]> {
   assertTransition("queued", "running");
+  if (max < 1) return [];
   const now = timestampParam(request.at);
   const limit = request.installationLimit;
   const typeFilter = (alias: string) =>
     request.jobTypes ? sql`and ${sql.raw(alias)}.job_type = any(${`{${request.jobTypes.join(",")}}`}::text[])` : sql``;
   const typeLimits = sql`${JSON.stringify(request.jobTypeLimits ?? {})}::jsonb`;
+  const typeLimit = (jobType: SQL) => sql`coalesce((${typeLimits} ->> ${jobType})::int, ${limit})`;
+  const runningOfType = (jobType: SQL) => sql`coalesce((i.running_by_type ->> ${jobType})::int, 0)`;
   // Both limits, read from an installation row `i` for a job type.
   const underLimits = (jobType: SQL) =>
-    sql`i.running_count < ${limit}
-        and coalesce((i.running_by_type ->> ${jobType})::int, 0) < coalesce((${typeLimits} ->> ${jobType})::int, ${limit})`;
+    sql`i.running_count < ${limit} and ${runningOfType(jobType)} < ${typeLimit(jobType)}`;
   // Queued, not held, and due, for the jobs row under `alias`.
   const due = (alias: string) => {
     const job = sql.raw(alias);
@@ -77,7 +100,7 @@ export async function claimNextJob(db: Database, request: ClaimRequest): Promise
       select q.id from jobs q where ${due("q")} ${typeFilter("q")}
       order by q.queued_at, q.id limit ${FRONT}
     ), candidate as (
-      select j.id, j.installation_id, j.job_type from front f join jobs j on j.id = f.id
+      select j.id, j.installation_id, j.job_type, j.queued_at from front f join jobs j on j.id = f.id
       join installations i on i.id = j.installation_id
       where ${due("j")} and i.suspended_at is null and i.deleted_at is null and ${underLimits(sql`j.job_type`)}
       order by j.queued_at, j.id
@@ -88,11 +111,11 @@ export async function claimNextJob(db: Database, request: ClaimRequest): Promise
   // installation under its limits (one probe of jobs_queued_for_claim per such installation).
   const byInstallation = sql`
     candidate as (
-      select j.id, j.installation_id, j.job_type from installations i
+      select j.id, j.installation_id, j.job_type, j.queued_at from installations i
       cross join lateral (
         select q.id, q.queued_at from jobs q
         where q.installation_id = i.id and ${due("q")} ${typeFilter("q")}
-          and coalesce((i.running_by_type ->> q.job_type)::int, 0) < coalesce((${typeLimits} ->> q.job_type)::int, ${limit})
+          and ${runningOfType(sql`q.job_type`)} < ${typeLimit(sql`q.job_type`)}
         order by q.queued_at, q.id limit ${FRONT_PER_INSTALLATION}
       ) first
       join jobs j on j.id = first.id
@@ -101,11 +124,42 @@ export async function claimNextJob(db: Database, request: ClaimRequest): Promise
       limit 1
       for update of j skip locked
     )`;
-  const statement = (candidate: SQL) => sql`
+  // The announced job, when it is due and its installation under its limits (one primary-key probe).
+  const announced = (id: number) => sql`
+    candidate as (
+      select j.id, j.installation_id, j.job_type, j.queued_at from jobs j
+      join installations i on i.id = j.installation_id
+      where j.id = ${id} and ${due("j")} ${typeFilter("j")}
+        and i.suspended_at is null and i.deleted_at is null and ${underLimits(sql`j.job_type`)}
+      for update of j skip locked
+    )`;
+  // The candidate's installation's next due jobs after it (one range of jobs_queued_for_claim), when
+  // more are wanted; the n-th of a type needs n free slots of its type, the n-th in all n free slots.
+  const more =
+    max > 1
+      ? sql`
+    select q.id, q.installation_id, q.job_type, q.queued_at from jobs q join candidate c on c.installation_id = q.installation_id
+    where ${due("q")} ${typeFilter("q")} and (q.queued_at, q.id) > (c.queued_at, c.id)
+    order by q.queued_at, q.id limit ${max - 1}
+    for update of q skip locked`
+      : sql`select id, installation_id, job_type, queued_at from candidate where false`;
+  // `front_empty`: nothing due is queued at all (no need to ask installation by installation).
+  const statement = (candidate: SQL, frontEmpty = sql`false`) => sql`
     with ${candidate}, slot as (
-      select i.id from installations i join candidate c on c.installation_id = i.id
+      select i.id, i.running_count, i.running_by_type from installations i join candidate c on c.installation_id = i.id
       where ${underLimits(sql`c.job_type`)}
       for no key update of i
+    ), more as (${more}), of_type as (
+      select these.id, these.queued_at from (
+        select these.*, row_number() over (partition by these.job_type order by these.queued_at, these.id) as n_of_type
+        from (select * from candidate union all select * from more) these
+      ) these, slot i
+      where ${runningOfType(sql`these.job_type`)} + these.n_of_type <= ${typeLimit(sql`these.job_type`)}
+    ), chosen as (
+      select ranked.id from (
+        select of_type.id, row_number() over (order by of_type.queued_at, of_type.id) as n from of_type
+      ) ranked, slot i
+      where i.running_count + ranked.n <= ${limit}
     ), moved as (
       update jobs set
         status = 'running', attempt = attempt + 1, worker_id = ${request.workerId},
@@ -113,8 +167,8 @@ export async function claimNextJob(db: Database, request: ClaimRequest): Promise
         lease_expires_at = ${now} + ${request.leaseSeconds} * interval '1 second',
         deadline_at = ${now} + timeout_seconds * interval '1 second',
         progress = null, progress_message = null, failure_code = null, failure_message = null, run_after = null
-      from candidate c join slot on slot.id = c.installation_id
-      where jobs.id = c.id
+      from chosen
+      where jobs.id = chosen.id
       returning jobs.*
     ),
     ${recordMoves({
@@ -125,23 +179,32 @@ export async function claimNextJob(db: Database, request: ClaimRequest): Promise
       code: "CLAIMED",
       data: sql`jsonb_build_object('attempt', attempt)`,
     })}
-    select c.id as candidate_id, moved.* from candidate c left join moved on moved.id = c.id`;
+    select ${frontEmpty} as front_empty, c.id as candidate_id, moved.*
+    from (select 1) one left join candidate c on true left join moved on true
+    order by moved.queued_at, moved.id`;
 
   for (let round = 0; round < ROUNDS_PER_CLAIM; round++) {
     const skipFront = (frontBlockedUntil.get(db) ?? 0) > request.at.getTime();
-    let [row] = skipFront ? [] : await queryRows(db, statement(fromTheFront));
-    if (!row) {
-      [row] = await queryRows(db, statement(byInstallation));
-      // The front is all at its limit: ask installation by installation for a while.
-      if (row && !skipFront) frontBlockedUntil.set(db, request.at.getTime() + FRONT_BLOCKED_MS);
+    let rows: Array<Record<string, unknown>> =
+      round === 0 && request.first !== undefined ? await queryRows(db, statement(announced(request.first))) : [];
+    if (!rows.some(isCandidate) && !skipFront) {
+      rows = await queryRows(db, statement(fromTheFront, sql`not exists (select from front)`));
+      if (rows[0]?.front_empty === true) return []; // nothing due is queued
     }
-    if (!row) return null; // nothing claimable
-    if (row.id === null || row.id === undefined) continue; // lost the installation's last slot
-    const job = mapTableRow(jobs, row);
-    await announceChanges(db, [noticeOf(job)]);
-    metrics.transitions.inc({ from: "queued", to: "running" });
-    if (job.queuedAt) metrics.queueWait.observe((request.at.getTime() - job.queuedAt.getTime()) / 1000);
-    return job;
+    if (!rows.some(isCandidate)) {
+      rows = await queryRows(db, statement(byInstallation));
+      // The front is all at its limit: ask installation by installation for a while.
+      if (rows.some(isCandidate) && !skipFront) frontBlockedUntil.set(db, request.at.getTime() + FRONT_BLOCKED_MS);
+    }
+    if (!rows.some(isCandidate)) return []; // nothing claimable
+    const claimed = rows.filter((row) => row.id !== null && row.id !== undefined).map((row) => mapTableRow(jobs, row));
+    if (!claimed.length) continue; // lost the installation's last slot
+    await announceSoon(db, claimed.map(noticeOf));
+    for (const job of claimed) {
+      metrics.transitions.inc({ from: "queued", to: "running" });
+      if (job.queuedAt) metrics.queueWait.observe((request.at.getTime() - job.queuedAt.getTime()) / 1000);
+    }
+    return claimed;
   }
-  return null;
+  return [];
 }

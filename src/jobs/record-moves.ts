@@ -7,7 +7,8 @@ export interface MovesRecord {
   /** null: the statement created the jobs. */
   from: JobState | null;
   to: JobState;
-  at: Date;
+  /** A value, or an expression over the `moved` row (`updated_at` when each job moved at its own time). */
+  at: Date | SQL;
   actor: string;
   /** A value, or an expression over the `moved` row. */
   code?: string | SQL | null;
@@ -25,7 +26,7 @@ export interface MovesRecord {
  * is one round trip and its event and marks cannot be missing.
  */
 export function recordMoves(record: MovesRecord): SQL {
-  const when = timestampParam(record.at);
+  const when = is(record.at, SQL) ? record.at : timestampParam(record.at);
   const data =
     record.data === undefined || record.data === null
       ? sql`null::jsonb`
@@ -42,7 +43,7 @@ export function recordMoves(record: MovesRecord): SQL {
     ), comment as (
       insert into status_comments
         (installation_id, repository_id, repository_full_name, target_number, version, dirty_since, updated_at)
-      select installation_id, repository_id, repository_full_name, target_number, count(*), ${when}, ${when}
+      select installation_id, repository_id, repository_full_name, target_number, count(*), min(${when}), max(${when})
       from moved group by installation_id, repository_id, repository_full_name, target_number
       on conflict (repository_id, target_number) do update
         set version = status_comments.version + excluded.version,

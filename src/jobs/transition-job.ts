@@ -4,7 +4,8 @@ import { type Database, queryRows } from "../db/client.js";
 import { mapTableRow } from "../db/map-table-row.js";
 import { type JobRow, jobs, type NewJobRow } from "../db/schema.js";
 import { metrics } from "../metrics.js";
-import { announceChanges, noticeOf } from "./announce-changes.js";
+import { announceSoon, noticeOf } from "./announce-changes.js";
+import { endRunTogether, endsRunTogether } from "./end-runs-together.js";
 import { recordMoves } from "./record-moves.js";
 import { assertTransition, type FailureCode, isTerminal, type JobState } from "./states.js";
 
@@ -76,29 +77,20 @@ const OUTCOME_STATES: readonly JobState[] = ["deferred", "failed", "abandoned", 
  * returned as `{ ok: false, reason: "conflict", job }`.
  */
 export async function transitionJob(db: Database, request: TransitionRequest): Promise<TransitionResult> {
+  assertTransition(request.from, request.to);
+  const values = transitionValues(request);
+  // A run's end goes out with the other runs' ends of this turn, in one statement.
+  if (endsRunTogether(db, request)) return endRunTogether(db, request, values);
+  return transitionAlone(db, request, values);
+}
+
+/** transitionJob in a statement of its own, for a checked pair and its row values. */
+export async function transitionAlone(
+  db: Database,
+  request: TransitionRequest,
+  values: Partial<NewJobRow>,
+): Promise<TransitionResult> {
   const { jobId, from, to, at } = request;
-  assertTransition(from, to);
-  const values: Partial<NewJobRow> = {
-    ...request.patch,
-    status: to,
-    updatedAt: at,
-  };
-  if (to === "queued") values.queuedAt = at;
-  if (to === "running") values.startedAt = at;
-  if (isTerminal(to)) {
-    values.finishedAt = at;
-    // Stranger text kept only for the run: an ended job keeps its title, not the body.
-    values.targetSnapshot = null;
-  }
-  if (to === "completed") values.progress = 100;
-  if (OUTCOME_STATES.includes(to)) {
-    values.failureCode = request.code ?? null;
-    values.failureMessage = request.message ?? null;
-  } else {
-    values.failureCode = null;
-    values.failureMessage = null;
-  }
-  if (to !== "pending" && to !== "deferred") values.hold = null;
   const reactionMark = reactionsDue(to, values);
   const set: PgUpdateSetSource<typeof jobs> = reactionMark
     ? { ...values, reactionVersion: sql`${jobs.reactionVersion} + ${reactionMark}` }
@@ -121,12 +113,47 @@ export async function transitionJob(db: Database, request: TransitionRequest): P
       ${recordMoves({ from, to, at, actor: request.actor, code: request.code, message: request.message, data: request.data })}
       select * from moved`,
   );
-  if (!moved) {
-    const [current] = await db.select().from(jobs).where(eq(jobs.id, jobId));
-    return current ? { ok: false, reason: "conflict", job: current } : { ok: false, reason: "not_found", job: null };
+  if (!moved) return notMoved(db, jobId);
+  return answerMoved(db, request, mapTableRow(jobs, moved));
+}
+
+/** What a transition writes into the job's row besides the reaction mark: its status, timestamps and patch. */
+export function transitionValues(request: TransitionRequest): Partial<NewJobRow> {
+  const { to, at } = request;
+  const values: Partial<NewJobRow> = {
+    ...request.patch,
+    status: to,
+    updatedAt: at,
+  };
+  if (to === "queued") values.queuedAt = at;
+  if (to === "running") values.startedAt = at;
+  if (isTerminal(to)) {
+    values.finishedAt = at;
+    // Stranger text kept only for the run: an ended job keeps its title, not the body.
+    values.targetSnapshot = null;
   }
-  const job = mapTableRow(jobs, moved);
-  await announceChanges(db, [noticeOf(job)]);
+  if (to === "completed") values.progress = 100;
+  if (OUTCOME_STATES.includes(to)) {
+    values.failureCode = request.code ?? null;
+    values.failureMessage = request.message ?? null;
+  } else {
+    values.failureCode = null;
+    values.failureMessage = null;
+  }
+  if (to !== "pending" && to !== "deferred") values.hold = null;
+  return values;
+}
+
+/** A transition whose compare failed: the job as it is now, or not found. */
+export async function notMoved(db: Database, jobId: number): Promise<TransitionResult> {
+  const [current] = await db.select().from(jobs).where(eq(jobs.id, jobId));
+  return current ? { ok: false, reason: "conflict", job: current } : { ok: false, reason: "not_found", job: null };
+}
+
+/** After a transition's statement committed: the notice, the metrics, the answer. */
+export async function answerMoved(db: Database, request: TransitionRequest, job: JobRow): Promise<TransitionResult> {
+  const { from, to, at } = request;
+  await announceSoon(db, [noticeOf(job)]);
   metrics.transitions.inc({ from, to });
   if (from === "running" && job.startedAt) {
     metrics.runDuration.observe({ outcome: to }, (at.getTime() - job.startedAt.getTime()) / 1000);

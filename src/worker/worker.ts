@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { Timer } from "../clock.js";
 import type { DatabaseHandle } from "../db/client.js";
 import type { JobRow } from "../db/schema.js";
-import { claimNextJob } from "../jobs/claim-next-job.js";
+import { claimJobs } from "../jobs/claim-next-job.js";
 import { JOB_CHANNEL, parseJobNotice } from "../jobs/notify.js";
 import { isTerminal } from "../jobs/states.js";
 import { announceWorker, forgetWorker } from "./presence-store.js";
@@ -39,6 +39,11 @@ export class Worker {
   private loop: Promise<void> | null = null;
   private unlisten: (() => Promise<void>) | null = null;
   private presence: Timer | null = null;
+  /** Whether this worker's last claim found nothing to claim (it waits for a notice or the poll). */
+  private foundNothing = false;
+  private claiming = false;
+  /** A job announced as queued since then: the next claim tries it first (see ClaimRequest.first). */
+  private announced: number | undefined;
 
   constructor(
     private readonly deps: RunJobDeps & { handle: DatabaseHandle },
@@ -53,6 +58,8 @@ export class Worker {
     this.unlisten = await this.deps.handle.listen(JOB_CHANNEL, (payload) => {
       const notice = parseJobNotice(payload);
       if (!notice) return;
+      // An idle worker goes straight to a newly queued job; a busy one looks along the queue as always.
+      if (notice.status === "queued" && (this.foundNothing || this.claiming)) this.announced ??= notice.id;
       // A job queued, or a running one ended somewhere (a slot of its installation is free): look now.
       if (notice.status === "queued" || isTerminal(notice.status) || notice.status === "deferred") this.wake?.();
       // Cancelled (or ended by the sweep) while our agent runs: stop it now.
@@ -109,24 +116,39 @@ export class Worker {
 
   private async claimLoop(): Promise<void> {
     while (!this.stopping) {
-      let claimed: JobRow | null = null;
-      if (this.running.size < this.options.slots) {
+      let claimed: JobRow[] = [];
+      const free = this.options.slots - this.running.size;
+      if (free > 0) {
+        const first = this.announced;
+        this.announced = undefined;
+        this.claiming = true;
         try {
-          claimed = await claimNextJob(this.deps.db, {
-            workerId: this.deps.settings.workerId,
-            at: this.deps.clock.now(),
-            leaseSeconds: this.deps.settings.leaseSeconds,
-            installationLimit: this.options.installationLimit,
-            jobTypeLimits: this.jobTypeLimits(),
-            jobTypes: this.options.runsJobTypes ?? [...this.deps.jobTypes.byName.keys()],
-          });
+          // Up to every free slot at once (one installation's jobs per claim).
+          claimed = await claimJobs(
+            this.deps.db,
+            {
+              workerId: this.deps.settings.workerId,
+              at: this.deps.clock.now(),
+              leaseSeconds: this.deps.settings.leaseSeconds,
+              installationLimit: this.options.installationLimit,
+              jobTypeLimits: this.jobTypeLimits(),
+              jobTypes: this.options.runsJobTypes ?? [...this.deps.jobTypes.byName.keys()],
+              first,
+            },
+            free,
+          );
+          this.foundNothing = claimed.length === 0;
+          // A job announced while this claim took others waits its turn along the queue.
+          if (claimed.length) this.announced = undefined;
         } catch (error) {
           // The database is away: wait and try again; nothing was claimed.
           this.log.warn({ err: error }, "claim failed; retrying after the poll interval");
+        } finally {
+          this.claiming = false;
         }
       }
-      if (claimed) {
-        this.startJob(claimed);
+      if (claimed.length) {
+        for (const job of claimed) this.startJob(job);
         continue;
       }
       await new Promise<void>((resolve) => {

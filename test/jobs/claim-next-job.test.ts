@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { setInstallationSuspended } from "../../src/db/installations.js";
 import { installations, jobs } from "../../src/db/schema.js";
-import { claimNextJob } from "../../src/jobs/claim-next-job.js";
+import { claimJobs, claimNextJob } from "../../src/jobs/claim-next-job.js";
 import { listJobEvents } from "../../src/jobs/find-jobs.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { transitionJobs } from "../../src/jobs/transition-jobs.js";
@@ -61,6 +61,54 @@ describe.each(testDrivers)("claimNextJob on %s", (driver) => {
     expect([first?.installationId, second?.installationId]).toEqual([1, 1]);
     expect(third?.id).toBe(other.id);
     expect(await claimNextJob(database.db, claim)).toBeNull();
+  });
+
+  it("claims several at once: the oldest job and its installation's next ones in queue order, as many as its free slots", async () => {
+    const at = (ms: number) => new Date(T0.getTime() + ms);
+    const a1 = await queue(database, { installationId: 1, at: at(1) });
+    await queue(database, { installationId: 2, at: at(2) });
+    const a2 = await queue(database, { installationId: 1, at: at(3) });
+    await queue(database, { installationId: 1, at: at(4) });
+    const limits = { ...claim, installationLimit: 3 };
+    // One of installation 1's three slots is taken by a job running elsewhere.
+    await makeJob(database.db, { installationId: 1, status: "running" });
+
+    const claimed = await claimJobs(database.db, limits, 5);
+    expect(claimed.map((job) => job.id)).toEqual([a1.id, a2.id]);
+    expect(claimed.every((job) => job.status === "running" && job.workerId === "w1")).toBe(true);
+    for (const job of claimed)
+      expect((await listJobEvents(database.db, job.id)).at(-1)).toMatchObject({ toStatus: "running", code: "CLAIMED" });
+    const [installation] = await database.db.select().from(installations).where(eq(installations.id, 1));
+    expect(installation?.runningCount).toBe(3);
+    // Installation 1 is full: the next claim goes to installation 2.
+    expect((await claimJobs(database.db, limits, 5)).map((job) => job.installationId)).toEqual([2]);
+    expect(await claimJobs(database.db, limits, 5)).toEqual([]);
+  });
+
+  it("claiming several, an older job of a type at its limit does not hold back the others", async () => {
+    const at = (ms: number) => new Date(T0.getTime() + ms);
+    const limits = { ...claim, installationLimit: 3, jobTypeLimits: { review: 1 } };
+    await queue(database, { jobType: "review", at: at(1) });
+    const [review] = await claimJobs(database.db, limits, 1);
+    expect(review?.jobType).toBe("review");
+    await queue(database, { jobType: "review", at: at(2) });
+    const implement = await queue(database, { jobType: "implement", at: at(3) });
+    const second = await queue(database, { jobType: "implement", at: at(4) });
+    await queue(database, { jobType: "implement", at: at(5) });
+    expect((await claimJobs(database.db, limits, 3)).map((job) => job.id)).toEqual([implement.id, second.id]);
+  });
+
+  it("tries an announced job first; one that is not claimable leaves the claim to the queue", async () => {
+    const older = await queue(database, { installationId: 1, at: new Date(T0.getTime() - 2000) });
+    const announced = await queue(database, { installationId: 2, at: new Date(T0.getTime() - 1000) });
+    expect((await claimJobs(database.db, { ...claim, first: announced.id }, 1)).map((j) => j.id)).toEqual([
+      announced.id,
+    ]);
+    // Already running: the claim takes the oldest job of the queue instead.
+    expect((await claimJobs(database.db, { ...claim, first: announced.id }, 1)).map((j) => j.id)).toEqual([older.id]);
+    const held = await queue(database, { installationId: 2 });
+    await database.db.update(jobs).set({ hold: "paused" }).where(eq(jobs.id, held.id));
+    expect(await claimJobs(database.db, { ...claim, first: held.id }, 1)).toEqual([]);
   });
 
   it("honours a lower limit for a job type", async () => {

@@ -4,7 +4,7 @@ import { queryRows } from "../../src/db/client.js";
 import { recordInstallation } from "../../src/db/installations.js";
 import { openPostgres } from "../../src/db/open-postgres.js";
 import { jobEvents, jobs } from "../../src/db/schema.js";
-import { claimNextJob } from "../../src/jobs/claim-next-job.js";
+import { claimJobs, claimNextJob } from "../../src/jobs/claim-next-job.js";
 import { createJob } from "../../src/jobs/create-job.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { postgresAvailable, useTestDatabase } from "../support/databases.js";
@@ -66,7 +66,9 @@ describe.runIf(postgresAvailable)("races on the real server", () => {
     }
   });
 
-  it("4 claimers on their own connections over 100 queued jobs claim each job exactly once", async () => {
+  it.each([
+    1, 3,
+  ])("4 claimers on their own connections over 100 queued jobs, claiming up to %i at a time, claim each job exactly once", async (batch) => {
     for (let i = 0; i < 100; i++) await makeJob(database.db, { status: "queued" });
     await database.db.execute(sql`update jobs set queued_at = created_at`);
     const claimers = Array.from({ length: 4 }, () => openPostgres({ url: database.url as string, max: 1 }));
@@ -75,14 +77,14 @@ describe.runIf(postgresAvailable)("races on the real server", () => {
         claimers.map(async (claimer, index) => {
           const ids: number[] = [];
           for (;;) {
-            const job = await claimNextJob(claimer.db, {
-              workerId: `w${index}`,
-              at: T0,
-              leaseSeconds: 60,
-              installationLimit: 1000,
-            });
-            if (!job) return ids;
-            ids.push(job.id);
+            const jobs = await claimJobs(
+              claimer.db,
+              { workerId: `w${index}`, at: T0, leaseSeconds: 60, installationLimit: 1000 },
+              batch,
+            );
+            if (!jobs.length) return ids;
+            expect(jobs.length).toBeLessThanOrEqual(batch);
+            ids.push(...jobs.map((job) => job.id));
           }
         }),
       );
@@ -101,41 +103,38 @@ describe.runIf(postgresAvailable)("races on the real server", () => {
     }
   });
 
-  it("8 claimers at the same instant never push an installation over its limit of 2", async () => {
+  it.each([
+    1, 3,
+  ])("8 claimers at the same instant, claiming up to %i each, never push an installation over its limit of 2", async (batch) => {
     for (let i = 0; i < 20; i++) await makeJob(database.db, { status: "queued" });
     await database.db.execute(sql`update jobs set queued_at = created_at`);
     const claimers = Array.from({ length: 8 }, () => openPostgres({ url: database.url as string, max: 1 }));
     try {
       for (let round = 0; round < 5; round++) {
-        const claimed = await Promise.all(
+        const claimedBy = await Promise.all(
           claimers.map((claimer, index) =>
-            claimNextJob(claimer.db, { workerId: `w${index}`, at: T0, leaseSeconds: 60, installationLimit: 2 }),
+            claimJobs(claimer.db, { workerId: `w${index}`, at: T0, leaseSeconds: 60, installationLimit: 2 }, batch),
           ),
         );
-        expect(claimed.filter(Boolean)).toHaveLength(2);
+        const claimed = claimedBy.flat();
+        expect(claimed).toHaveLength(2);
         const [row] = await queryRows<{ running: string }>(
           database.db,
           sql`select count(*) as running from jobs where status = 'running'`,
         );
         expect(row?.running).toBe("2");
         // Finish both so the next round has room for exactly two again.
-        for (const job of claimed) {
-          if (job)
-            await transitionJob(database.db, {
-              jobId: job.id,
-              from: "running",
-              to: "completed",
-              at: T0,
-              actor: "test",
-            });
-        }
+        for (const job of claimed)
+          await transitionJob(database.db, { jobId: job.id, from: "running", to: "completed", at: T0, actor: "test" });
       }
     } finally {
       await Promise.all(claimers.map((c) => c.close()));
     }
   });
 
-  it("8 claimers over 3 installations keep each one under its limit and its job type's, and its counts exact", async () => {
+  it.each([
+    1, 4,
+  ])("8 claimers over 3 installations, claiming up to %i each, keep each one under its limit and its job type's, and its counts exact", async (batch) => {
     for (const id of [2, 3]) await recordInstallation(database.db, { id, accountLogin: `org-${id}` }, T0);
     for (let i = 0; i < 30; i++)
       await makeJob(database.db, {
@@ -153,9 +152,9 @@ describe.runIf(postgresAvailable)("races on the real server", () => {
           claimers.map(async (claimer, index) => {
             const mine = [];
             for (;;) {
-              const job = await claimNextJob(claimer.db, { ...claim, workerId: `w${index}` });
-              if (!job) return mine;
-              mine.push(job);
+              const jobs = await claimJobs(claimer.db, { ...claim, workerId: `w${index}` }, batch);
+              if (!jobs.length) return mine;
+              mine.push(...jobs);
             }
           }),
         );

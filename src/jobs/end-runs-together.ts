@@ -1,0 +1,164 @@
+import { getTableColumns, is, sql } from "drizzle-orm";
+import { type PgColumn, PgTransaction } from "drizzle-orm/pg-core";
+import { type Database, queryRows } from "../db/client.js";
+import { mapTableRow } from "../db/map-table-row.js";
+import { jobs, type NewJobRow } from "../db/schema.js";
+import { bigintArrayParam } from "../db/sql-values.js";
+import { recordMoves } from "./record-moves.js";
+import { isTerminal } from "./states.js";
+import {
+  answerMoved,
+  notMoved,
+  type TransitionRequest,
+  type TransitionResult,
+  transitionAlone,
+} from "./transition-job.js";
+
+interface Waiting {
+  request: TransitionRequest;
+  values: Partial<NewJobRow>;
+  answer: (result: Promise<TransitionResult>) => void;
+}
+
+/** The run ends of this process waiting for the next turn of the event loop, per database. */
+const waiting = new WeakMap<Database, Waiting[]>();
+const columns = getTableColumns(jobs) as Record<string, PgColumn>;
+
+/**
+ * Whether transitionJob sends this transition with the others of its turn: a
+ * run's end under the worker's claim (`running` → an end state), outside a
+ * caller's transaction. Those are the moves that come in bursts (a worker's
+ * slots ending together) and that all touch their installation's running
+ * count, so one at a time they queue on that row.
+ */
+export function endsRunTogether(db: Database, request: TransitionRequest): boolean {
+  return (
+    request.from === "running" &&
+    isTerminal(request.to) &&
+    request.claim !== undefined &&
+    request.expect === undefined &&
+    !is(db, PgTransaction)
+  );
+}
+
+/**
+ * transitionJob for a run's end: the ends asked for in one turn of the event
+ * loop that move the same way (same states, actor and patched columns) go in
+ * one statement, each row under its own compare-and-set (`status = 'running'`
+ * and the claim's worker and attempt) with its own values, event (at its own
+ * time, code, message and data) and comment mark; each caller gets its own
+ * answer. The statement first locks the installations it will count down in
+ * id order, so two such statements never wait on each other in a cycle; when
+ * the statement fails (a bad row, or a deadlock with a job moved elsewhere at
+ * that moment), each end is tried again in a statement of its own.
+ */
+export function endRunTogether(
+  db: Database,
+  request: TransitionRequest,
+  values: Partial<NewJobRow>,
+): Promise<TransitionResult> {
+  let batch = waiting.get(db);
+  if (!batch) {
+    const these: Waiting[] = [];
+    batch = these;
+    waiting.set(db, these);
+    setImmediate(() => {
+      waiting.delete(db);
+      for (const group of groupByShape(these)) void endRuns(db, group);
+    });
+  }
+  const entry = batch;
+  return new Promise<TransitionResult>((resolve, reject) => {
+    entry.push({ request, values, answer: (result) => result.then(resolve, reject) });
+  });
+}
+
+function groupByShape(batch: readonly Waiting[]): Waiting[][] {
+  const groups = new Map<string, Waiting[]>();
+  for (const entry of batch) {
+    const { from, to, actor } = entry.request;
+    const key = JSON.stringify([from, to, actor, keysOf(entry.values)]);
+    groups.set(key, [...(groups.get(key) ?? []), entry]);
+  }
+  return [...groups.values()];
+}
+
+const keysOf = (values: Partial<NewJobRow>) =>
+  Object.keys(values)
+    .filter((key) => values[key as keyof NewJobRow] !== undefined)
+    .sort();
+
+async function endRuns(db: Database, group: readonly Waiting[]): Promise<void> {
+  const [first] = group;
+  if (!first) return;
+  const { from, to, actor } = first.request;
+  const keys = keysOf(first.values).map((key) => {
+    const column = columns[key];
+    if (!column) throw new Error(`jobs has no column ${key}`);
+    return column;
+  });
+  // Each row's values as the driver would send them (jsonb as it is), keyed by column name.
+  const rows = group.map(({ request, values }) => {
+    const row: Record<string, unknown> = {
+      id: request.jobId,
+      claim_worker: request.claim?.workerId,
+      claim_attempt: request.claim?.attempt,
+      event_code: request.code ?? null,
+      event_message: request.message ?? null,
+      event_data: request.data ?? null,
+    };
+    for (const [key, column] of Object.entries(columns)) {
+      const value = values[key as keyof NewJobRow];
+      if (value === undefined) continue;
+      row[column.name] = value === null || column.getSQLType() === "jsonb" ? value : column.mapToDriverValue(value);
+    }
+    return row;
+  });
+  // The ids also as an array: the planner probes the primary key for them (it cannot size a recordset).
+  const ids = bigintArrayParam(group.map(({ request }) => request.jobId));
+  const types = keys.map((column) => sql.raw(`${column.name} ${column.getSQLType()}`));
+  const sets = keys.map((column) => sql`${sql.identifier(column.name)} = v.${sql.identifier(column.name)}`);
+  const statement = sql`
+    with v as (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(
+        id bigint, claim_worker text, claim_attempt integer, event_code text, event_message text, event_data jsonb,
+        ${sql.join(types, sql`, `)})
+    ), locked as (
+      select i.id from installations i
+      where i.id in (select j.installation_id from jobs j where j.id = any(${ids}))
+      order by i.id
+      for no key update of i
+    ), moved as (
+      update jobs set ${sql.join(sets, sql`, `)},
+        reaction_version = jobs.reaction_version + (case when jobs.duplicate_of is null then 1 else 0 end)
+      from v
+      where jobs.id = any(${ids}) and jobs.id = v.id and jobs.status = ${from}::job_status
+        and jobs.worker_id = v.claim_worker and jobs.attempt = v.claim_attempt
+        and (select count(*) from locked) >= 0
+      returning jobs.*, v.event_code as event_code_, v.event_message as event_message_, v.event_data as event_data_
+    ),
+    ${recordMoves({
+      from,
+      to,
+      at: sql`updated_at`,
+      actor,
+      code: sql`event_code_`,
+      message: sql`event_message_`,
+      data: sql`event_data_`,
+    })}
+    select * from moved`;
+  let moved: Map<number, Record<string, unknown>>;
+  try {
+    const result = await queryRows(db, statement);
+    moved = new Map(result.map((row) => [Number(row.id), row]));
+  } catch {
+    // One bad row, or a deadlock with a job moved elsewhere at the same moment, fails the whole
+    // statement: each end is tried again on its own, so only a failing one fails.
+    for (const { request, values, answer } of group) answer(transitionAlone(db, request, values));
+    return;
+  }
+  for (const { request, answer } of group) {
+    const row = moved.get(request.jobId);
+    answer(row ? answerMoved(db, request, mapTableRow(jobs, row)) : notMoved(db, request.jobId));
+  }
+}

@@ -1,0 +1,116 @@
+import { and, eq, sql } from "drizzle-orm";
+import nock from "nock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { systemClock } from "../../src/clock.js";
+import { openPostgres } from "../../src/db/open-postgres.js";
+import { jobEvents } from "../../src/db/schema.js";
+import { transitionJob } from "../../src/jobs/transition-job.js";
+import { Worker } from "../../src/worker/worker.js";
+import { mockAgentGitHub } from "../support/agent-github.js";
+import { postgresAvailable, useTestDatabase } from "../support/databases.js";
+import { makeJob, seedInstallation } from "../support/factories.js";
+import { makeBareRepository } from "../support/git-fixtures.js";
+import { pidsWith, uniqueMarker, waitUntil } from "../support/processes.js";
+import { agentJobTypes, makeRunJobDeps } from "../support/worker-harness.js";
+
+describe.runIf(postgresAvailable)("a worker's claims", () => {
+  const database = useTestDatabase("postgres", { seed: (db) => seedInstallation(db, 2) });
+  const repos = makeBareRepository("Codertocat/Hello-World");
+  beforeEach(() => mockAgentGitHub());
+  afterEach(() => {
+    nock.cleanAll();
+  });
+
+  it("a worker with 3 free slots claims 3 queued jobs of an installation in one statement", async () => {
+    const marker = uniqueMarker();
+    const statements: string[] = [];
+    const handle = openPostgres({ url: database.url as string, max: 4, onQuery: (query) => statements.push(query) });
+    const { deps } = makeRunJobDeps({
+      db: handle.db,
+      githubUrl: "https://api.github.com",
+      cloneBaseUrl: repos.baseUrl,
+      jobTypes: agentJobTypes(["hang", marker]),
+      heartbeatMs: 60_000,
+    });
+    for (let n = 1; n <= 3; n++)
+      await makeJob(database.db, {
+        status: "queued",
+        installationId: 2,
+        repositoryId: 186853002,
+        repositoryFullName: "Codertocat/Hello-World",
+        targetNumber: n,
+        at: systemClock.now(),
+      });
+    await database.db.execute(sql`update jobs set queued_at = created_at`);
+    const worker = new Worker(
+      { ...deps, handle },
+      { slots: 3, installationLimit: 5, pollIntervalMs: 200, shutdownGraceMs: 100 },
+    );
+    await worker.start();
+    try {
+      await waitUntil(() => pidsWith(marker).length >= 3, "three agents to start", 20_000);
+      expect(worker.runningJobIds).toHaveLength(3);
+      expect(statements.filter((query) => /^\s*with\s+front as/.test(query))).toHaveLength(1);
+      const claims = await database.db
+        .select({ at: jobEvents.at })
+        .from(jobEvents)
+        .where(and(eq(jobEvents.code, "CLAIMED"), eq(jobEvents.actor, `worker:${deps.settings.workerId}`)));
+      expect(claims).toHaveLength(3);
+      expect(new Set(claims.map((claim) => claim.at.getTime())).size).toBe(1);
+    } finally {
+      await worker.stop();
+      await handle.close();
+    }
+  }, 40_000);
+
+  it("an idle worker goes straight to a job announced as queued, without looking along the queue", async () => {
+    const marker = uniqueMarker();
+    const statements: string[] = [];
+    const handle = openPostgres({ url: database.url as string, max: 4, onQuery: (query) => statements.push(query) });
+    const { deps } = makeRunJobDeps({
+      db: handle.db,
+      githubUrl: "https://api.github.com",
+      cloneBaseUrl: repos.baseUrl,
+      jobTypes: agentJobTypes(["hang", marker]),
+      heartbeatMs: 60_000,
+    });
+    const worker = new Worker(
+      { ...deps, handle },
+      { slots: 2, installationLimit: 5, pollIntervalMs: 60_000, shutdownGraceMs: 100 },
+    );
+    await worker.start();
+    try {
+      const job = await makeJob(database.db, {
+        installationId: 2,
+        repositoryId: 186853002,
+        repositoryFullName: "Codertocat/Hello-World",
+        targetNumber: 1,
+        at: systemClock.now(),
+      });
+      await waitUntil(
+        () => statements.some((query) => /with\s+front as/.test(query)),
+        "the first look along the queue",
+        5_000,
+      );
+      // The statement is sent before the connection is up: give the look time to come back empty.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const looks = () => statements.filter((query) => /with\s+front as/.test(query)).length;
+      const looksBefore = looks();
+      await transitionJob(database.db, {
+        jobId: job.id,
+        from: "pending",
+        to: "queued",
+        at: systemClock.now(),
+        actor: "test",
+      });
+      await waitUntil(() => pidsWith(marker).length >= 1, "the agent to start", 20_000);
+      expect(worker.runningJobIds).toEqual([job.id]);
+      expect(statements.filter((query) => /where j\.id = \$\d+ and j\.status = 'queued'/.test(query))).toHaveLength(1);
+      // The claim that took it did not look along the queue (the one after it, for the free slot, does).
+      expect(looks() - looksBefore).toBeLessThanOrEqual(1);
+    } finally {
+      await worker.stop();
+      await handle.close();
+    }
+  }, 40_000);
+});
