@@ -1,14 +1,18 @@
 // bench:queue — labelrun's own side of the queue benchmark: claim throughput
 // (queued → running → completed with a no-op job, the lifecycle's events and
-// NOTIFYs included) at 10 in flight, and pick-up latency (a job queued while a
-// worker idles on LISTEN, until it is running), on the local PostgreSQL.
+// NOTIFYs included) for a worker of 10 slots run as src/worker/worker.ts runs
+// them (claims up to its free slots at once; the runs that end in one turn end
+// in one statement, as transitionJob sends them), and pick-up latency (a job
+// queued while a worker idles on LISTEN, until it is running; the idle worker
+// goes straight to the announced job), on the local PostgreSQL.
 // Peers, same no-op work at the same concurrency on the same database in the same run:
 // graphile-worker (default; batched) and pg-boss (batch fetch, polling every 0.5 s).
 import postgres from "postgres";
 import { recordInstallation } from "../src/db/installations.js";
 import { migrate } from "../src/db/migrate.js";
 import { openPostgres } from "../src/db/open-postgres.js";
-import { claimNextJob } from "../src/jobs/claim-next-job.js";
+import type { JobRow } from "../src/db/schema.js";
+import { claimJobs } from "../src/jobs/claim-next-job.js";
 import { createJob } from "../src/jobs/create-job.js";
 import { JOB_CHANNEL, parseJobNotice } from "../src/jobs/notify.js";
 import { transitionJob } from "../src/jobs/transition-job.js";
@@ -52,11 +56,8 @@ async function queueJob(onQueueing: () => void = () => {}): Promise<number> {
   await transitionJob(handle.db, { jobId: job.id, from: "pending", to: "queued", at, actor: "bench" });
   return job.id;
 }
-/** One slot of a worker: claim, "run" (nothing), complete — guarded by the claim, as the worker does. */
-async function runOne(workerId: string, onClaimed: () => void = () => {}): Promise<boolean> {
-  const job = await claimNextJob(handle.db, { workerId, at: new Date(), leaseSeconds: 60, installationLimit: 100 });
-  if (!job) return false;
-  onClaimed();
+/** Runs a claimed job (nothing) and completes it, guarded by the claim, as the worker does. */
+async function complete(workerId: string, job: JobRow): Promise<void> {
   const done = await transitionJob(handle.db, {
     jobId: job.id,
     from: "running",
@@ -66,7 +67,47 @@ async function runOne(workerId: string, onClaimed: () => void = () => {}): Promi
     claim: { workerId, attempt: job.attempt },
   });
   if (!done.ok) throw new Error("lost a claim");
-  return true;
+}
+
+/**
+ * A worker with `inFlight` slots as src/worker/worker.ts runs them: it claims up to its free
+ * slots at once and claims again as jobs end, until nothing is left to claim.
+ */
+async function runWorker(workerId: string, onClaimed: () => void = () => {}, announced?: number): Promise<void> {
+  let first = announced;
+  let running = 0;
+  let failed: unknown = null;
+  let wake: (() => void) | null = null;
+  for (;;) {
+    if (failed) throw failed;
+    const free = inFlight - running;
+    if (free > 0) {
+      const claimed = await claimJobs(
+        handle.db,
+        { workerId, at: new Date(), leaseSeconds: 60, installationLimit: 100, first },
+        free,
+      );
+      first = undefined;
+      if (claimed.length) onClaimed();
+      for (const job of claimed) {
+        running++;
+        complete(workerId, job)
+          .catch((error: unknown) => {
+            failed = error;
+          })
+          .finally(() => {
+            running--;
+            wake?.();
+          });
+      }
+      if (claimed.length) continue;
+      if (running === 0) return;
+    }
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    wake = null;
+  }
 }
 
 /** Throughput over `total` pre-queued jobs, then pick-up latency for an idle worker. */
@@ -74,11 +115,7 @@ async function measure(): Promise<QueueFigures> {
   const queuedIds: number[] = [];
   for (let i = 0; i < total; i++) queuedIds.push(await queueJob());
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: inFlight }, async (_, slot) => {
-      while (await runOne(`w${slot}`));
-    }),
-  );
+  await runWorker("w");
   const seconds = (performance.now() - started) / 1000;
   const throughput = total / seconds;
 
@@ -86,8 +123,9 @@ async function measure(): Promise<QueueFigures> {
   const latencies: number[] = [];
   let waiting: ((at: number) => void) | null = null;
   const unlisten = await handle.listen(JOB_CHANNEL, (payload) => {
-    if (parseJobNotice(payload)?.status === "queued") {
-      void runOne("idle", () => waiting?.(performance.now()));
+    const notice = parseJobNotice(payload);
+    if (notice?.status === "queued") {
+      void runWorker("idle", () => waiting?.(performance.now()), notice.id);
     }
   });
   for (let i = 0; i < samples; i++) {
