@@ -138,9 +138,11 @@ export async function claimJobs(db: Database, request: ClaimRequest, max: number
   const more =
     max > 1
       ? sql`
-    select q.id, q.installation_id, q.job_type, q.queued_at from jobs q join candidate c on c.installation_id = q.installation_id
-    where ${due("q")} ${typeFilter("q")} and (q.queued_at, q.id) > (c.queued_at, c.id)
-    order by q.queued_at, q.id limit ${max - 1}
+    select q.id, q.installation_id, q.job_type, q.queued_at from jobs q
+    where q.installation_id = (select installation_id from candidate)
+      and (q.installation_id, q.queued_at, q.id) > (select installation_id, queued_at, id from candidate)
+      and ${due("q")} ${typeFilter("q")}
+    order by q.installation_id, q.queued_at, q.id limit ${max - 1}
     for update of q skip locked`
       : sql`select id, installation_id, job_type, queued_at from candidate where false`;
   // `front_empty`: nothing due is queued at all (no need to ask installation by installation).
