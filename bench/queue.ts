@@ -24,6 +24,7 @@ const total = quick ? 500 : 3000;
 const inFlight = 10;
 const installations = 10;
 const samples = quick ? 50 : 200;
+const warmUp = quick ? 100 : 500;
 const historySize = quick ? 100_000 : 1_000_000;
 const backlogSize = quick ? 10_000 : 100_000;
 const baseUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -112,8 +113,7 @@ async function runWorker(workerId: string, onClaimed: () => void = () => {}, ann
 
 /** Throughput over `total` pre-queued jobs, then pick-up latency for an idle worker. */
 async function measure(): Promise<QueueFigures> {
-  const queuedIds: number[] = [];
-  for (let i = 0; i < total; i++) queuedIds.push(await queueJob());
+  for (let i = 0; i < total; i++) await queueJob();
   const started = performance.now();
   await runWorker("w");
   const seconds = (performance.now() - started) / 1000;
@@ -147,6 +147,8 @@ try {
   await migrate(handle);
   for (let i = 1; i <= installations; i++)
     await recordInstallation(handle.db, { id: i, accountLogin: `org-${i}` }, new Date());
+  for (let i = 0; i < warmUp; i++) await queueJob();
+  await runWorker("warm-up");
   const ours = await measure();
 
   // Scale: the same with a long history, then with a deep backlog of other installations.
@@ -156,6 +158,10 @@ try {
   await seedBacklog(client, { queued: backlogSize, installations: 1000, now: new Date() });
   const withBacklog = await measure();
 
+  // Each side is measured warm: its code compiled, its connections open and its statements
+  // prepared (labelrun's first case otherwise ran cold and came out below its own scale cases).
+  await graphileWorker(url.toString(), { total: warmUp, samples: 5, batched: false });
+  await graphileWorker(url.toString(), { total: warmUp, samples: 5, batched: true });
   const gwDefault = await graphileWorker(url.toString(), { total, samples, batched: false });
   const gwBatched = await graphileWorker(url.toString(), { total, samples, batched: true });
   // pg-boss polls (20 jobs/s with batch 10 every 0.5 s): at most 1,000 jobs keeps the run short.

@@ -68,6 +68,9 @@ export function endRunTogether(
     });
   }
   const entry = batch;
+  // The same job twice in one turn: the second waits its turn alone (its compare sees the first).
+  if (entry.some((other) => other.request.jobId === request.jobId))
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => transitionAlone(db, request, values));
   return new Promise<TransitionResult>((resolve, reject) => {
     entry.push({ request, values, answer: (result) => result.then(resolve, reject) });
   });

@@ -106,6 +106,31 @@ describe.each(testDrivers)("runs ending in the same turn, on %s", (driver) => {
     ]);
   });
 
+  it("the same run ended twice in one turn: one end wins, the other sees it", async () => {
+    const [a] = await running(1);
+    if (!a) throw new Error("claim");
+    const end = (costUsd: number) =>
+      transitionJob(database.db, {
+        jobId: a.id,
+        from: "running",
+        to: "completed",
+        at: at(1),
+        actor: "worker:w1",
+        claim: { workerId: "w1", attempt: a.attempt },
+        patch: { costUsd },
+      });
+    const results = await Promise.all([end(1), end(2)]);
+    const winner = results.find((r) => r.ok);
+    const loser = results.find((r) => !r.ok);
+    expect(winner?.job?.status).toBe("completed");
+    expect(loser).toMatchObject({
+      ok: false,
+      reason: "conflict",
+      job: { status: "completed", costUsd: winner?.job?.costUsd },
+    });
+    expect((await listJobEvents(database.db, a.id)).filter((e) => e.toStatus === "completed")).toHaveLength(1);
+  });
+
   it("when the statement fails, each end is tried on its own: only the bad one fails", async () => {
     const [a, b] = await running(2);
     if (!a || !b) throw new Error("claim");
