@@ -1,16 +1,28 @@
 import { eq, inArray, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { queryRows } from "../../src/db/client.js";
+import { type Database, queryRows } from "../../src/db/client.js";
 import { openPostgres } from "../../src/db/open-postgres.js";
-import { installations, jobs, statusComments } from "../../src/db/schema.js";
+import { installations, type JobRow, jobs, statusComments } from "../../src/db/schema.js";
 import { claimJobs } from "../../src/jobs/claim-next-job.js";
 import { listJobEvents } from "../../src/jobs/find-jobs.js";
-import { transitionJob } from "../../src/jobs/transition-job.js";
+import { type JobPatch, transitionJob } from "../../src/jobs/transition-job.js";
 import { postgresAvailable, testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation, T0 } from "../support/factories.js";
 
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 const claim = { workerId: "w1", at: T0, leaseSeconds: 60, installationLimit: 10 };
+
+/** Worker w1 ends its run of `job` as completed, at T0 + `seconds`, with `patch`. */
+const endRun = (db: Database, job: JobRow, seconds: number, patch: JobPatch = {}) =>
+  transitionJob(db, {
+    jobId: job.id,
+    from: "running",
+    to: "completed",
+    at: at(seconds),
+    actor: "worker:w1",
+    claim: { workerId: "w1", attempt: job.attempt },
+    patch,
+  });
 
 describe.each(testDrivers)("runs ending in the same turn, on %s", (driver) => {
   const database = useTestDatabase(driver, {
@@ -109,17 +121,10 @@ describe.each(testDrivers)("runs ending in the same turn, on %s", (driver) => {
   it("the same run ended twice in one turn: one end wins, the other sees it", async () => {
     const [a] = await running(1);
     if (!a) throw new Error("claim");
-    const end = (costUsd: number) =>
-      transitionJob(database.db, {
-        jobId: a.id,
-        from: "running",
-        to: "completed",
-        at: at(1),
-        actor: "worker:w1",
-        claim: { workerId: "w1", attempt: a.attempt },
-        patch: { costUsd },
-      });
-    const results = await Promise.all([end(1), end(2)]);
+    const results = await Promise.all([
+      endRun(database.db, a, 1, { costUsd: 1 }),
+      endRun(database.db, a, 1, { costUsd: 2 }),
+    ]);
     const winner = results.find((r) => r.ok);
     const loser = results.find((r) => !r.ok);
     expect(winner?.job?.status).toBe("completed");
@@ -134,18 +139,11 @@ describe.each(testDrivers)("runs ending in the same turn, on %s", (driver) => {
   it("when the statement fails, each end is tried on its own: only the bad one fails", async () => {
     const [a, b] = await running(2);
     if (!a || !b) throw new Error("claim");
-    const end = (job: typeof a, costUsd: number) =>
-      transitionJob(database.db, {
-        jobId: job.id,
-        from: "running",
-        to: "completed",
-        at: at(1),
-        actor: "worker:w1",
-        claim: { workerId: "w1", attempt: job.attempt },
-        patch: { costUsd },
-      });
     // Too large for numeric(12, 6): that row fails the shared statement, then its own.
-    const results = await Promise.allSettled([end(a, 123_456_789), end(b, 1)]);
+    const results = await Promise.allSettled([
+      endRun(database.db, a, 1, { costUsd: 123_456_789 }),
+      endRun(database.db, b, 1, { costUsd: 1 }),
+    ]);
     expect(results.map((r) => r.status)).toEqual(["rejected", "fulfilled"]);
     const rows = await database.db
       .select({ status: jobs.status })
@@ -173,18 +171,7 @@ describe.runIf(postgresAvailable)("runs ending together on the real server", () 
     const statements: string[] = [];
     const counted = openPostgres({ url: database.url as string, max: 2, onQuery: (query) => statements.push(query) });
     try {
-      const results = await Promise.all(
-        claimed.map((job) =>
-          transitionJob(counted.db, {
-            jobId: job.id,
-            from: "running",
-            to: "completed",
-            at: at(1),
-            actor: "worker:w1",
-            claim: { workerId: "w1", attempt: job.attempt },
-          }),
-        ),
-      );
+      const results = await Promise.all(claimed.map((job) => endRun(counted.db, job, 1)));
       expect(results.every((r) => r.ok)).toBe(true);
       expect(statements.filter((q) => /update\s+jobs/i.test(q))).toHaveLength(1);
     } finally {

@@ -21,7 +21,8 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
     nock.cleanAll();
   });
 
-  it("a worker with 3 free slots claims 3 queued jobs of an installation in one statement", async () => {
+  /** A worker of `slots` on its own pool, whose statements are recorded, running agents that hang. */
+  function countedWorker(slots: number, pollIntervalMs: number) {
     const marker = uniqueMarker();
     const statements: string[] = [];
     const handle = openPostgres({ url: database.url as string, max: 4, onQuery: (query) => statements.push(query) });
@@ -32,6 +33,18 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
       jobTypes: agentJobTypes(["hang", marker]),
       heartbeatMs: 60_000,
     });
+    const worker = new Worker(
+      { ...deps, handle },
+      { slots, installationLimit: 5, pollIntervalMs, shutdownGraceMs: 100 },
+    );
+    const stop = async () => {
+      await worker.stop();
+      await handle.close();
+    };
+    return { marker, statements, worker, workerId: deps.settings.workerId, stop };
+  }
+
+  it("a worker with 3 free slots claims 3 queued jobs of an installation in one statement", async () => {
     for (let n = 1; n <= 3; n++)
       await makeJob(database.db, {
         status: "queued",
@@ -42,10 +55,7 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
         at: systemClock.now(),
       });
     await database.db.execute(sql`update jobs set queued_at = created_at`);
-    const worker = new Worker(
-      { ...deps, handle },
-      { slots: 3, installationLimit: 5, pollIntervalMs: 200, shutdownGraceMs: 100 },
-    );
+    const { marker, statements, worker, workerId, stop } = countedWorker(3, 200);
     await worker.start();
     try {
       await waitUntil(() => pidsWith(marker).length >= 3, "three agents to start", 20_000);
@@ -54,30 +64,16 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
       const claims = await database.db
         .select({ at: jobEvents.at })
         .from(jobEvents)
-        .where(and(eq(jobEvents.code, "CLAIMED"), eq(jobEvents.actor, `worker:${deps.settings.workerId}`)));
+        .where(and(eq(jobEvents.code, "CLAIMED"), eq(jobEvents.actor, `worker:${workerId}`)));
       expect(claims).toHaveLength(3);
       expect(new Set(claims.map((claim) => claim.at.getTime())).size).toBe(1);
     } finally {
-      await worker.stop();
-      await handle.close();
+      await stop();
     }
   }, 40_000);
 
   it("an idle worker goes straight to a job announced as queued, without looking along the queue", async () => {
-    const marker = uniqueMarker();
-    const statements: string[] = [];
-    const handle = openPostgres({ url: database.url as string, max: 4, onQuery: (query) => statements.push(query) });
-    const { deps } = makeRunJobDeps({
-      db: handle.db,
-      githubUrl: "https://api.github.com",
-      cloneBaseUrl: repos.baseUrl,
-      jobTypes: agentJobTypes(["hang", marker]),
-      heartbeatMs: 60_000,
-    });
-    const worker = new Worker(
-      { ...deps, handle },
-      { slots: 2, installationLimit: 5, pollIntervalMs: 60_000, shutdownGraceMs: 100 },
-    );
+    const { marker, statements, worker, stop } = countedWorker(2, 60_000);
     await worker.start();
     try {
       const job = await makeJob(database.db, {
@@ -109,8 +105,7 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
       // The claim that took it did not look along the queue (the one after it, for the free slot, does).
       expect(looks() - looksBefore).toBeLessThanOrEqual(1);
     } finally {
-      await worker.stop();
-      await handle.close();
+      await stop();
     }
   }, 40_000);
 });
