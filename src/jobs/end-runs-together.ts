@@ -128,7 +128,7 @@ async function endRuns(db: Database, group: readonly Waiting[]): Promise<void> {
         ${sql.join(types, sql`, `)})
     ), locked as (
       select i.id from installations i
-      where i.id in (select j.installation_id from jobs j where j.id = any(${ids}))
+      where i.id = any(array(select distinct j.installation_id from jobs j where j.id = any(${ids})))
       order by i.id
       for no key update of i
     ), moved as (
