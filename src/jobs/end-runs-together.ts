@@ -1,4 +1,4 @@
-import { getTableColumns, is, sql } from "drizzle-orm";
+import { getTableColumns, is, type SQL, sql } from "drizzle-orm";
 import { type PgColumn, PgTransaction } from "drizzle-orm/pg-core";
 import { type Database, queryRows } from "../db/client.js";
 import { mapTableRow } from "../db/map-table-row.js";
@@ -57,22 +57,23 @@ export function endRunTogether(
   request: TransitionRequest,
   values: Partial<NewJobRow>,
 ): Promise<TransitionResult> {
+  // The same job twice in one turn: the second goes in a statement of its own; the row's lock
+  // settles which one wins, and the other sees it.
+  if (waiting.get(db)?.some((other) => other.request.jobId === request.jobId))
+    return transitionAlone(db, request, values);
   let batch = waiting.get(db);
   if (!batch) {
     const these: Waiting[] = [];
-    batch = these;
     waiting.set(db, these);
     setImmediate(() => {
       waiting.delete(db);
       for (const group of groupByShape(these)) void endRuns(db, group);
     });
+    batch = these;
   }
-  const entry = batch;
-  // The same job twice in one turn: the second waits its turn alone (its compare sees the first).
-  if (entry.some((other) => other.request.jobId === request.jobId))
-    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => transitionAlone(db, request, values));
+  const entries = batch;
   return new Promise<TransitionResult>((resolve, reject) => {
-    entry.push({ request, values, answer: (result) => result.then(resolve, reject) });
+    entries.push({ request, values, answer: (result) => result.then(resolve, reject) });
   });
 }
 
@@ -81,7 +82,9 @@ function groupByShape(batch: readonly Waiting[]): Waiting[][] {
   for (const entry of batch) {
     const { from, to, actor } = entry.request;
     const key = JSON.stringify([from, to, actor, keysOf(entry.values)]);
-    groups.set(key, [...(groups.get(key) ?? []), entry]);
+    const group = groups.get(key);
+    if (group) group.push(entry);
+    else groups.set(key, [entry]);
   }
   return [...groups.values()];
 }
@@ -94,11 +97,29 @@ const keysOf = (values: Partial<NewJobRow>) =>
 async function endRuns(db: Database, group: readonly Waiting[]): Promise<void> {
   const [first] = group;
   if (!first) return;
+  let moved: Map<number, Record<string, unknown>>;
+  try {
+    const result = await queryRows(db, endRunsStatement(first, group));
+    moved = new Map(result.map((row) => [Number(row.id), row]));
+  } catch {
+    // One bad row, or a deadlock with a job moved elsewhere at the same moment, fails the whole
+    // statement: each end is tried again on its own, so only a failing one fails.
+    for (const { request, values, answer } of group) answer(transitionAlone(db, request, values));
+    return;
+  }
+  for (const { request, answer } of group) {
+    const row = moved.get(request.jobId);
+    answer(row ? answerMoved(db, request, mapTableRow(jobs, row)) : notMoved(db, request.jobId));
+  }
+}
+
+/** The one statement for a group of run ends of one shape (the first entry's keys are every entry's). */
+function endRunsStatement(first: Waiting, group: readonly Waiting[]): SQL {
   const { from, to, actor } = first.request;
   const keys = keysOf(first.values).map((key) => {
     const column = columns[key];
     if (!column) throw new Error(`jobs has no column ${key}`);
-    return column;
+    return { key: key as keyof NewJobRow, column };
   });
   // Each row's values as the driver would send them (jsonb as it is), keyed by column name.
   const rows = group.map(({ request, values }) => {
@@ -110,18 +131,17 @@ async function endRuns(db: Database, group: readonly Waiting[]): Promise<void> {
       event_message: request.message ?? null,
       event_data: request.data ?? null,
     };
-    for (const [key, column] of Object.entries(columns)) {
-      const value = values[key as keyof NewJobRow];
-      if (value === undefined) continue;
+    for (const { key, column } of keys) {
+      const value = values[key];
       row[column.name] = value === null || column.getSQLType() === "jsonb" ? value : column.mapToDriverValue(value);
     }
     return row;
   });
   // The ids also as an array: the planner probes the primary key for them (it cannot size a recordset).
   const ids = bigintArrayParam(group.map(({ request }) => request.jobId));
-  const types = keys.map((column) => sql.raw(`${column.name} ${column.getSQLType()}`));
-  const sets = keys.map((column) => sql`${sql.identifier(column.name)} = v.${sql.identifier(column.name)}`);
-  const statement = sql`
+  const types = keys.map(({ column }) => sql.raw(`${column.name} ${column.getSQLType()}`));
+  const sets = keys.map(({ column }) => sql`${sql.identifier(column.name)} = v.${sql.identifier(column.name)}`);
+  return sql`
     with v as (
       select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(
         id bigint, claim_worker text, claim_attempt integer, event_code text, event_message text, event_data jsonb,
@@ -150,18 +170,4 @@ async function endRuns(db: Database, group: readonly Waiting[]): Promise<void> {
       data: sql`event_data_`,
     })}
     select * from moved`;
-  let moved: Map<number, Record<string, unknown>>;
-  try {
-    const result = await queryRows(db, statement);
-    moved = new Map(result.map((row) => [Number(row.id), row]));
-  } catch {
-    // One bad row, or a deadlock with a job moved elsewhere at the same moment, fails the whole
-    // statement: each end is tried again on its own, so only a failing one fails.
-    for (const { request, values, answer } of group) answer(transitionAlone(db, request, values));
-    return;
-  }
-  for (const { request, answer } of group) {
-    const row = moved.get(request.jobId);
-    answer(row ? answerMoved(db, request, mapTableRow(jobs, row)) : notMoved(db, request.jobId));
-  }
 }
