@@ -80,7 +80,15 @@ export async function claimJobs(db: Database, request: ClaimRequest, max: number
   assertTransition("queued", "running");
   if (max < 1) return [];
   const now = timestampParam(request.at);
-  const limit = request.installationLimit;
+  if (!Number.isSafeInteger(request.installationLimit) || request.installationLimit < 0)
+    throw new RangeError(`installationLimit must be a whole number ≥ 0, not ${request.installationLimit}`);
+  // The limit goes into the statement as a literal, not a parameter: behind a backlog of
+  // installations at their limit, PostgreSQL's generic plan for `running_count < $n` guessed a
+  // third of the installations and looked up each one's queue, so it planned the claim anew on
+  // every call (pg_stat_statements: 1.25 ms of planning on a 1.5 ms claim); with the number it
+  // reads the column's statistics and keeps the plan. The limit is one per worker, so this is
+  // one more statement text per worker, not per claim.
+  const limit = sql.raw(String(request.installationLimit));
   const typeFilter = (alias: string) =>
     request.jobTypes ? sql`and ${sql.raw(alias)}.job_type = any(${`{${request.jobTypes.join(",")}}`}::text[])` : sql``;
   const typeLimits = sql`${JSON.stringify(request.jobTypeLimits ?? {})}::jsonb`;

@@ -111,6 +111,13 @@ describe.each(testDrivers)("claimNextJob on %s", (driver) => {
     expect(await claimJobs(database.db, { ...claim, first: held.id }, 1)).toEqual([]);
   });
 
+  it("refuses a limit that is not a whole number (it goes into the statement as a literal)", async () => {
+    await queue(database);
+    for (const installationLimit of [1.5, -1, Number.NaN, "1; drop table jobs" as unknown as number])
+      await expect(claimNextJob(database.db, { ...claim, installationLimit })).rejects.toThrow(RangeError);
+    expect((await claimNextJob(database.db, claim))?.status).toBe("running");
+  });
+
   it("honours a lower limit for a job type", async () => {
     await queue(database, { jobType: "review" });
     await queue(database, { jobType: "review" });
