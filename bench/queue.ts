@@ -57,7 +57,10 @@ async function queueJob(onQueueing: () => void = () => {}): Promise<number> {
   await transitionJob(handle.db, { jobId: job.id, from: "pending", to: "queued", at, actor: "bench" });
   return job.id;
 }
-/** Runs a claimed job (nothing) and completes it, guarded by the claim, as the worker does. */
+/**
+ * Runs a claimed job (nothing) and completes it as the worker's finish does: guarded by the
+ * claim and by the pause flag the claim read.
+ */
 async function complete(workerId: string, job: JobRow): Promise<void> {
   const done = await transitionJob(handle.db, {
     jobId: job.id,
@@ -66,6 +69,7 @@ async function complete(workerId: string, job: JobRow): Promise<void> {
     at: new Date(),
     actor: `worker:${workerId}`,
     claim: { workerId, attempt: job.attempt },
+    expect: { pauseRequested: job.pauseRequested },
   });
   if (!done.ok) throw new Error("lost a claim");
 }

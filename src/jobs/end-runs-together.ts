@@ -26,26 +26,21 @@ const columns = getTableColumns(jobs) as Record<string, PgColumn>;
 
 /**
  * Whether transitionJob sends this transition with the others of its turn: a
- * run's end under the worker's claim (`running` → an end state), outside a
- * caller's transaction. Those are the moves that come in bursts (a worker's
+ * run's end under the worker's claim (`running` → an end state, with or without
+ * the pause flag the worker read, as finish sends it), outside a caller's
+ * transaction. Those are the moves that come in bursts (a worker's
  * slots ending together) and that all touch their installation's running
  * count, so one at a time they queue on that row.
  */
 export function endsRunTogether(db: Database, request: TransitionRequest): boolean {
-  return (
-    request.from === "running" &&
-    isTerminal(request.to) &&
-    request.claim !== undefined &&
-    request.expect === undefined &&
-    !is(db, PgTransaction)
-  );
+  return request.from === "running" && isTerminal(request.to) && request.claim !== undefined && !is(db, PgTransaction);
 }
 
 /**
  * transitionJob for a run's end: the ends asked for in one turn of the event
  * loop that move the same way (same states, actor and patched columns) go in
- * one statement, each row under its own compare-and-set (`status = 'running'`
- * and the claim's worker and attempt) with its own values, event (at its own
+ * one statement, each row under its own compare-and-set (`status = 'running'`,
+ * the claim's worker and attempt, and the pause flag when one is expected) with its own values, event (at its own
  * time, code, message and data) and comment mark; each caller gets its own
  * answer. The statement first locks the installations it will count down in
  * id order, so two such statements never wait on each other in a cycle; when
@@ -130,6 +125,7 @@ function endRunsStatement(first: Waiting, group: readonly Waiting[]): SQL {
       event_code: request.code ?? null,
       event_message: request.message ?? null,
       event_data: request.data ?? null,
+      expect_pause: request.expect?.pauseRequested ?? null,
     };
     for (const { key, column } of keys) {
       const value = values[key];
@@ -145,6 +141,7 @@ function endRunsStatement(first: Waiting, group: readonly Waiting[]): SQL {
     with v as (
       select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(
         id bigint, claim_worker text, claim_attempt integer, event_code text, event_message text, event_data jsonb,
+        expect_pause boolean,
         ${sql.join(types, sql`, `)})
     ), locked as (
       select i.id from installations i
@@ -157,6 +154,7 @@ function endRunsStatement(first: Waiting, group: readonly Waiting[]): SQL {
       from v
       where jobs.id = any(${ids}) and jobs.id = v.id and jobs.status = ${from}::job_status
         and jobs.worker_id = v.claim_worker and jobs.attempt = v.claim_attempt
+        and (v.expect_pause is null or jobs.pause_requested = v.expect_pause)
         and (select count(*) from locked) >= 0
       returning jobs.*, v.event_code as event_code_, v.event_message as event_message_, v.event_data as event_data_
     ),

@@ -64,9 +64,11 @@ export async function finish(deps: RunJobDeps, job: JobRow, log: Logger, outcome
   const resultPatch: JobPatch =
     outcome.to === "completed" || outcome.to === "failed" ? { ...(outcome.patch ?? {}) } : {};
   let result: TransitionResult | null = null;
+  // The pause flag as last seen: the claimed row's first (no read before the end; the end goes
+  // with the others of its turn), then, when a pause asked for meanwhile lost the
+  // compare-and-set, the row the conflict showed.
+  let current: JobRow = job;
   for (let round = 0; round < 3; round++) {
-    const current = await getJob(deps.db, job.id);
-    if (!current) return null;
     const at = deps.clock.now();
     const settled = settleRun(
       { attempt: job.attempt, maxAttempts: job.maxAttempts, pauseRequested: current.pauseRequested },
@@ -88,6 +90,7 @@ export async function finish(deps: RunJobDeps, job: JobRow, log: Logger, outcome
     });
     // Lost only to a pause asked for meanwhile: decide again with it.
     if (result.ok || result.job?.status !== "running" || result.job.pauseRequested === current.pauseRequested) break;
+    current = result.job;
   }
   if (!result?.ok) {
     log.info({ status: result?.job?.status }, "the job moved before this run could record its end; that change stands");

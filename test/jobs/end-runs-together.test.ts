@@ -118,6 +118,33 @@ describe.each(testDrivers)("runs ending in the same turn, on %s", (driver) => {
     ]);
   });
 
+  it("ends under the pause flag the worker read (as finish sends them): one whose flag changed meanwhile is not moved", async () => {
+    const [a, b, paused] = await running(3);
+    if (!a || !b || !paused) throw new Error("claim");
+    await database.db.update(jobs).set({ pauseRequested: true }).where(eq(jobs.id, paused.id));
+    const results = await Promise.all(
+      [a, b, paused].map((job, i) =>
+        transitionJob(database.db, {
+          jobId: job.id,
+          from: "running",
+          to: "completed",
+          at: at(i + 1),
+          actor: "worker:w1",
+          claim: { workerId: "w1", attempt: job.attempt },
+          expect: { pauseRequested: false },
+        }),
+      ),
+    );
+    expect(results.map((r) => [r.ok, r.job?.status])).toEqual([
+      [true, "completed"],
+      [true, "completed"],
+      [false, "running"],
+    ]);
+    expect(results[2]).toMatchObject({ reason: "conflict", job: { pauseRequested: true } });
+    const [installation] = await database.db.select().from(installations).where(eq(installations.id, 1));
+    expect(installation?.runningCount).toBe(1);
+  });
+
   it("the same run ended twice in one turn: one end wins, the other sees it", async () => {
     const [a] = await running(1);
     if (!a) throw new Error("claim");
@@ -171,9 +198,24 @@ describe.runIf(postgresAvailable)("runs ending together on the real server", () 
     const statements: string[] = [];
     const counted = openPostgres({ url: database.url as string, max: 2, onQuery: (query) => statements.push(query) });
     try {
-      const results = await Promise.all(claimed.map((job) => endRun(counted.db, job, 1)));
+      // Half as the bench and half as the worker's finish sends them (with the pause flag it read).
+      const results = await Promise.all(
+        claimed.map((job, i) =>
+          i % 2
+            ? endRun(counted.db, job, 1)
+            : transitionJob(counted.db, {
+                jobId: job.id,
+                from: "running",
+                to: "completed",
+                at: at(1),
+                actor: "worker:w1",
+                claim: { workerId: "w1", attempt: job.attempt },
+                expect: { pauseRequested: false },
+              }),
+        ),
+      );
       expect(results.every((r) => r.ok)).toBe(true);
-      expect(statements.filter((q) => /update\s+jobs/i.test(q))).toHaveLength(1);
+      expect(statements.filter((q) => /update\s+"?jobs"?\s/i.test(q))).toHaveLength(1);
     } finally {
       await counted.close();
     }

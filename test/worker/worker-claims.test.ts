@@ -4,7 +4,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
 import { openPostgres } from "../../src/db/open-postgres.js";
 import { jobEvents } from "../../src/db/schema.js";
+import { claimJobs } from "../../src/jobs/claim-next-job.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
+import { finish } from "../../src/worker/finish-run.js";
 import { Worker } from "../../src/worker/worker.js";
 import { mockAgentGitHub } from "../support/agent-github.js";
 import { postgresAvailable, useTestDatabase } from "../support/databases.js";
@@ -108,4 +110,38 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
       await stop();
     }
   }, 40_000);
+
+  it("runs that end in one turn end in one statement, without reading their jobs first", async () => {
+    for (let n = 1; n <= 3; n++)
+      await makeJob(database.db, { status: "queued", installationId: 2, targetNumber: n, at: systemClock.now() });
+    await database.db.execute(sql`update jobs set queued_at = created_at`);
+    const statements: string[] = [];
+    const handle = openPostgres({ url: database.url as string, max: 4, onQuery: (query) => statements.push(query) });
+    try {
+      const { deps } = makeRunJobDeps({
+        db: handle.db,
+        githubUrl: "https://api.github.com",
+        cloneBaseUrl: repos.baseUrl,
+        jobTypes: agentJobTypes(["exit", "0"]),
+      });
+      const settings = deps.settings;
+      const claimed = await claimJobs(
+        handle.db,
+        { workerId: settings.workerId, at: systemClock.now(), leaseSeconds: 60, installationLimit: 5 },
+        3,
+      );
+      expect(claimed).toHaveLength(3);
+      statements.length = 0;
+      const ended = await Promise.all(
+        claimed.map((job) =>
+          finish({ ...deps, onJobChanged: async () => {} }, job, deps.log, { to: "completed", patch: {} }),
+        ),
+      );
+      expect(ended.map((job) => job?.status)).toEqual(["completed", "completed", "completed"]);
+      expect(statements.filter((query) => /update\s+"?jobs"?\s/i.test(query))).toHaveLength(1);
+      expect(statements.filter((query) => /^\s*select\b.*\bfrom\s+"?jobs"?\s/is.test(query))).toEqual([]);
+    } finally {
+      await handle.close();
+    }
+  });
 });
