@@ -102,15 +102,23 @@ export async function claimJobs(db: Database, request: ClaimRequest, max: number
     const job = sql.raw(alias);
     return sql`${job}.status = 'queued' and ${job}.hold is null and (${job}.run_after is null or ${job}.run_after <= ${now})`;
   };
-  // The usual case: the oldest claimable job among the first jobs of the queue (one index range).
+  // The usual case: the oldest claimable job among the first jobs of the queue, read in queue
+  // order up to the FRONT-th (one index range). Not by joining the front back to jobs: with the
+  // queue's statistics from a quiet moment (no queued jobs when the table was analyzed), the
+  // planner scanned the whole queue once per front row (bench:queue: 30 ms a claim with 3,000
+  // queued behind 1,000,000 finished jobs).
   const fromTheFront = sql`
     front as (
-      select q.id from jobs q where ${due("q")} ${typeFilter("q")}
+      select q.id, q.queued_at from jobs q where ${due("q")} ${typeFilter("q")}
       order by q.queued_at, q.id limit ${FRONT}
+    ), last_of_front as (
+      select f.queued_at, f.id from front f order by f.queued_at desc, f.id desc limit 1
     ), candidate as (
-      select j.id, j.installation_id, j.job_type, j.queued_at from front f join jobs j on j.id = f.id
+      select j.id, j.installation_id, j.job_type, j.queued_at from jobs j
       join installations i on i.id = j.installation_id
-      where ${due("j")} and i.suspended_at is null and i.deleted_at is null and ${underLimits(sql`j.job_type`)}
+      where ${due("j")} ${typeFilter("j")}
+        and (j.queued_at, j.id) <= ((select queued_at from last_of_front), (select id from last_of_front))
+        and i.suspended_at is null and i.deleted_at is null and ${underLimits(sql`j.job_type`)}
       order by j.queued_at, j.id
       limit 1
       for update of j skip locked

@@ -152,7 +152,9 @@ function endRunsStatement(first: Waiting, group: readonly Waiting[]): SQL {
       update jobs set ${sql.join(sets, sql`, `)},
         reaction_version = jobs.reaction_version + (case when jobs.duplicate_of is null then 1 else 0 end)
       from v
-      where jobs.id = any(${ids}) and jobs.id = v.id and jobs.status = ${from}::job_status
+      -- 'running' as a literal (only runs end together): as a parameter, the generic plan guessed
+      -- a status's share of a large table and PostgreSQL planned every call anew.
+      where jobs.id = any(${ids}) and jobs.id = v.id and jobs.status = 'running'
         and jobs.worker_id = v.claim_worker and jobs.attempt = v.claim_attempt
         and (v.expect_pause is null or jobs.pause_requested = v.expect_pause)
         and (select count(*) from locked) >= 0

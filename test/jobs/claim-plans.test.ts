@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
 import { openPostgres } from "../../src/db/open-postgres.js";
-import { claimNextJob } from "../../src/jobs/claim-next-job.js";
+import { claimJobs, claimNextJob } from "../../src/jobs/claim-next-job.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { postgresAvailable, useTestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation, T0 } from "../support/factories.js";
@@ -46,4 +46,101 @@ describe.runIf(postgresAvailable)("a claim's plan on the real server", () => {
       await one.close();
     }
   });
+
+  it("with the queue's statistics from a quiet moment, a claim reads the queue at most once, not once per front row", async () => {
+    // Analyzed with a long history and nothing queued; then a burst queues 2,000 jobs.
+    await database.db.execute(sql`
+      insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
+                        status, created_at, updated_at, finished_at)
+      select 1, 1, 'o/history', g, 'issue', 'implement', 'completed', ${T0.toISOString()}, ${T0.toISOString()}, ${T0.toISOString()}
+      from generate_series(1, 20000) g`);
+    await database.db.execute(sql`analyze jobs`);
+    await database.db.execute(sql`
+      insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
+                        status, created_at, updated_at, queued_at)
+      select 1, 2, 'o/burst', g, 'issue', 'implement', 'queued', ${T0.toISOString()}, ${T0.toISOString()},
+             ${T0.toISOString()}::timestamptz + (g || ' ms')::interval
+      from generate_series(1, 2000) g`);
+    const sent: Array<{ query: string; params: unknown[] }> = [];
+    const one = openPostgres({
+      url: database.url as string,
+      max: 1,
+      onQuery: (query, params) => sent.push({ query, params }),
+    });
+    try {
+      const claimed = await claimNextJob(one.db, { workerId: "w", at: T0, leaseSeconds: 60, installationLimit: 100 });
+      expect(claimed?.targetNumber).toBe(1);
+      const claim = sent.find(({ query }) => /^\s*with\s+front as/.test(query));
+      if (!claim) throw new Error("no claim statement");
+      // The same statement again, explained (and rolled back).
+      const rowsRead = await (one.client as NonNullable<typeof one.client>)
+        .begin(async (tx) => {
+          const [row] = await tx.unsafe(`explain (analyze, format json) ${claim.query}`, claim.params as never[]);
+          throw Object.assign(new Error("roll back"), { plan: (row as Record<string, unknown>)["QUERY PLAN"] });
+        })
+        .catch((error: { plan?: unknown }) => rowsReadIn(error.plan));
+      // With such statistics the planner may read the queue once (it thinks it is empty), but
+      // never once per front row (the old plan: ~260,000 rows for this queue of 2,000).
+      expect(rowsRead).toBeLessThan(3 * 2_000);
+    } finally {
+      await one.close();
+    }
+  });
+
+  it("behind a long history, runs ending together keep their statement's plan instead of planning every call", async () => {
+    await database.db.execute(sql`
+      insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
+                        status, created_at, updated_at, finished_at)
+      select 1, 1, 'o/history', g, 'issue', 'implement', 'completed', ${T0.toISOString()}, ${T0.toISOString()}, ${T0.toISOString()}
+      from generate_series(1, 20000) g`);
+    await database.db.execute(sql`analyze jobs`);
+    const one = openPostgres({ url: database.url as string, max: 1 });
+    const rounds = 12;
+    try {
+      for (let round = 0; round < rounds; round++) {
+        for (let n = 0; n < 2; n++)
+          await makeJob(database.db, { status: "queued", repositoryId: 2, targetNumber: round * 10 + n });
+        await database.db.execute(sql`update jobs set queued_at = created_at where status = 'queued'`);
+        const claimed = await claimJobs(one.db, { workerId: "w", at: T0, leaseSeconds: 60, installationLimit: 100 }, 2);
+        expect(claimed).toHaveLength(2);
+        const ended = await Promise.all(
+          claimed.map((job) =>
+            transitionJob(one.db, {
+              jobId: job.id,
+              from: "running",
+              to: "completed",
+              at: T0,
+              actor: "worker:w",
+              claim: { workerId: "w", attempt: job.attempt },
+            }),
+          ),
+        );
+        expect(ended.every((result) => result.ok)).toBe(true);
+      }
+      const [plans] = await queryRows<{ generic: number; custom: number }>(
+        one.db,
+        sql`select generic_plans::int as generic, custom_plans::int as custom from pg_prepared_statements
+            where statement like ${"%jsonb_to_recordset%"}`,
+      );
+      expect(plans).toEqual({ generic: rounds - 5, custom: 5 });
+    } finally {
+      await one.close();
+    }
+  });
 });
+
+/** Rows every node of an EXPLAIN (ANALYZE, FORMAT JSON) plan produced or threw away, over all its loops. */
+function rowsReadIn(plan: unknown): number {
+  let total = 0;
+  const visit = (node: unknown) => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!node || typeof node !== "object") return;
+    const n = node as Record<string, unknown>;
+    const loops = Number(n["Actual Loops"] ?? 1);
+    for (const key of ["Actual Rows", "Rows Removed by Filter", "Rows Removed by Join Filter"])
+      if (typeof n[key] === "number") total += (n[key] as number) * (key === "Actual Rows" ? loops : 1);
+    for (const value of Object.values(n)) if (typeof value === "object") visit(value);
+  };
+  visit(plan);
+  return total;
+}
