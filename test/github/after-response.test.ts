@@ -1,7 +1,12 @@
+import { sql } from "drizzle-orm";
 import pino from "pino";
+import postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
+import { openPostgres } from "../../src/db/open-postgres.js";
+import { isDatabaseUnreachable } from "../../src/db/unreachable.js";
 import { AfterResponseTasks, DeliveriesInFlight } from "../../src/github/intake/after-response.js";
+import { postgresAvailable, useTestDatabase } from "../support/databases.js";
 import { T0 } from "../support/factories.js";
 
 describe("follow-up work after the webhook response", () => {
@@ -102,5 +107,92 @@ describe("follow-up work after the webhook response", () => {
     }
     await tasks.idle();
     expect(ran).toEqual([0, 1, 2]);
+  });
+
+  it("a task that finds the database unreachable pauses the queue, 1 s doubling, one task at a time until one gets through, with one log line per pause", async () => {
+    // A real driver's error: nothing listens on port 1.
+    const away = openPostgres({ url: "postgres://labelrun@127.0.0.1:1/none", max: 1, connectTimeoutSeconds: 2 });
+    const unreachable = await away.db.execute(sql`select 1`).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    await away.close();
+    expect(unreachable).not.toBeNull();
+
+    const clock = new ManualClock(T0);
+    const lines: string[] = [];
+    const log = pino({ level: "warn" }, { write: (line: string) => lines.push(line) });
+    const tasks = new AfterResponseTasks(log, 4, 2000, undefined, clock);
+    let databaseUp = false;
+    const tries: number[] = [];
+    const dispatch = (n: number) => async () => {
+      tries.push(n);
+      if (!databaseUp) throw unreachable;
+    };
+    for (let n = 0; n < 50; n++) tasks.run(`dispatch ${n}`, dispatch(n));
+    const settle = async () => {
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    };
+    await settle();
+    // The first four were running when the first failed; nothing more until the pause ends.
+    expect(tries).toEqual([0, 1, 2, 3]);
+    clock.advance(999);
+    await settle();
+    expect(tries).toHaveLength(4);
+    clock.advance(1);
+    await settle();
+    expect(tries).toEqual([0, 1, 2, 3, 4]); // one try, which fails: the next pause is 2 s
+    clock.advance(1_999);
+    await settle();
+    expect(tries).toHaveLength(5);
+    databaseUp = true;
+    clock.advance(1);
+    await settle();
+    await tasks.idle();
+    expect(tries).toHaveLength(50);
+    expect(tries.slice(5)).toEqual(Array.from({ length: 45 }, (_, i) => i + 5));
+    const warnings = lines.map((line) => JSON.parse(line) as { msg: string; pauseMs?: number });
+    expect(warnings.map((w) => w.pauseMs)).toEqual([1_000, 2_000]);
+    expect(warnings.every((w) => /database is unreachable/.test(w.msg))).toBe(true);
+  });
+
+  it("other failures do not pause it", async () => {
+    const clock = new ManualClock(T0);
+    const tasks = new AfterResponseTasks(pino({ level: "silent" }), 1, 2000, undefined, clock);
+    const ran: number[] = [];
+    for (let n = 0; n < 3; n++)
+      tasks.run(`task ${n}`, async () => {
+        ran.push(n);
+        throw Object.assign(new Error("duplicate key"), { code: "23505" });
+      });
+    await tasks.idle();
+    expect(ran).toEqual([0, 1, 2]);
+  });
+});
+
+describe.runIf(postgresAvailable)("the database unreachable, as the real server says it", () => {
+  const database = useTestDatabase("postgres");
+
+  it("a database that does not exist and a closed port are unreachable; a failing statement is not", async () => {
+    const url = new URL(database.url as string);
+    url.pathname = "/labelrun_no_such_database";
+    const missing = openPostgres({ url: url.toString(), max: 1 });
+    const refused = openPostgres({ url: "postgres://labelrun@127.0.0.1:1/none", max: 1, connectTimeoutSeconds: 2 });
+    const raw = postgres(url.toString(), { max: 1, onnotice: () => {} });
+    const failure = (promise: Promise<unknown>) =>
+      promise.then(
+        () => null,
+        (error: unknown) => error,
+      );
+    try {
+      expect(isDatabaseUnreachable(await failure(missing.db.execute(sql`select 1`)))).toBe(true);
+      expect(isDatabaseUnreachable(await failure(raw`select 1`))).toBe(true);
+      expect(isDatabaseUnreachable(await failure(refused.db.execute(sql`select 1`)))).toBe(true);
+      expect(isDatabaseUnreachable(await failure(database.db.execute(sql`select 1/0`)))).toBe(false);
+      expect(isDatabaseUnreachable(new Error("GitHub is down"))).toBe(false);
+      expect(isDatabaseUnreachable(null)).toBe(false);
+    } finally {
+      await Promise.all([missing.close(), refused.close(), raw.end()]);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { type Clock, systemClock, type Timer } from "../../clock.js";
+import { isDatabaseUnreachable } from "../../db/unreachable.js";
 import type { AfterResponse } from "./intake-deps.js";
 
 /**
@@ -56,6 +57,10 @@ export class DeliveriesInFlight {
   }
 }
 
+/** The first wait after a task found the database unreachable; it doubles up to the last. */
+const FIRST_PAUSE_MS = 1_000;
+const LAST_PAUSE_MS = 30_000;
+
 /**
  * Runs follow-up work (dispatch, comment edits) once the webhook handler has
  * returned, so GitHub's delivery is answered without waiting on GitHub's API.
@@ -64,7 +69,11 @@ export class DeliveriesInFlight {
  * connections; while deliveries are being answered (`yieldTo`), one at a
  * time. A failing task is logged once; whatever it left undone stays
  * in the database for the maintenance sweep (pending jobs, dirty comments).
- * `idle()` waits for everything queued (tests, graceful shutdown).
+ * A task that finds the database unreachable pauses the queue (1 s, doubling
+ * to 30 s, one task at a time until one succeeds): the tasks behind it would
+ * fail the same way, and a backlog of them once reconnected ~300 times a
+ * second and logged each failure. `idle()` waits for everything queued
+ * (tests, graceful shutdown).
  */
 export class AfterResponseTasks implements AfterResponse {
   private readonly queue: Array<{ name: string; task: () => Promise<unknown> }> = [];
@@ -72,6 +81,9 @@ export class AfterResponseTasks implements AfterResponse {
   private readonly waiters: Array<() => void> = [];
 
   private dropped = 0;
+  /** While the database is unreachable: the wait before the next try, and its timer. */
+  private pauseMs = 0;
+  private paused: Timer | null = null;
 
   constructor(
     private readonly log: Logger,
@@ -79,6 +91,7 @@ export class AfterResponseTasks implements AfterResponse {
     /** Beyond this backlog new tasks are dropped: what they would do is in the database for the sweep. */
     private readonly maxBacklog = 2000,
     private readonly yieldTo?: DeliveriesInFlight,
+    private readonly clock: Clock = systemClock,
   ) {
     yieldTo?.onIdle(() => this.next());
   }
@@ -109,16 +122,44 @@ export class AfterResponseTasks implements AfterResponse {
   }
 
   private next(): void {
-    while (this.active < (this.yieldTo?.busy ? 1 : this.concurrency) && this.queue.length) {
+    if (this.paused) return;
+    // After a pause, one at a time until a task gets through.
+    const slots = this.yieldTo?.busy || this.pauseMs ? 1 : this.concurrency;
+    while (this.active < slots && this.queue.length) {
       const { name, task } = this.queue.shift() as { name: string; task: () => Promise<unknown> };
       this.active++;
       task()
-        .catch((error: unknown) => this.log.error({ err: error, task: name }, `${name} failed`))
+        .then(
+          () => {
+            this.pauseMs = 0;
+          },
+          (error: unknown) => {
+            if (isDatabaseUnreachable(error)) this.pause(name, error);
+            else this.log.error({ err: error, task: name }, `${name} failed`);
+          },
+        )
         .finally(() => {
           this.active--;
           this.next();
           if (this.active === 0 && this.queue.length === 0) for (const wake of this.waiters.splice(0)) wake();
         });
     }
+  }
+
+  private pause(name: string, error: unknown): void {
+    if (this.paused) return; // tasks already running when it paused
+    this.pauseMs = Math.min(LAST_PAUSE_MS, this.pauseMs ? this.pauseMs * 2 : FIRST_PAUSE_MS);
+    this.log.warn(
+      { err: error, task: name, backlog: this.queue.length, pauseMs: this.pauseMs },
+      "follow-up work waits: the database is unreachable (what the task left undone is in the database for the sweep)",
+    );
+    this.paused = this.clock.setTimeout(
+      () => {
+        this.paused = null;
+        this.next();
+      },
+      this.pauseMs,
+      { background: true },
+    );
   }
 }
