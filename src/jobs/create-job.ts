@@ -5,6 +5,7 @@ import { mapTableRow } from "../db/map-table-row.js";
 import { type JobRow, jobs, type NewJobRow, type ReviewTrigger, type TargetSnapshot } from "../db/schema.js";
 import { timestampParam } from "../db/sql-values.js";
 import { announceChanges, noticeOf } from "./announce-changes.js";
+import { selectJobs } from "./find-jobs.js";
 import { recordChange } from "./record-change.js";
 import { recordMoves } from "./record-moves.js";
 import { ACTIVE_STATES, isTerminal, type JobHold, type TargetKind, TERMINAL_STATES } from "./states.js";
@@ -242,6 +243,6 @@ function rowFor(job: NewJob, at: Date): NewJobRow {
 
 async function findByDelivery(db: Database, deliveryId: string | null | undefined): Promise<JobRow | undefined> {
   if (!deliveryId) return undefined;
-  const [row] = await db.select().from(jobs).where(eq(jobs.deliveryId, deliveryId)).limit(1);
+  const [row] = await selectJobs(db, sql`delivery_id = ${deliveryId}`, sql`limit 1`);
   return row;
 }

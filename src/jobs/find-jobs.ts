@@ -1,10 +1,22 @@
-import { and, asc, desc, eq, gt, inArray } from "drizzle-orm";
-import type { Database } from "../db/client.js";
+import { and, asc, desc, eq, gt, inArray, type SQL, sql } from "drizzle-orm";
+import { type Database, queryRows } from "../db/client.js";
+import { mapTableRow } from "../db/map-table-row.js";
 import { type JobEventRow, type JobLogRow, type JobRow, jobEvents, jobLogs, jobs } from "../db/schema.js";
 import { ACTIVE_STATES } from "./states.js";
 
+/**
+ * Whole job rows where `condition` (then `tail`: order, limit, lock), read with `select *` and
+ * mapped as drizzle maps them. drizzle's `select()` spells out and maps the table's 60 columns
+ * through its query builder on every call: 330 µs of CPU for one job by id, against 13 µs here
+ * (measured with a driver that answers at once), on the paths every trigger and run take.
+ */
+export async function selectJobs(db: Database, condition: SQL | undefined, tail: SQL = sql``): Promise<JobRow[]> {
+  const rows = await queryRows(db, sql`select * from jobs where ${condition} ${tail}`);
+  return rows.map((row) => mapTableRow(jobs, row));
+}
+
 export async function getJob(db: Database, id: number): Promise<JobRow | undefined> {
-  const [row] = await db.select().from(jobs).where(eq(jobs.id, id));
+  const [row] = await selectJobs(db, sql`id = ${id}`);
   return row;
 }
 
@@ -15,12 +27,11 @@ export interface TargetRef {
 
 /** Every job ever recorded on an issue/PR, newest first (index `jobs_by_target`). */
 export async function findJobsForTarget(db: Database, target: TargetRef, limit = 100): Promise<JobRow[]> {
-  return db
-    .select()
-    .from(jobs)
-    .where(and(eq(jobs.repositoryId, target.repositoryId), eq(jobs.targetNumber, target.targetNumber)))
-    .orderBy(desc(jobs.id))
-    .limit(limit);
+  return selectJobs(
+    db,
+    sql`repository_id = ${target.repositoryId} and target_number = ${target.targetNumber}`,
+    sql`order by id desc limit ${limit}`,
+  );
 }
 
 /** The active jobs on an issue/PR (at most one per job type), optionally of one job type. */
@@ -31,11 +42,7 @@ export async function findActiveJobs(db: Database, target: TargetRef, jobType?: 
     inArray(jobs.status, [...ACTIVE_STATES]),
   ];
   if (jobType) conditions.push(eq(jobs.jobType, jobType));
-  return db
-    .select()
-    .from(jobs)
-    .where(and(...conditions))
-    .orderBy(asc(jobs.id));
+  return selectJobs(db, and(...conditions), sql`order by id`);
 }
 
 /** A job's timeline, oldest first. */
@@ -51,11 +58,7 @@ export async function findActiveJobsOfInstallation(
 ): Promise<JobRow[]> {
   const conditions = [eq(jobs.installationId, installationId), inArray(jobs.status, [...ACTIVE_STATES])];
   if (repositoryIds) conditions.push(inArray(jobs.repositoryId, [...repositoryIds]));
-  return db
-    .select()
-    .from(jobs)
-    .where(and(...conditions))
-    .orderBy(asc(jobs.id));
+  return selectJobs(db, and(...conditions), sql`order by id`);
 }
 
 /** A job's log lines after `afterSeq` (for live tailing), in order. */

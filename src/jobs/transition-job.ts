@@ -6,6 +6,7 @@ import { type JobRow, jobs, type NewJobRow } from "../db/schema.js";
 import { metrics } from "../metrics.js";
 import { announceSoon, noticeOf } from "./announce-changes.js";
 import { endRunTogether, endsRunTogether } from "./end-runs-together.js";
+import { getJob } from "./find-jobs.js";
 import { recordMoves } from "./record-moves.js";
 import { assertTransition, type FailureCode, isTerminal, type JobState } from "./states.js";
 
@@ -146,7 +147,7 @@ export function transitionValues(request: TransitionRequest): Partial<NewJobRow>
 
 /** A transition whose compare failed: the job as it is now, or not found. */
 export async function notMoved(db: Database, jobId: number): Promise<TransitionResult> {
-  const [current] = await db.select().from(jobs).where(eq(jobs.id, jobId));
+  const current = await getJob(db, jobId);
   return current ? { ok: false, reason: "conflict", job: current } : { ok: false, reason: "not_found", job: null };
 }
 
