@@ -1,9 +1,10 @@
-import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
+import type { PgColumn } from "drizzle-orm/pg-core";
 import { type Database, queryRows } from "../db/client.js";
 import type { InstallationInput } from "../db/installations.js";
 import { mapTableRow } from "../db/map-table-row.js";
+import { PrebuiltStatement } from "../db/prebuilt-statement.js";
 import { type JobRow, jobs, type NewJobRow, type ReviewTrigger, type TargetSnapshot } from "../db/schema.js";
-import { timestampParam } from "../db/sql-values.js";
 import { announceChanges, noticeOf } from "./announce-changes.js";
 import { selectJobs } from "./find-jobs.js";
 import { recordChange } from "./record-change.js";
@@ -161,47 +162,85 @@ export async function createJob(db: Database, request: CreateJobRequest): Promis
  */
 async function insertPending(db: Database, request: CreateJobRequest): Promise<JobRow | undefined> {
   const { job, at, actor } = request;
-  const ended = sql.join(
-    TERMINAL_STATES.map((state) => sql`${state}::job_status`),
-    sql`, `,
-  );
-  const insert = db
-    .insert(jobs)
-    .values({
-      ...rowFor(job, at),
-      retryOf: sql`(select id from previous where status in (${ended}))`,
-      retryNumber: sql`coalesce((select retry_number + 1 from previous where status in (${ended})), 0)`,
-    })
-    .onConflictDoNothing();
-  // `do nothing`: an upsert would lock the installation's row until commit, for every trigger.
-  const installation = request.installation
-    ? sql`installation as (
-        insert into installations (id, account_login, account_type, created_at, updated_at)
-        values (${request.installation.id}, ${request.installation.accountLogin},
-                ${request.installation.accountType ?? "User"}, ${timestampParam(at)}, ${timestampParam(at)})
-        on conflict (id) do nothing
-      ), `
-    : sql``;
-  const [row] = await queryRows(
-    db,
-    sql`with ${installation}previous as (
+  const statement = request.installation ? insertPendingWithInstallation : insertPendingAlone;
+  // Each column's value as drizzle sends it (a null stays null, not JSON's `null`).
+  const values: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(rowFor(job, at)))
+    values[key] = value === null || value === undefined ? null : jobColumn(key).mapToDriverValue(value);
+  const [row] = await statement.rows(db, {
+    ...values,
+    at: at.toISOString(),
+    actor,
+    eventData: job.triggerLabel ? JSON.stringify({ label: job.triggerLabel }) : null,
+    accountLogin: request.installation?.accountLogin ?? null,
+    accountType: request.installation?.accountType ?? "User",
+  });
+  return row ? mapTableRow(jobs, row) : undefined;
+}
+
+function jobColumn(key: string) {
+  const column = (getTableColumns(jobs) as Record<string, PgColumn>)[key];
+  if (!column) throw new Error(`jobs has no column ${key}`);
+  return column;
+}
+
+/** insertPending's statement, built once (see PrebuiltStatement); its values are rowFor's and the event's. */
+function insertPendingStatement(withInstallation: boolean) {
+  return new PrebuiltStatement(() => {
+    const value = (name: string) => sql`${sql.placeholder(name)}`;
+    const at = sql`${value("at")}::timestamptz`;
+    const ended = sql.join(
+      TERMINAL_STATES.map((state) => sql`${state}::job_status`),
+      sql`, `,
+    );
+    const keys = Object.keys(rowFor(SHAPE, new Date(0)));
+    // `do nothing`: an upsert would lock the installation's row until commit, for every trigger.
+    const installation = withInstallation
+      ? sql`installation as (
+          insert into installations (id, account_login, account_type, created_at, updated_at)
+          values (${value("installationId")}, ${value("accountLogin")}, ${value("accountType")}, ${at}, ${at})
+          on conflict (id) do nothing
+        ), `
+      : sql``;
+    return sql`with ${installation}previous as (
         select id, status, retry_number from jobs
-        where repository_id = ${job.repositoryId} and target_number = ${job.targetNumber} and job_type = ${job.jobType}
+        where repository_id = ${value("repositoryId")} and target_number = ${value("targetNumber")}
+          and job_type = ${value("jobType")}
         order by id desc limit 1
-      ), moved as (${insert.getSQL()} returning *),
+      ), moved as (
+        insert into jobs (${sql.join(
+          keys.map((key) => sql.identifier(jobColumn(key).name)),
+          sql`, `,
+        )}, retry_of, retry_number)
+        values (${sql.join(keys.map(value), sql`, `)},
+          (select id from previous where status in (${ended})),
+          coalesce((select retry_number + 1 from previous where status in (${ended})), 0))
+        on conflict do nothing
+        returning *
+      ),
       ${recordMoves({
         from: null,
         to: "pending",
         at,
-        actor,
+        actor: value("actor"),
         code: sql`case when moved.retry_of is null then 'CREATED' else 'RETRY' end`,
         message: sql`case when moved.retry_of is null then null else 'retry of job ' || moved.retry_of end`,
-        data: job.triggerLabel ? { label: job.triggerLabel } : null,
+        data: sql`${value("eventData")}::jsonb`,
       })}
-      select * from moved`,
-  );
-  return row ? mapTableRow(jobs, row) : undefined;
+      select * from moved`;
+  });
 }
+/** A job with every field rowFor sets, for the names of insertPending's values. */
+const SHAPE: NewJob = {
+  installationId: 0,
+  repositoryId: 0,
+  repositoryFullName: "",
+  targetNumber: 0,
+  targetKind: "issue",
+  jobType: "",
+};
+const insertPendingWithInstallation = insertPendingStatement(true);
+const insertPendingAlone = insertPendingStatement(false);
 
 /** Jobs on the same issue/PR with the same job type (the key of the one-active-job rule). */
 function sameTargetAndType(job: NewJob) {

@@ -9,7 +9,8 @@ export interface MovesRecord {
   to: JobState;
   /** A value, or an expression over the `moved` row (`updated_at` when each job moved at its own time). */
   at: Date | SQL;
-  actor: string;
+  /** A value, or an expression (a prebuilt statement's placeholder). */
+  actor: string | SQL;
   /** A value, or an expression over the `moved` row. */
   code?: string | SQL | null;
   message?: string | SQL | null;
@@ -37,7 +38,7 @@ export function recordMoves(record: MovesRecord): SQL {
   return sql`
     event as (
       insert into job_events (job_id, from_status, to_status, at, actor, code, message, data)
-      select id, ${record.from}::job_status, ${record.to}::job_status, ${when}, ${record.actor},
+      select id, ${record.from}::job_status, ${record.to}::job_status, ${when}, ${value(record.actor)},
              ${value(record.code)}, ${value(record.message)}, ${data}
       from moved
     ), comment as (
