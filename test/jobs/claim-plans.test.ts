@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { queryRows } from "../../src/db/client.js";
+import { type Database, queryRows } from "../../src/db/client.js";
 import { openPostgres } from "../../src/db/open-postgres.js";
 import { claimJobs, claimNextJob } from "../../src/jobs/claim-next-job.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
@@ -13,16 +13,8 @@ describe.runIf(postgresAvailable)("a claim's plan on the real server", () => {
   it("behind a backlog of installations at their limit, the installation-by-installation claim keeps its plan instead of planning every call", async () => {
     // 300 installations at their limit of 2, each with older queued jobs than installation 1's:
     // every claim goes installation by installation.
-    await database.db.execute(sql`
-      insert into installations (id, account_login, account_type, created_at, updated_at, running_count, running_by_type)
-      select 1000 + g, 'backlog-' || g, 'Organization', ${T0.toISOString()}, ${T0.toISOString()}, 2, '{"implement": 2}'::jsonb
-      from generate_series(1, 300) g`);
-    await database.db.execute(sql`
-      insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
-                        status, created_at, updated_at, queued_at)
-      select 1000 + 1 + g % 300, 2, 'o/backlog', g, 'issue', 'implement', 'queued', ${T0.toISOString()}::timestamptz,
-             ${T0.toISOString()}::timestamptz, ${T0.toISOString()}::timestamptz - interval '1 hour' + (g || ' ms')::interval
-      from generate_series(1, 1500) g`);
+    await seedInstallationsAtTheirLimit(database.db, 300);
+    await queueBacklog(database.db, 300, 1_500);
     const claims = 12;
     for (let n = 1; n <= claims; n++) await makeJob(database.db, { status: "queued", targetNumber: n });
     await database.db.execute(sql`analyze`);
@@ -34,11 +26,7 @@ describe.runIf(postgresAvailable)("a claim's plan on the real server", () => {
         expect(job?.installationId).toBe(1);
         await transitionJob(one.db, { jobId: job?.id ?? 0, from: "running", to: "completed", at: T0, actor: "test" });
       }
-      const [plans] = await queryRows<{ generic: number; custom: number }>(
-        one.db,
-        sql`select generic_plans::int as generic, custom_plans::int as custom from pg_prepared_statements
-            where statement like ${"%cross join lateral%"}`,
-      );
+      const plans = await plansOf(one, "%cross join lateral%");
       // PostgreSQL plans a prepared statement for its values five times, then keeps a generic plan
       // unless it estimates it dearer: planning this claim costs about as much as running it.
       expect(plans).toEqual({ generic: claims - 5, custom: 5 });
@@ -49,11 +37,7 @@ describe.runIf(postgresAvailable)("a claim's plan on the real server", () => {
 
   it("with the queue's statistics from a quiet moment, a claim reads the queue at most once, not once per front row", async () => {
     // Analyzed with a long history and nothing queued; then a burst queues 2,000 jobs.
-    await database.db.execute(sql`
-      insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
-                        status, created_at, updated_at, finished_at)
-      select 1, 1, 'o/history', g, 'issue', 'implement', 'completed', ${T0.toISOString()}, ${T0.toISOString()}, ${T0.toISOString()}
-      from generate_series(1, 20000) g`);
+    await seedFinishedJobs(database.db, 20_000);
     await database.db.execute(sql`analyze jobs`);
     await database.db.execute(sql`
       insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
@@ -79,11 +63,7 @@ describe.runIf(postgresAvailable)("a claim's plan on the real server", () => {
   });
 
   it("behind a long history, runs ending together keep their statement's plan instead of planning every call", async () => {
-    await database.db.execute(sql`
-      insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
-                        status, created_at, updated_at, finished_at)
-      select 1, 1, 'o/history', g, 'issue', 'implement', 'completed', ${T0.toISOString()}, ${T0.toISOString()}, ${T0.toISOString()}
-      from generate_series(1, 20000) g`);
+    await seedFinishedJobs(database.db, 20_000);
     await database.db.execute(sql`analyze jobs`);
     const one = openPostgres({ url: database.url as string, max: 1 });
     const rounds = 12;
@@ -108,11 +88,7 @@ describe.runIf(postgresAvailable)("a claim's plan on the real server", () => {
         );
         expect(ended.every((result) => result.ok)).toBe(true);
       }
-      const [plans] = await queryRows<{ generic: number; custom: number }>(
-        one.db,
-        sql`select generic_plans::int as generic, custom_plans::int as custom from pg_prepared_statements
-            where statement like ${"%jsonb_to_recordset%"}`,
-      );
+      const plans = await plansOf(one, "%jsonb_to_recordset%");
       expect(plans).toEqual({ generic: rounds - 5, custom: 5 });
     } finally {
       await one.close();
@@ -120,23 +96,11 @@ describe.runIf(postgresAvailable)("a claim's plan on the real server", () => {
   });
 
   it("with the queue's statistics from a quiet moment, the installation-by-installation claim reads each installation's front once", async () => {
-    await database.db.execute(sql`
-      insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
-                        status, created_at, updated_at, finished_at)
-      select 1, 1, 'o/history', g, 'issue', 'implement', 'completed', ${T0.toISOString()}, ${T0.toISOString()}, ${T0.toISOString()}
-      from generate_series(1, 20000) g`);
-    await database.db.execute(sql`
-      insert into installations (id, account_login, account_type, created_at, updated_at, running_count, running_by_type)
-      select 1000 + g, 'backlog-' || g, 'Organization', ${T0.toISOString()}, ${T0.toISOString()}, 2, '{"implement": 2}'::jsonb
-      from generate_series(1, 300) g`);
+    await seedFinishedJobs(database.db, 20_000);
+    await seedInstallationsAtTheirLimit(database.db, 300);
     await database.db.execute(sql`analyze`);
     // Then a backlog of 3,000 queued jobs over the 300 installations at their limit, and one job behind it.
-    await database.db.execute(sql`
-      insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
-                        status, created_at, updated_at, queued_at)
-      select 1000 + 1 + g % 300, 2, 'o/backlog', g, 'issue', 'implement', 'queued', ${T0.toISOString()}::timestamptz,
-             ${T0.toISOString()}::timestamptz, ${T0.toISOString()}::timestamptz - interval '1 hour' + (g || ' ms')::interval
-      from generate_series(1, 3000) g`);
+    await queueBacklog(database.db, 300, 3_000);
     await makeJob(database.db, { status: "queued", targetNumber: 1 });
     const sent: Array<{ query: string; params: unknown[] }> = [];
     const one = openPostgres({
@@ -188,4 +152,42 @@ function rowsReadIn(plan: unknown): number {
   };
   visit(plan);
   return total;
+}
+
+/** `count` installations (ids from 1001), each at its limit of 2 running `implement` jobs. */
+async function seedInstallationsAtTheirLimit(db: Database, count: number): Promise<void> {
+  await db.execute(sql`
+    insert into installations (id, account_login, account_type, created_at, updated_at, running_count, running_by_type)
+    select 1000 + g, 'backlog-' || g, 'Organization', ${T0.toISOString()}, ${T0.toISOString()}, 2, '{"implement": 2}'::jsonb
+    from generate_series(1, ${count}::int) g`);
+}
+
+/** `count` queued jobs spread over the first `installations` of them, an hour older than anything else queued. */
+async function queueBacklog(db: Database, installations: number, count: number): Promise<void> {
+  await db.execute(sql`
+    insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
+                      status, created_at, updated_at, queued_at)
+    select 1000 + 1 + g % ${installations}::int, 2, 'o/backlog', g, 'issue', 'implement', 'queued',
+           ${T0.toISOString()}::timestamptz, ${T0.toISOString()}::timestamptz,
+           ${T0.toISOString()}::timestamptz - interval '1 hour' + (g || ' ms')::interval
+    from generate_series(1, ${count}::int) g`);
+}
+
+/** `count` completed jobs of installation 1: a long history. */
+async function seedFinishedJobs(db: Database, count: number): Promise<void> {
+  await db.execute(sql`
+    insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
+                      status, created_at, updated_at, finished_at)
+    select 1, 1, 'o/history', g, 'issue', 'implement', 'completed', ${T0.toISOString()}, ${T0.toISOString()}, ${T0.toISOString()}
+    from generate_series(1, ${count}::int) g`);
+}
+
+/** How often this connection's prepared statement like `pattern` was planned generically and for its values. */
+async function plansOf(handle: ReturnType<typeof openPostgres>, pattern: string) {
+  const [plans] = await queryRows<{ generic: number; custom: number }>(
+    handle.db,
+    sql`select generic_plans::int as generic, custom_plans::int as custom from pg_prepared_statements
+        where statement like ${pattern}`,
+  );
+  return plans;
 }
