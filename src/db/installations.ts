@@ -1,5 +1,6 @@
-import { eq } from "drizzle-orm";
-import type { Database } from "./client.js";
+import { eq, sql } from "drizzle-orm";
+import { type Database, queryRows } from "./client.js";
+import { mapTableRow } from "./map-table-row.js";
 import { type InstallationRow, installations } from "./schema.js";
 
 export interface InstallationInput {
@@ -57,7 +58,8 @@ export async function markInstallationDeleted(db: Database, id: number, at: Date
   await db.update(installations).set({ deletedAt: at, updatedAt: at }).where(eq(installations.id, id));
 }
 
+/** An installation by id (`select *`, mapped: a tenth of the CPU of drizzle's select; dispatch reads one per job). */
 export async function getInstallation(db: Database, id: number): Promise<InstallationRow | undefined> {
-  const [row] = await db.select().from(installations).where(eq(installations.id, id));
-  return row;
+  const [row] = await queryRows(db, sql`select * from installations where id = ${id}`);
+  return row ? mapTableRow(installations, row) : undefined;
 }

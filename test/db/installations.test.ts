@@ -1,7 +1,8 @@
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
-import { markInstallationDeleted, recordInstallation } from "../../src/db/installations.js";
+import { getInstallation, markInstallationDeleted, recordInstallation } from "../../src/db/installations.js";
+import { installations } from "../../src/db/schema.js";
 import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { T0 } from "../support/factories.js";
 
@@ -38,5 +39,18 @@ describe.each(testDrivers)("recording an installation (%s)", (driver) => {
       later(4),
     );
     expect(back).toMatchObject({ deletedAt: null, updatedAt: later(4), createdAt: T0 });
+  });
+
+  it("an installation read by id has every column as drizzle's own select gives it", async () => {
+    const { db } = database;
+    await recordInstallation(db, { id: 5, accountLogin: "acme ✓", accountType: "Organization" }, T0);
+    await db
+      .update(installations)
+      .set({ suspendedAt: later(1), deletedAt: later(2), runningCount: 3, runningByType: { implement: 2, review: 1 } })
+      .where(eq(installations.id, 5));
+    const [drizzles] = await db.select().from(installations).where(eq(installations.id, 5));
+    expect(Object.values(drizzles ?? {}).every((value) => value !== null)).toBe(true);
+    expect(await getInstallation(db, 5)).toEqual(drizzles);
+    expect(await getInstallation(db, 6)).toBeUndefined();
   });
 });
