@@ -11,7 +11,7 @@ import { ACTIVE_STATES } from "./states.js";
  * (measured with a driver that answers at once), on the paths every trigger and run take.
  */
 export async function selectJobs(db: Database, condition: SQL | undefined, tail: SQL = sql``): Promise<JobRow[]> {
-  const rows = await queryRows(db, sql`select * from jobs where ${condition} ${tail}`);
+  const rows = await queryRows(db, sql`select * from jobs where ${condition ?? sql`true`} ${tail}`);
   return rows.map((row) => mapTableRow(jobs, row));
 }
 
