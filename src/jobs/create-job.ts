@@ -1,6 +1,6 @@
 import { and, desc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import type { PgColumn } from "drizzle-orm/pg-core";
-import { type Database, queryRows } from "../db/client.js";
+import type { Database } from "../db/client.js";
 import type { InstallationInput } from "../db/installations.js";
 import { mapTableRow } from "../db/map-table-row.js";
 import { PrebuiltStatement } from "../db/prebuilt-statement.js";

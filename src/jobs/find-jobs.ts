@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, type SQL, sql } from "drizzle-orm";
 import { type Database, queryRows } from "../db/client.js";
 import { mapTableRow } from "../db/map-table-row.js";
 import { type JobEventRow, type JobLogRow, type JobRow, jobEvents, jobLogs, jobs } from "../db/schema.js";

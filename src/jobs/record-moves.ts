@@ -4,9 +4,9 @@ import type { JobState } from "./states.js";
 
 /** What is recorded of every job in a `moved` set: `recordChange`'s fields, the same for the set. */
 export interface MovesRecord {
-  /** null: the statement created the jobs. */
-  from: JobState | null;
-  to: JobState;
+  /** null: the statement created the jobs. An expression: a prebuilt statement's placeholder. */
+  from: JobState | null | SQL;
+  to: JobState | SQL;
   /** A value, or an expression over the `moved` row (`updated_at` when each job moved at its own time). */
   at: Date | SQL;
   /** A value, or an expression (a prebuilt statement's placeholder). */

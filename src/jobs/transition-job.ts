@@ -1,7 +1,8 @@
-import { type AnyColumn, and, eq, type SQL, sql } from "drizzle-orm";
-import type { PgUpdateSetSource } from "drizzle-orm/pg-core";
-import { type Database, queryRows } from "../db/client.js";
+import { getTableColumns, is, SQL, sql } from "drizzle-orm";
+import type { PgColumn } from "drizzle-orm/pg-core";
+import type { Database } from "../db/client.js";
 import { mapTableRow } from "../db/map-table-row.js";
+import { PrebuiltStatement } from "../db/prebuilt-statement.js";
 import { type JobRow, jobs, type NewJobRow } from "../db/schema.js";
 import { metrics } from "../metrics.js";
 import { announceSoon, noticeOf } from "./announce-changes.js";
@@ -92,30 +93,111 @@ export async function transitionAlone(
   values: Partial<NewJobRow>,
 ): Promise<TransitionResult> {
   const { jobId, from, to, at } = request;
-  const reactionMark = reactionsDue(to, values);
-  const set: PgUpdateSetSource<typeof jobs> = reactionMark
-    ? { ...values, reactionVersion: sql`${jobs.reactionVersion} + ${reactionMark}` }
-    : values;
-
-  const guards = [eq(jobs.id, jobId), eq(jobs.status, from)];
-  if (request.claim) {
-    guards.push(eq(jobs.workerId, request.claim.workerId), eq(jobs.attempt, request.claim.attempt));
+  const shape: AloneShape = {
+    keys: Object.keys(values)
+      .filter((key) => values[key as keyof NewJobRow] !== undefined)
+      .sort(),
+    mark: isTerminal(to) ? "ended" : to === "pending" || to === "deferred" ? "held" : "none",
+    markFrom: HELD_MARK_KEYS.filter((key) => key in values),
+    claim: request.claim !== undefined,
+    expect: request.expect?.pauseRequested !== undefined,
+  };
+  const key = JSON.stringify(shape);
+  let statement = aloneStatements.get(key);
+  if (!statement) {
+    statement = aloneStatement(shape);
+    if (aloneStatements.size < MAX_SHAPES) aloneStatements.set(key, statement);
   }
-  if (request.expect?.pauseRequested !== undefined) guards.push(eq(jobs.pauseRequested, request.expect.pauseRequested));
-  // `returning *` mapped by mapTableRow: drizzle's `.returning()` spells out every column, which
-  // costs more CPU than the rest of the statement's building (bench:queue).
-  const update = db
-    .update(jobs)
-    .set(set)
-    .where(and(...guards));
-  const [moved] = await queryRows(
-    db,
-    sql`with moved as (${update.getSQL()} returning *),
-      ${recordMoves({ from, to, at, actor: request.actor, code: request.code, message: request.message, data: request.data })}
-      select * from moved`,
-  );
+  const params: Record<string, unknown> = {
+    jobId,
+    from,
+    to,
+    at: at.toISOString(),
+    actor: request.actor,
+    code: request.code ?? null,
+    message: request.message ?? null,
+    data: request.data === undefined || request.data === null ? null : JSON.stringify(request.data),
+    claimWorker: request.claim?.workerId ?? null,
+    claimAttempt: request.claim?.attempt ?? null,
+    expectPause: request.expect?.pauseRequested ?? null,
+  };
+  // Each column's value as drizzle sends it (a null stays null, not JSON's `null`).
+  for (const name of shape.keys) {
+    const value = values[name as keyof NewJobRow];
+    // The statement is built once per shape: a value must be a value, not an expression.
+    if (is(value, SQL)) throw new TypeError(`transitionJob sets ${name} to a value, not an SQL expression`);
+    params[`set_${name}`] = value === null || value === undefined ? null : jobColumn(name).mapToDriverValue(value);
+  }
+  for (const name of shape.markFrom) params[`mark_${name}`] = values[name] ?? null;
+  const [moved] = await statement.rows(db, params);
   if (!moved) return notMoved(db, jobId);
   return answerMoved(db, request, mapTableRow(jobs, moved));
+}
+
+/** What makes two transitions the same statement: the columns they set, their reaction mark, their guards. */
+interface AloneShape {
+  keys: string[];
+  mark: "ended" | "held" | "none";
+  /** The values the held mark reads from the new row rather than the old one. */
+  markFrom: Array<(typeof HELD_MARK_KEYS)[number]>;
+  claim: boolean;
+  expect: boolean;
+}
+const HELD_MARK_KEYS = ["hold", "question", "questionCommentId"] as const;
+/** transitionAlone's statements by shape, built once each (see PrebuiltStatement); the code has a few dozen. */
+const aloneStatements = new Map<string, PrebuiltStatement>();
+const MAX_SHAPES = 500;
+const jobColumns = getTableColumns(jobs) as Record<string, PgColumn>;
+
+function jobColumn(key: string): PgColumn {
+  const column = jobColumns[key];
+  if (!column) throw new Error(`jobs has no column ${key}`);
+  return column;
+}
+
+/**
+ * The compare-and-set (`UPDATE … WHERE id = $1 AND status = $from RETURNING *`, plus the
+ * claim and the pause flag when given) with the reaction mark, and recordMoves' event and
+ * comment mark, in one statement.
+ */
+function aloneStatement(shape: AloneShape): PrebuiltStatement {
+  return new PrebuiltStatement(() => {
+    const value = (name: string) => sql`${sql.placeholder(name)}`;
+    const sets = shape.keys.map((key) => sql`${sql.identifier(jobColumn(key).name)} = ${value(`set_${key}`)}`);
+    const markSource = (key: (typeof HELD_MARK_KEYS)[number]) =>
+      shape.markFrom.includes(key) ? value(`mark_${key}`) : sql`jobs.${sql.identifier(jobColumn(key).name)}`;
+    // needsReactions (record-change.ts) for the row this update writes: an ended job that is not
+    // a duplicate, or a question waiting to be posted.
+    const mark =
+      shape.mark === "ended"
+        ? sql`(case when jobs.duplicate_of is null then 1 else 0 end)`
+        : shape.mark === "held"
+          ? sql`(case when jobs.duplicate_of is null
+              and ${markSource("hold")}::text = 'awaiting_input'
+              and ${markSource("question")}::text is not null
+              and ${markSource("questionCommentId")}::bigint is null then 1 else 0 end)`
+          : null;
+    if (mark) sets.push(sql`reaction_version = jobs.reaction_version + ${mark}`);
+    const guards = [sql`jobs.id = ${value("jobId")}`, sql`jobs.status = ${value("from")}::job_status`];
+    if (shape.claim)
+      guards.push(sql`jobs.worker_id = ${value("claimWorker")}`, sql`jobs.attempt = ${value("claimAttempt")}`);
+    if (shape.expect) guards.push(sql`jobs.pause_requested = ${value("expectPause")}`);
+    return sql`with moved as (
+        update jobs set ${sql.join(sets, sql`, `)}
+        where ${sql.join(guards, sql` and `)}
+        returning *
+      ),
+      ${recordMoves({
+        from: value("from"),
+        to: value("to"),
+        at: sql`${value("at")}::timestamptz`,
+        actor: value("actor"),
+        code: value("code"),
+        message: value("message"),
+        data: sql`${value("data")}::jsonb`,
+      })}
+      select * from moved`;
+  });
 }
 
 /** What a transition writes into the job's row besides the reaction mark: its status, timestamps and patch. */
@@ -160,19 +242,4 @@ export async function answerMoved(db: Database, request: TransitionRequest, job:
     metrics.runDuration.observe({ outcome: to }, (at.getTime() - job.startedAt.getTime()) / 1000);
   }
   return { ok: true, job, previous: from };
-}
-
-/**
- * needsReactions (record-change.ts) for the row this update writes, in SQL:
- * an ended job that is not a duplicate, or a question waiting to be posted.
- */
-function reactionsDue(to: JobState, values: Partial<NewJobRow>): SQL | null {
-  if (isTerminal(to)) return sql`(case when ${jobs.duplicateOf} is null then 1 else 0 end)`;
-  if (to !== "pending" && to !== "deferred") return null;
-  const newValue = (key: "hold" | "question" | "questionCommentId", column: AnyColumn) =>
-    key in values ? sql`${values[key] ?? null}` : sql`${column}`;
-  return sql`(case when ${jobs.duplicateOf} is null
-      and ${newValue("hold", jobs.hold)}::text = 'awaiting_input'
-      and ${newValue("question", jobs.question)}::text is not null
-      and ${newValue("questionCommentId", jobs.questionCommentId)}::bigint is null then 1 else 0 end)`;
 }

@@ -1,5 +1,6 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { queryRows } from "../../src/db/client.js";
 import { jobEvents, jobs } from "../../src/db/schema.js";
 import { listJobEvents } from "../../src/jobs/find-jobs.js";
 import { IllegalTransitionError, isTerminal, JOB_STATES, TRANSITIONS } from "../../src/jobs/states.js";
@@ -64,6 +65,42 @@ describe.each(testDrivers)("transitionJob on %s", (driver) => {
     const result = await transitionJob(db, { jobId: job.id, from: "pending", to: "queued", at: later, actor: "test" });
     expect(result).toMatchObject({ ok: false, reason: "conflict", job: { id: job.id, status: "queued" } });
     expect(await db.select().from(jobEvents).where(eq(jobEvents.jobId, job.id))).toHaveLength(1);
+  });
+
+  it("transitions of one shape share a statement and each writes its own values, a null as SQL null", async () => {
+    const { db } = database;
+    const first = await makeJob(db, { status: "running", targetNumber: 201 });
+    const second = await makeJob(db, { status: "running", targetNumber: 202 });
+    const end = (jobId: number, resultUrl: string | null, data: Record<string, unknown> | null) =>
+      transitionJob(db, {
+        jobId,
+        from: "running",
+        to: "completed",
+        at: later,
+        actor: `worker:${jobId}`,
+        message: resultUrl,
+        data,
+        patch: { resultUrl, resultSummary: `run ${jobId}` },
+      });
+    await end(first.id, "https://github.com/acme/widgets/pull/7", { files: 2 });
+    await end(second.id, null, null);
+    const rows = await db.select().from(jobs).where(eq(jobs.targetNumber, 201));
+    expect(rows[0]).toMatchObject({
+      resultUrl: "https://github.com/acme/widgets/pull/7",
+      resultSummary: `run ${first.id}`,
+    });
+    const [other] = await db.select().from(jobs).where(eq(jobs.id, second.id));
+    expect(other).toMatchObject({ resultUrl: null, resultSummary: `run ${second.id}`, status: "completed" });
+    const firstEvent = (await listJobEvents(db, first.id)).at(-1);
+    const secondEvent = (await listJobEvents(db, second.id)).at(-1);
+    expect(firstEvent).toMatchObject({ actor: `worker:${first.id}`, data: { files: 2 } });
+    expect(secondEvent).toMatchObject({ actor: `worker:${second.id}`, message: null, data: null });
+    // SQL null, not the JSON value null.
+    const [nulls] = await queryRows<{ n: number }>(
+      db,
+      sql`select count(*)::int as n from job_events where job_id = ${second.id} and data is null and to_status = 'completed'`,
+    );
+    expect(nulls).toEqual({ n: 1 });
   });
 
   it("a transition on a job that does not exist says not_found", async () => {
