@@ -1,8 +1,9 @@
 // bench:queue — labelrun's own side of the queue benchmark: claim throughput
 // (queued → running → completed with a no-op job, the lifecycle's events and
 // NOTIFYs included) for a worker of 10 slots run as src/worker/worker.ts runs
-// them (claims up to its free slots at once; the runs that end in one turn end
-// in one statement, as transitionJob sends them), and pick-up latency (a job
+// them (claims up to its free slots at once; a slot is free once its run is
+// over, while its end is recorded; the runs that end in one turn end in one
+// statement, as transitionJob sends them), and pick-up latency (a job
 // queued while a worker idles on LISTEN, until it is running; the idle worker
 // goes straight to the announced job), on the local PostgreSQL.
 // Peers, same no-op work at the same concurrency on the same database in the same run:
@@ -76,16 +77,20 @@ async function complete(workerId: string, job: JobRow): Promise<void> {
 
 /**
  * A worker with `inFlight` slots as src/worker/worker.ts runs them: it claims up to its free
- * slots at once and claims again as jobs end, until nothing is left to claim.
+ * slots at once and claims again as runs are over, until nothing is left to claim. A slot is
+ * free once its run is over (here at once: the run does nothing) while the run's end is
+ * recorded; at most `inFlight` runs besides the running ones are still ending.
  */
 async function runWorker(workerId: string, onClaimed: () => void = () => {}, announced?: number): Promise<void> {
   let first = announced;
-  let running = 0;
+  let ending = 0;
   let failed: unknown = null;
   let wake: (() => void) | null = null;
   for (;;) {
     if (failed) throw failed;
-    const free = inFlight - running;
+    // No run is ever at work here (each is over as soon as it starts): the free slots are bounded
+    // only by the runs still ending.
+    const free = Math.min(inFlight, 2 * inFlight - ending);
     if (free > 0) {
       const claimed = await claimJobs(
         handle.db,
@@ -95,18 +100,18 @@ async function runWorker(workerId: string, onClaimed: () => void = () => {}, ann
       first = undefined;
       if (claimed.length) onClaimed();
       for (const job of claimed) {
-        running++;
+        ending++;
         complete(workerId, job)
           .catch((error: unknown) => {
             failed = error;
           })
           .finally(() => {
-            running--;
+            ending--;
             wake?.();
           });
       }
       if (claimed.length) continue;
-      if (running === 0) return;
+      if (ending === 0) return;
     }
     await new Promise<void>((resolve) => {
       wake = resolve;

@@ -66,6 +66,11 @@ export interface RunJobSignals {
   shutdown: AbortSignal;
   /** Set when the job was cancelled elsewhere (NOTIFY): the agent is stopped. */
   cancelled: AbortSignal;
+  /**
+   * Called once the run's outcome is known, before its end is recorded, the comment told
+   * and the workspace removed: the worker's slot is free for the next agent.
+   */
+  onRunOver?: () => void;
 }
 
 /** How often a sandbox that bubblewrap could not set up is tried before the run is handed back. */
@@ -97,6 +102,7 @@ export async function runJob(deps: RunJobDeps, job: JobRow, signals: RunJobSigna
   const claim = { workerId: deps.settings.workerId, attempt: job.attempt };
   const jobType = deps.jobTypes.byName.get(job.jobType);
   if (!jobType) {
+    signals.onRunOver?.();
     return finish(deps, job, log, {
       to: "failed",
       code: "VALIDATION_ERROR",
@@ -130,6 +136,7 @@ export async function runJob(deps: RunJobDeps, job: JobRow, signals: RunJobSigna
   let outcome: RunOutcome | null = null;
   try {
     outcome = await prepareAndRun(deps, { job, jobType, folders, token, mask, signals, log, claim });
+    signals.onRunOver?.();
     return await finish(deps, job, log, outcome);
   } finally {
     await token.revokeAll();

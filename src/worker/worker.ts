@@ -26,14 +26,27 @@ export interface WorkerOptions {
 /** How often a worker renews its presence (well inside the presence window). */
 const PRESENCE_EVERY_MS = 20_000;
 
+interface Run {
+  cancel: AbortController;
+  done: Promise<unknown>;
+}
+
 /**
- * The claim loop: keeps up to `slots` jobs running, wakes on NOTIFY when a
+ * The claim loop: keeps up to `slots` agents running (a slot is free again once
+ * its run's outcome is known, while its end is still being recorded), wakes on NOTIFY when a
  * job is queued (or polls), stops an agent whose job was cancelled, and on
  * `stop()` stops claiming, waits a grace period, then stops the agents and
  * hands their jobs back (`deferred`, `WORKER_LOST`).
  */
 export class Worker {
-  private readonly running = new Map<number, { cancel: AbortController; done: Promise<unknown> }>();
+  /** Runs whose agent is at work: at most `slots`. */
+  private readonly running = new Map<number, Run>();
+  /**
+   * Runs whose agent is over, still recording their end, telling the status comment (paced by
+   * GitHub) and removing their workspace: their slot already runs the next agent. At most
+   * `slots` of them besides the running ones, so a slow database or GitHub slows the claims.
+   */
+  private readonly ending = new Map<number, Run>();
   private readonly shutdown = new AbortController();
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
@@ -82,13 +95,13 @@ export class Worker {
     const graceOver = new Promise<void>((resolve) => {
       this.deps.clock.setTimeout(resolve, this.options.shutdownGraceMs, { background: true });
     });
-    const allDone = Promise.all([...this.running.values()].map((r) => r.done));
+    const allDone = Promise.all(this.runs().map((r) => r.done));
     this.wake?.();
     const stopClaiming = this.stopClaiming();
     await Promise.race([allDone, graceOver]);
     // Agents still running past the grace period are stopped; their jobs go back (WORKER_LOST).
     this.shutdown.abort();
-    await Promise.all([...this.running.values()].map((r) => r.done));
+    await Promise.all(this.runs().map((r) => r.done));
     await stopClaiming;
     await this.unlisten?.();
     this.presence?.cancel();
@@ -117,7 +130,8 @@ export class Worker {
   private async claimLoop(): Promise<void> {
     while (!this.stopping) {
       let claimed: JobRow[] = [];
-      const free = this.options.slots - this.running.size;
+      const { slots } = this.options;
+      const free = Math.min(slots - this.running.size, 2 * slots - this.running.size - this.ending.size);
       if (free > 0) {
         const first = this.announced;
         this.announced = undefined;
@@ -164,13 +178,26 @@ export class Worker {
 
   private startJob(job: JobRow): void {
     const cancel = new AbortController();
-    const done = runJob(this.deps, job, { shutdown: this.shutdown.signal, cancelled: cancel.signal })
+    const onRunOver = () => {
+      const run = this.running.get(job.id);
+      if (!run) return;
+      this.running.delete(job.id);
+      this.ending.set(job.id, run);
+      this.wake?.();
+    };
+    const done = runJob(this.deps, job, { shutdown: this.shutdown.signal, cancelled: cancel.signal, onRunOver })
       .catch((error: unknown) => this.log.error({ err: error, jobId: job.id }, "running the job failed unexpectedly"))
       .finally(() => {
         this.running.delete(job.id);
+        this.ending.delete(job.id);
         this.wake?.();
       });
     this.running.set(job.id, { cancel, done });
+  }
+
+  /** Every run this worker has not finished with, its agent at work or over. */
+  private runs(): Run[] {
+    return [...this.running.values(), ...this.ending.values()];
   }
 
   private jobTypeLimits(): Record<string, number> {

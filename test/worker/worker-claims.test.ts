@@ -3,8 +3,10 @@ import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
 import { openPostgres } from "../../src/db/open-postgres.js";
-import { jobEvents } from "../../src/db/schema.js";
+import { type JobRow, jobEvents } from "../../src/db/schema.js";
 import { claimJobs } from "../../src/jobs/claim-next-job.js";
+import { getJob } from "../../src/jobs/find-jobs.js";
+import { isTerminal } from "../../src/jobs/states.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { finish } from "../../src/worker/finish-run.js";
 import { Worker } from "../../src/worker/worker.js";
@@ -110,6 +112,62 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
       await stop();
     }
   }, 40_000);
+
+  it("a slot runs the next agent while the last run's end is still told, and at most `slots` runs wait so", async () => {
+    const ids: number[] = [];
+    for (let n = 1; n <= 3; n++)
+      ids.push(
+        (
+          await makeJob(database.db, {
+            status: "queued",
+            installationId: 2,
+            repositoryId: 186853002,
+            repositoryFullName: "Codertocat/Hello-World",
+            targetNumber: n,
+            at: systemClock.now(),
+          })
+        ).id,
+      );
+    await database.db.execute(sql`update jobs set queued_at = created_at + (id || ' ms')::interval`);
+    const handle = openPostgres({ url: database.url as string, max: 4 });
+    const { deps } = makeRunJobDeps({
+      db: handle.db,
+      githubUrl: "https://api.github.com",
+      cloneBaseUrl: repos.baseUrl,
+      jobTypes: agentJobTypes(["exit", "0"]),
+    });
+    // Telling the status comment of an ended run hangs (GitHub paces comment writes) until released.
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const told: number[] = [];
+    const onJobChanged = async (job: JobRow) => {
+      if (job.status === "running") return;
+      told.push(job.id);
+      await released;
+    };
+    const worker = new Worker(
+      { ...deps, onJobChanged, handle },
+      { slots: 1, installationLimit: 5, pollIntervalMs: 100, shutdownGraceMs: 100 },
+    );
+    const statusOf = async (id: number) => (await getJob(database.db, id))?.status;
+    await worker.start();
+    try {
+      // The first run's comment is still being told: the one slot has taken the second job.
+      await waitUntil(() => told.length === 2, "two runs ended, their comments waiting", 30_000);
+      expect(told).toEqual([ids[0], ids[1]]);
+      // Two runs waiting on GitHub for a worker of one slot: the third waits for one of them.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(await statusOf(ids[2] as number)).toBe("queued");
+      release();
+      await waitUntil(async () => isTerminal((await statusOf(ids[2] as number)) ?? "queued"), "the third run", 30_000);
+    } finally {
+      release();
+      await worker.stop();
+      await handle.close();
+    }
+  }, 60_000);
 
   it("runs that end in one turn end in one statement, without reading their jobs first", async () => {
     for (let n = 1; n <= 3; n++)
