@@ -48,9 +48,11 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
     return { marker, statements, worker, workerId: deps.settings.workerId, stop };
   }
 
-  it("a worker with 3 free slots claims 3 queued jobs of an installation in one statement", async () => {
-    for (let n = 1; n <= 3; n++)
-      await makeJob(database.db, {
+  /** Three queued jobs of the cloneable repository, queued in the order of their ids. */
+  async function queueThreeJobs(): Promise<number[]> {
+    const ids: number[] = [];
+    for (let n = 1; n <= 3; n++) {
+      const job = await makeJob(database.db, {
         status: "queued",
         installationId: 2,
         repositoryId: 186853002,
@@ -58,7 +60,14 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
         targetNumber: n,
         at: systemClock.now(),
       });
-    await database.db.execute(sql`update jobs set queued_at = created_at`);
+      ids.push(job.id);
+    }
+    await database.db.execute(sql`update jobs set queued_at = created_at + (id || ' ms')::interval`);
+    return ids;
+  }
+
+  it("a worker with 3 free slots claims 3 queued jobs of an installation in one statement", async () => {
+    await queueThreeJobs();
     const { marker, statements, worker, workerId, stop } = countedWorker(3, 200);
     await worker.start();
     try {
@@ -114,21 +123,7 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
   }, 40_000);
 
   it("a slot runs the next agent while the last run's end is still told, and at most `slots` runs wait so", async () => {
-    const ids: number[] = [];
-    for (let n = 1; n <= 3; n++)
-      ids.push(
-        (
-          await makeJob(database.db, {
-            status: "queued",
-            installationId: 2,
-            repositoryId: 186853002,
-            repositoryFullName: "Codertocat/Hello-World",
-            targetNumber: n,
-            at: systemClock.now(),
-          })
-        ).id,
-      );
-    await database.db.execute(sql`update jobs set queued_at = created_at + (id || ' ms')::interval`);
+    const ids = await queueThreeJobs();
     const handle = openPostgres({ url: database.url as string, max: 4 });
     const { deps } = makeRunJobDeps({
       db: handle.db,
