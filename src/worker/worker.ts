@@ -185,14 +185,16 @@ export class Worker {
       this.ending.set(job.id, run);
       this.wake?.();
     };
-    const done = runJob(this.deps, job, { shutdown: this.shutdown.signal, cancelled: cancel.signal, onRunOver })
+    // Recorded before the run starts: a run can be over before its first await (an unknown job type).
+    const run: Run = { cancel, done: Promise.resolve() };
+    this.running.set(job.id, run);
+    run.done = runJob(this.deps, job, { shutdown: this.shutdown.signal, cancelled: cancel.signal, onRunOver })
       .catch((error: unknown) => this.log.error({ err: error, jobId: job.id }, "running the job failed unexpectedly"))
       .finally(() => {
         this.running.delete(job.id);
         this.ending.delete(job.id);
         this.wake?.();
       });
-    this.running.set(job.id, { cancel, done });
   }
 
   /** Every run this worker has not finished with, its agent at work or over. */

@@ -48,8 +48,8 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
     return { marker, statements, worker, workerId: deps.settings.workerId, stop };
   }
 
-  /** Three queued jobs of the cloneable repository, queued in the order of their ids. */
-  async function queueThreeJobs(): Promise<number[]> {
+  /** Three queued jobs of the cloneable repository (of `jobType`, or the factory's), queued in the order of their ids. */
+  async function queueThreeJobs(jobType?: string): Promise<number[]> {
     const ids: number[] = [];
     for (let n = 1; n <= 3; n++) {
       const job = await makeJob(database.db, {
@@ -59,6 +59,7 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
         repositoryFullName: "Codertocat/Hello-World",
         targetNumber: n,
         at: systemClock.now(),
+        ...(jobType ? { jobType } : {}),
       });
       ids.push(job.id);
     }
@@ -122,47 +123,64 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
     }
   }, 40_000);
 
-  it("a slot runs the next agent while the last run's end is still told, and at most `slots` runs wait so", async () => {
-    const ids = await queueThreeJobs();
-    const handle = openPostgres({ url: database.url as string, max: 4 });
-    const { deps } = makeRunJobDeps({
-      db: handle.db,
-      githubUrl: "https://api.github.com",
-      cloneBaseUrl: repos.baseUrl,
-      jobTypes: agentJobTypes(["exit", "0"]),
-    });
-    // Telling the status comment of an ended run hangs (GitHub paces comment writes) until released.
-    let release: () => void = () => {};
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const told: number[] = [];
-    const onJobChanged = async (job: JobRow) => {
-      if (job.status === "running") return;
-      told.push(job.id);
-      await released;
-    };
-    const worker = new Worker(
-      { ...deps, onJobChanged, handle },
-      { slots: 1, installationLimit: 5, pollIntervalMs: 100, shutdownGraceMs: 100 },
-    );
-    const statusOf = async (id: number) => (await getJob(database.db, id))?.status;
-    await worker.start();
-    try {
-      // The first run's comment is still being told: the one slot has taken the second job.
-      await waitUntil(() => told.length === 2, "two runs ended, their comments waiting", 30_000);
-      expect(told).toEqual([ids[0], ids[1]]);
-      // Two runs waiting on GitHub for a worker of one slot: the third waits for one of them.
-      await new Promise((resolve) => setTimeout(resolve, 600));
-      expect(await statusOf(ids[2] as number)).toBe("queued");
-      release();
-      await waitUntil(async () => isTerminal((await statusOf(ids[2] as number)) ?? "queued"), "the third run", 30_000);
-    } finally {
-      release();
-      await worker.stop();
-      await handle.close();
-    }
-  }, 60_000);
+  it.each<[string, string | undefined]>([
+    ["an agent's run", undefined],
+    ["a run over before its first await (a job type the worker runs but has no config for)", "ghost"],
+  ])(
+    "after %s, a slot runs the next job while the last run's end is still told, and at most `slots` runs wait so",
+    async (_run, jobType) => {
+      const ids = await queueThreeJobs(jobType);
+      const handle = openPostgres({ url: database.url as string, max: 4 });
+      const { deps } = makeRunJobDeps({
+        db: handle.db,
+        githubUrl: "https://api.github.com",
+        cloneBaseUrl: repos.baseUrl,
+        jobTypes: agentJobTypes(["exit", "0"]),
+      });
+      // Telling the status comment of an ended run hangs (GitHub paces comment writes) until released.
+      let release: () => void = () => {};
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const told: number[] = [];
+      const onJobChanged = async (job: JobRow) => {
+        if (job.status === "running") return;
+        told.push(job.id);
+        await released;
+      };
+      const worker = new Worker(
+        { ...deps, onJobChanged, handle },
+        {
+          slots: 1,
+          installationLimit: 5,
+          pollIntervalMs: 100,
+          shutdownGraceMs: 100,
+          ...(jobType ? { runsJobTypes: [jobType] } : {}),
+        },
+      );
+      const statusOf = async (id: number) => (await getJob(database.db, id))?.status;
+      await worker.start();
+      try {
+        // The first run's comment is still being told: the one slot has taken the second job.
+        await waitUntil(() => told.length === 2, "two runs ended, their comments waiting", 30_000);
+        expect([...told].sort((a, b) => a - b)).toEqual([ids[0], ids[1]]);
+        // Two runs waiting on GitHub for a worker of one slot: the third waits for one of them.
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        expect(await statusOf(ids[2] as number)).toBe("queued");
+        release();
+        await waitUntil(
+          async () => isTerminal((await statusOf(ids[2] as number)) ?? "queued"),
+          "the third run",
+          30_000,
+        );
+      } finally {
+        release();
+        await worker.stop();
+        await handle.close();
+      }
+    },
+    60_000,
+  );
 
   it("runs that end in one turn end in one statement, without reading their jobs first", async () => {
     for (let n = 1; n <= 3; n++)
