@@ -79,7 +79,7 @@ async function complete(workerId: string, job: JobRow): Promise<void> {
  * A worker with `inFlight` slots as src/worker/worker.ts runs them: it claims up to its free
  * slots at once and claims again as runs are over, until nothing is left to claim. A slot is
  * free once its run is over (here at once: the run does nothing) while the run's end is
- * recorded; at most `inFlight` runs besides the running ones are still ending.
+ * recorded; running and ending runs together are at most twice `inFlight`.
  */
 async function runWorker(workerId: string, onClaimed: () => void = () => {}, announced?: number): Promise<void> {
   let first = announced;

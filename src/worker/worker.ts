@@ -43,8 +43,8 @@ export class Worker {
   private readonly running = new Map<number, Run>();
   /**
    * Runs whose agent is over, still recording their end, telling the status comment (paced by
-   * GitHub) and removing their workspace: their slot already runs the next agent. At most
-   * `slots` of them besides the running ones, so a slow database or GitHub slows the claims.
+   * GitHub) and removing their workspace: their slot already runs the next agent. Running and
+   * ending runs together are at most twice `slots`, so a slow database or GitHub slows the claims.
    */
   private readonly ending = new Map<number, Run>();
   private readonly shutdown = new AbortController();

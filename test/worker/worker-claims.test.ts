@@ -127,7 +127,7 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
     ["an agent's run", undefined],
     ["a run over before its first await (a job type the worker runs but has no config for)", "ghost"],
   ])(
-    "after %s, a slot runs the next job while the last run's end is still told, and at most `slots` runs wait so",
+    "after %s, a slot runs the next job while the last run's end is still told, and no more than twice `slots` runs are under way",
     async (_run, jobType) => {
       const ids = await queueThreeJobs(jobType);
       const handle = openPostgres({ url: database.url as string, max: 4 });
