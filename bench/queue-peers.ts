@@ -10,9 +10,15 @@ import PgBoss from "pg-boss";
 
 export interface QueueFigures {
   throughput: number;
+  /** Jobs queued back to back: each as soon as the one before was picked up (its completion still under way). */
   pickupP50: number;
   pickupP99: number;
+  /** Each job queued after the worker and the database were left idle for IDLE_BEFORE_MS. */
+  pickupIdleP50: number;
 }
+
+/** How long the idle pick-up samples leave the system alone before queueing each job. */
+export const IDLE_BEFORE_MS = 10;
 
 const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
@@ -27,23 +33,34 @@ async function until(count: () => number, target: number, timeoutMs = 120_000): 
 }
 
 /**
- * Pick-up latency: `samples` times, enqueue one job on an idle system and time until the
- * handler runs. `setHook` installs the callback the handler calls.
+ * Pick-up latency: `samples` times, enqueue one job and time until the handler runs; first
+ * back to back (the worker still completing the job before), then each after IDLE_BEFORE_MS
+ * of quiet. `setHook` installs the callback the handler calls.
  */
 async function samplePickups(
   samples: number,
   setHook: (hook: (() => void) | null) => void,
   enqueue: () => Promise<unknown>,
-): Promise<Pick<QueueFigures, "pickupP50" | "pickupP99">> {
-  const latencies: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const picked = new Promise<number>((resolve) => setHook(() => resolve(performance.now())));
-    const at = performance.now();
-    await enqueue();
-    latencies.push((await picked) - at);
-    setHook(null);
-  }
-  return { pickupP50: percentile(latencies, 0.5), pickupP99: percentile(latencies, 0.99) };
+): Promise<Omit<QueueFigures, "throughput">> {
+  const pass = async (idleMs: number) => {
+    const latencies: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      if (idleMs) await new Promise((resolve) => setTimeout(resolve, idleMs));
+      const picked = new Promise<number>((resolve) => setHook(() => resolve(performance.now())));
+      const at = performance.now();
+      await enqueue();
+      latencies.push((await picked) - at);
+      setHook(null);
+    }
+    return latencies;
+  };
+  const backToBack = await pass(0);
+  const idle = await pass(IDLE_BEFORE_MS);
+  return {
+    pickupP50: percentile(backToBack, 0.5),
+    pickupP99: percentile(backToBack, 0.99),
+    pickupIdleP50: percentile(idle, 0.5),
+  };
 }
 
 export async function graphileWorker(

@@ -17,7 +17,7 @@ import { claimJobs } from "../src/jobs/claim-next-job.js";
 import { createJob } from "../src/jobs/create-job.js";
 import { JOB_CHANNEL, parseJobNotice } from "../src/jobs/notify.js";
 import { transitionJob } from "../src/jobs/transition-job.js";
-import { graphileWorker, pgBoss, type QueueFigures } from "./queue-peers.js";
+import { graphileWorker, IDLE_BEFORE_MS, pgBoss, type QueueFigures } from "./queue-peers.js";
 import { seedBacklog, seedHistory } from "./seed-history.js";
 
 const quick = process.argv.includes("--quick");
@@ -129,7 +129,6 @@ async function measure(): Promise<QueueFigures> {
   const throughput = total / seconds;
 
   // Pick-up: an idle worker woken by NOTIFY; time from the queued commit to the claim.
-  const latencies: number[] = [];
   let waiting: ((at: number) => void) | null = null;
   const unlisten = await handle.listen(JOB_CHANNEL, (payload) => {
     const notice = parseJobNotice(payload);
@@ -137,19 +136,33 @@ async function measure(): Promise<QueueFigures> {
       void runWorker("idle", () => waiting?.(performance.now()), notice.id);
     }
   });
-  for (let i = 0; i < samples; i++) {
-    const picked = new Promise<number>((resolve) => {
-      waiting = resolve;
-    });
-    let queuedAt = 0;
-    // From the start of the pending → queued transaction (its commit sends the NOTIFY).
-    await queueJob(() => {
-      queuedAt = performance.now();
-    });
-    latencies.push((await picked) - queuedAt);
-  }
+  const pass = async (idleMs: number) => {
+    const latencies: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      if (idleMs) await new Promise((resolve) => setTimeout(resolve, idleMs));
+      const picked = new Promise<number>((resolve) => {
+        waiting = resolve;
+      });
+      let queuedAt = 0;
+      // From the start of the pending → queued transaction (its commit sends the NOTIFY).
+      await queueJob(() => {
+        queuedAt = performance.now();
+      });
+      latencies.push((await picked) - queuedAt);
+    }
+    return latencies;
+  };
+  // Back to back (the previous job's completion and the worker's next looks still under way),
+  // then each job after a quiet moment, as the peers are sampled.
+  const backToBack = await pass(0);
+  const idle = await pass(IDLE_BEFORE_MS);
   await unlisten();
-  return { throughput, pickupP50: percentile(latencies, 0.5), pickupP99: percentile(latencies, 0.99) };
+  return {
+    throughput,
+    pickupP50: percentile(backToBack, 0.5),
+    pickupP99: percentile(backToBack, 0.99),
+    pickupIdleP50: percentile(idle, 0.5),
+  };
 }
 
 try {
@@ -187,16 +200,18 @@ try {
     [`pg-boss 10, batch fetch 10, polling 0.5 s (${Math.min(total, 1000)} jobs)`, boss],
   ];
   console.log(
-    `\n| ${total} no-op jobs, 10 in flight | jobs/s | pick-up p50 ms | pick-up p99 ms |\n|---|---:|---:|---:|`,
+    `\n| ${total} no-op jobs, 10 in flight | jobs/s | pick-up p50 ms | pick-up p99 ms | pick-up p50 ms, ${IDLE_BEFORE_MS} ms idle before |\n|---|---:|---:|---:|---:|`,
   );
   for (const [label, f] of rows) {
-    console.log(`| ${label} | ${f.throughput.toFixed(0)} | ${f.pickupP50.toFixed(2)} | ${f.pickupP99.toFixed(2)} |`);
+    console.log(
+      `| ${label} | ${f.throughput.toFixed(0)} | ${f.pickupP50.toFixed(2)} | ${f.pickupP99.toFixed(2)} | ${f.pickupIdleP50.toFixed(2)} |`,
+    );
   }
   const within = (f: QueueFigures) =>
     `${((f.throughput / ours.throughput - 1) * 100).toFixed(0)} % throughput, pick-up p50 ${f.pickupP50.toFixed(2)} ms`;
   console.log(`\nscale (target: within 20 %): history ${within(withHistory)}; backlog ${within(withBacklog)}`);
   console.log(
-    `\nbench:queue: ${ours.throughput.toFixed(0)} jobs/s (${(ours.throughput / gwDefault.throughput).toFixed(2)}× graphile-worker default, ${(ours.throughput / gwBatched.throughput).toFixed(2)}× batched, ${(ours.throughput / boss.throughput).toFixed(2)}× pg-boss), pick-up p50 ${ours.pickupP50.toFixed(2)} ms (graphile-worker ${gwDefault.pickupP50.toFixed(2)} ms)`,
+    `\nbench:queue: ${ours.throughput.toFixed(0)} jobs/s (${(ours.throughput / gwDefault.throughput).toFixed(2)}× graphile-worker default, ${(ours.throughput / gwBatched.throughput).toFixed(2)}× batched, ${(ours.throughput / boss.throughput).toFixed(2)}× pg-boss), pick-up p50 ${ours.pickupP50.toFixed(2)} ms (graphile-worker ${gwDefault.pickupP50.toFixed(2)} ms), after ${IDLE_BEFORE_MS} ms idle ${ours.pickupIdleP50.toFixed(2)} ms (graphile-worker ${gwDefault.pickupIdleP50.toFixed(2)} ms)`,
   );
 } finally {
   await handle.close();
