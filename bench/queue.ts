@@ -17,7 +17,7 @@ import { claimJobs } from "../src/jobs/claim-next-job.js";
 import { createJob } from "../src/jobs/create-job.js";
 import { JOB_CHANNEL, parseJobNotice } from "../src/jobs/notify.js";
 import { transitionJob } from "../src/jobs/transition-job.js";
-import { graphileWorker, IDLE_BEFORE_MS, pgBoss, type QueueFigures } from "./queue-peers.js";
+import { graphileWorker, IDLE_BEFORE_MS, pgBoss, type QueueFigures, samplePickups } from "./queue-peers.js";
 import { seedBacklog, seedHistory } from "./seed-history.js";
 
 const quick = process.argv.includes("--quick");
@@ -33,8 +33,6 @@ const name = `labelrun_bench_queue_${process.pid}`;
 const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
 const url = new URL(baseUrl);
 url.pathname = `/${name}`;
-const percentile = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
 
 await admin.unsafe(`create database ${name}`);
 const handle = openPostgres({ url: url.toString(), max: inFlight + 2 });
@@ -128,41 +126,24 @@ async function measure(): Promise<QueueFigures> {
   const seconds = (performance.now() - started) / 1000;
   const throughput = total / seconds;
 
-  // Pick-up: an idle worker woken by NOTIFY; time from the queued commit to the claim.
-  let waiting: ((at: number) => void) | null = null;
+  // Pick-up: an idle worker woken by NOTIFY; time from the start of the pending → queued
+  // transaction (its commit sends the NOTIFY) to the claim.
+  let waiting: (() => void) | null = null;
   const unlisten = await handle.listen(JOB_CHANNEL, (payload) => {
     const notice = parseJobNotice(payload);
     if (notice?.status === "queued") {
-      void runWorker("idle", () => waiting?.(performance.now()), notice.id);
+      void runWorker("idle", () => waiting?.(), notice.id);
     }
   });
-  const pass = async (idleMs: number) => {
-    const latencies: number[] = [];
-    for (let i = 0; i < samples; i++) {
-      if (idleMs) await new Promise((resolve) => setTimeout(resolve, idleMs));
-      const picked = new Promise<number>((resolve) => {
-        waiting = resolve;
-      });
-      let queuedAt = 0;
-      // From the start of the pending → queued transaction (its commit sends the NOTIFY).
-      await queueJob(() => {
-        queuedAt = performance.now();
-      });
-      latencies.push((await picked) - queuedAt);
-    }
-    return latencies;
-  };
-  // Back to back (the previous job's completion and the worker's next looks still under way),
-  // then each job after a quiet moment, as the peers are sampled.
-  const backToBack = await pass(0);
-  const idle = await pass(IDLE_BEFORE_MS);
+  const pickup = await samplePickups(
+    samples,
+    (hook) => {
+      waiting = hook;
+    },
+    (started) => queueJob(started),
+  );
   await unlisten();
-  return {
-    throughput,
-    pickupP50: percentile(backToBack, 0.5),
-    pickupP99: percentile(backToBack, 0.99),
-    pickupIdleP50: percentile(idle, 0.5),
-  };
+  return { throughput, ...pickup };
 }
 
 try {
