@@ -1,5 +1,5 @@
-import type { Query, SQL } from "drizzle-orm";
-import { PgDialect } from "drizzle-orm/pg-core";
+import { getTableColumns, is, type Query, SQL } from "drizzle-orm";
+import { type PgColumn, PgDialect, type PgTable } from "drizzle-orm/pg-core";
 import type { Database } from "./client.js";
 
 const dialect = new PgDialect();
@@ -28,4 +28,25 @@ export class PrebuiltStatement {
     if (Array.isArray(result)) return result as T[];
     return ((result as { rows?: T[] }).rows ?? []) as T[];
   }
+}
+
+/** A table's column by its key (drizzle's property name, not the column's name). */
+export function columnOf(table: PgTable, key: string): PgColumn {
+  const column = (getTableColumns(table) as Record<string, PgColumn>)[key];
+  if (!column) throw new Error(`${table._.name} has no column ${key}`);
+  return column;
+}
+
+/**
+ * A row's values for a prebuilt statement's placeholders named `prefix` + key, each encoded
+ * as drizzle encodes its column's values (a null stays null, not JSON's `null`). A value
+ * must be a value: the statement is built once, so an SQL expression cannot go in it.
+ */
+export function columnValues(table: PgTable, row: Record<string, unknown>, prefix = ""): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row)) {
+    if (is(value, SQL)) throw new TypeError(`${key} must be a value for a prebuilt statement, not an SQL expression`);
+    values[prefix + key] = value === null || value === undefined ? null : columnOf(table, key).mapToDriverValue(value);
+  }
+  return values;
 }

@@ -1,9 +1,8 @@
-import { and, desc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
-import type { PgColumn } from "drizzle-orm/pg-core";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import type { InstallationInput } from "../db/installations.js";
 import { mapTableRow } from "../db/map-table-row.js";
-import { PrebuiltStatement } from "../db/prebuilt-statement.js";
+import { columnOf, columnValues, PrebuiltStatement } from "../db/prebuilt-statement.js";
 import { type JobRow, jobs, type NewJobRow, type ReviewTrigger, type TargetSnapshot } from "../db/schema.js";
 import { announceChanges, noticeOf } from "./announce-changes.js";
 import { selectJobs } from "./find-jobs.js";
@@ -163,12 +162,8 @@ export async function createJob(db: Database, request: CreateJobRequest): Promis
 async function insertPending(db: Database, request: CreateJobRequest): Promise<JobRow | undefined> {
   const { job, at, actor } = request;
   const statement = request.installation ? insertPendingWithInstallation : insertPendingAlone;
-  // Each column's value as drizzle sends it (a null stays null, not JSON's `null`).
-  const values: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(rowFor(job, at)))
-    values[key] = value === null || value === undefined ? null : jobColumn(key).mapToDriverValue(value);
   const [row] = await statement.rows(db, {
-    ...values,
+    ...columnValues(jobs, rowFor(job, at)),
     at: at.toISOString(),
     actor,
     eventData: job.triggerLabel ? JSON.stringify({ label: job.triggerLabel }) : null,
@@ -176,12 +171,6 @@ async function insertPending(db: Database, request: CreateJobRequest): Promise<J
     accountType: request.installation?.accountType ?? "User",
   });
   return row ? mapTableRow(jobs, row) : undefined;
-}
-
-function jobColumn(key: string) {
-  const column = (getTableColumns(jobs) as Record<string, PgColumn>)[key];
-  if (!column) throw new Error(`jobs has no column ${key}`);
-  return column;
 }
 
 /** insertPending's statement, built once (see PrebuiltStatement); its values are rowFor's and the event's. */
@@ -209,7 +198,7 @@ function insertPendingStatement(withInstallation: boolean) {
         order by id desc limit 1
       ), moved as (
         insert into jobs (${sql.join(
-          keys.map((key) => sql.identifier(jobColumn(key).name)),
+          keys.map((key) => sql.identifier(columnOf(jobs, key).name)),
           sql`, `,
         )}, retry_of, retry_number)
         values (${sql.join(keys.map(value), sql`, `)},

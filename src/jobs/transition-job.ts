@@ -1,8 +1,7 @@
-import { getTableColumns, is, SQL, sql } from "drizzle-orm";
-import type { PgColumn } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { mapTableRow } from "../db/map-table-row.js";
-import { PrebuiltStatement } from "../db/prebuilt-statement.js";
+import { columnOf, columnValues, PrebuiltStatement } from "../db/prebuilt-statement.js";
 import { type JobRow, jobs, type NewJobRow } from "../db/schema.js";
 import { metrics } from "../metrics.js";
 import { announceSoon, noticeOf } from "./announce-changes.js";
@@ -121,13 +120,7 @@ export async function transitionAlone(
     claimAttempt: request.claim?.attempt ?? null,
     expectPause: request.expect?.pauseRequested ?? null,
   };
-  // Each column's value as drizzle sends it (a null stays null, not JSON's `null`).
-  for (const name of shape.keys) {
-    const value = values[name as keyof NewJobRow];
-    // The statement is built once per shape: a value must be a value, not an expression.
-    if (is(value, SQL)) throw new TypeError(`transitionJob sets ${name} to a value, not an SQL expression`);
-    params[`set_${name}`] = value === null || value === undefined ? null : jobColumn(name).mapToDriverValue(value);
-  }
+  Object.assign(params, columnValues(jobs, values, "set_"));
   for (const name of shape.markFrom) params[`mark_${name}`] = values[name] ?? null;
   const [moved] = await statement.rows(db, params);
   if (!moved) return notMoved(db, jobId);
@@ -147,13 +140,6 @@ const HELD_MARK_KEYS = ["hold", "question", "questionCommentId"] as const;
 /** transitionAlone's statements by shape, built once each (see PrebuiltStatement); the code has a few dozen. */
 const aloneStatements = new Map<string, PrebuiltStatement>();
 const MAX_SHAPES = 500;
-const jobColumns = getTableColumns(jobs) as Record<string, PgColumn>;
-
-function jobColumn(key: string): PgColumn {
-  const column = jobColumns[key];
-  if (!column) throw new Error(`jobs has no column ${key}`);
-  return column;
-}
 
 /**
  * The compare-and-set (`UPDATE … WHERE id = $1 AND status = $from RETURNING *`, plus the
@@ -163,9 +149,9 @@ function jobColumn(key: string): PgColumn {
 function aloneStatement(shape: AloneShape): PrebuiltStatement {
   return new PrebuiltStatement(() => {
     const value = (name: string) => sql`${sql.placeholder(name)}`;
-    const sets = shape.keys.map((key) => sql`${sql.identifier(jobColumn(key).name)} = ${value(`set_${key}`)}`);
+    const sets = shape.keys.map((key) => sql`${sql.identifier(columnOf(jobs, key).name)} = ${value(`set_${key}`)}`);
     const markSource = (key: (typeof HELD_MARK_KEYS)[number]) =>
-      shape.markFrom.includes(key) ? value(`mark_${key}`) : sql`jobs.${sql.identifier(jobColumn(key).name)}`;
+      shape.markFrom.includes(key) ? value(`mark_${key}`) : sql`jobs.${sql.identifier(columnOf(jobs, key).name)}`;
     // needsReactions (record-change.ts) for the row this update writes: an ended job that is not
     // a duplicate, or a question waiting to be posted.
     const mark =

@@ -103,6 +103,16 @@ describe.each(testDrivers)("transitionJob on %s", (driver) => {
     expect(nulls).toEqual({ n: 1 });
   });
 
+  it("a patch value that is an SQL expression is refused before anything is written", async () => {
+    const { db } = database;
+    const job = await makeJob(db, { status: "running", targetNumber: 203 });
+    const patch = { resultSummary: sql`(select string_agg(login, ',') from installations)` as never };
+    await expect(
+      transitionJob(db, { jobId: job.id, from: "running", to: "completed", at: later, actor: "test", patch }),
+    ).rejects.toBeInstanceOf(TypeError);
+    expect(await db.select().from(jobs).where(eq(jobs.id, job.id))).toMatchObject([{ status: "running" }]);
+  });
+
   it("a transition on a job that does not exist says not_found", async () => {
     const result = await transitionJob(database.db, {
       jobId: 999,
