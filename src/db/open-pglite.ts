@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle } from "drizzle-orm/pglite";
+import { announceWaiting } from "../jobs/announce-changes.js";
 import { type Database, type DatabaseHandle, schema } from "./client.js";
 import { lockDataDirectory } from "./pglite-lock.js";
 
@@ -34,6 +35,8 @@ export async function openPGlite(options: OpenPGliteOptions = {}): Promise<Datab
       return instance.listen(channel, onPayload);
     },
     async close() {
+      // The notices of changes already made go out before the database goes.
+      await announceWaiting(db);
       if (!options.instance) await instance.close();
       release();
     },

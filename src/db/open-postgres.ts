@@ -1,6 +1,7 @@
 import { drizzle } from "drizzle-orm/postgres-js";
 import type { Logger } from "pino";
 import postgres from "postgres";
+import { announceWaiting } from "../jobs/announce-changes.js";
 import { type Database, type DatabaseHandle, schema } from "./client.js";
 import { prepareStatements } from "./prepare-statements.js";
 
@@ -39,6 +40,8 @@ export function openPostgres(options: OpenPostgresOptions): DatabaseHandle {
       return unlisten;
     },
     async close() {
+      // The notices of changes already made go out before the connections close.
+      await announceWaiting(db);
       await client.end({ timeout: 5 });
     },
   };

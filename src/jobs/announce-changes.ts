@@ -3,50 +3,104 @@ import { PgTransaction } from "drizzle-orm/pg-core";
 import type { Database } from "../db/client.js";
 import { JOB_CHANNEL, type JobNotice } from "./notify.js";
 
-/** The notices of this process waiting for the next turn of the event loop, per database. */
-const waiting = new WeakMap<Database, { notices: JobNotice[]; sent: Promise<void> }>();
+/**
+ * How long a notice no one waits on may wait to go out with later ones: any notice but `queued`
+ * (a worker goes straight to a queued job; the others refresh boards, tell a worker a slot of an
+ * installation at its limit is free, or stop an agent whose job ended elsewhere, which its
+ * heartbeat also finds). A worker's claims and ends of several turns then share one NOTIFY
+ * statement: bench:queue sent one per claim and one per end batch, a third of its statements.
+ * Tests lengthen it to make a batch's boundaries certain.
+ */
+export const noticePacing = { unhurriedMs: 5 };
+
+interface Batch {
+  notices: JobNotice[];
+  /** Settles once the batch's NOTIFY has gone out (or failed: a notice is a hint). */
+  sent: Promise<void>;
+  /** Sends the batch at the next turn of the event loop instead of when its wait is over. */
+  hurry(): void;
+}
+
+/** The notices of this process not sent yet, per database. */
+const waiting = new WeakMap<Database, Batch>();
+
+/** The batch notices join until it goes out; a new one waits at most noticePacing.unhurriedMs. */
+function openBatch(db: Database): Batch {
+  const open = waiting.get(db);
+  if (open) return open;
+  const notices: JobNotice[] = [];
+  let go = () => {};
+  const due = new Promise<void>((resolve) => {
+    go = resolve;
+  });
+  const timer = setTimeout(go, noticePacing.unhurriedMs);
+  let hurried = false;
+  const batch: Batch = {
+    notices,
+    sent: due.then(() => {
+      clearTimeout(timer);
+      waiting.delete(db);
+      // The changes have committed; a failed hint must not turn one into a failure.
+      return notify(db, notices).catch(() => {});
+    }),
+    hurry() {
+      if (hurried) return;
+      hurried = true;
+      clearTimeout(timer);
+      setImmediate(go);
+    },
+  };
+  waiting.set(db, batch);
+  return batch;
+}
 
 /**
  * Announces committed job changes on the NOTIFY channel (workers wake, boards
- * refresh). A NOTIFY is a hint, never the record: the change, its event and
- * its marks are durable, and every listener also polls.
+ * refresh) and resolves once they have gone out. A NOTIFY is a hint, never the
+ * record: the change, its event and its marks are durable, and every listener
+ * also polls.
  *
  * Why not in the changing statement: PostgreSQL lets one notifying
  * transaction commit at a time (a cluster-wide lock held from before the
  * commit record until after its WAL flush), so a NOTIFY inside every claim and
  * completion serialises all of them; `bench:queue` showed that lock as the
- * main wait. Here the notices of one event-loop turn go out together in one
- * statement that writes nothing, so it commits without a WAL flush. Inside a
- * caller's transaction the NOTIFY is part of it instead (delivered at its
- * commit, never before). A change whose notice is lost to a crash between the
- * commit and this statement is found by the listeners' polling.
+ * main wait. Here the notices waiting go out together at the next turn of the
+ * event loop, in one statement that writes nothing, so it commits without a
+ * WAL flush. Inside a caller's transaction the NOTIFY is part of it instead
+ * (delivered at its commit, never before). A change whose notice is lost to a
+ * crash between the commit and this statement is found by the listeners'
+ * polling.
  */
 export function announceChanges(db: Database, notices: readonly JobNotice[]): Promise<void> {
   if (!notices.length) return Promise.resolve();
   if (is(db, PgTransaction)) return notify(db, notices);
-  let batch = waiting.get(db);
-  if (!batch) {
-    const notices: JobNotice[] = [];
-    const sent = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      waiting.delete(db);
-      // The change has committed; a failed hint must not turn it into a failure.
-      return notify(db, notices).catch(() => {});
-    });
-    batch = { notices, sent };
-    waiting.set(db, batch);
-  }
+  const batch = openBatch(db);
   batch.notices.push(...notices);
+  batch.hurry();
   return batch.sent;
 }
 
 /**
  * As announceChanges, without waiting for the hint to go out: a claim or a
- * transition answers as soon as its change has committed. Inside a
- * transaction the NOTIFY is part of it, so that is waited for.
+ * transition answers as soon as its change has committed. A `queued` notice
+ * goes at the next turn (taking the waiting ones along); the others may wait
+ * noticePacing.unhurriedMs to share a statement. Inside a transaction the
+ * NOTIFY is part of it, so that is waited for.
  */
 export function announceSoon(db: Database, notices: readonly JobNotice[]): Promise<void> {
-  const sent = announceChanges(db, notices);
-  return is(db, PgTransaction) ? sent : Promise.resolve();
+  if (!notices.length || is(db, PgTransaction)) return announceChanges(db, notices);
+  const batch = openBatch(db);
+  batch.notices.push(...notices);
+  if (notices.some((notice) => notice.status === "queued")) batch.hurry();
+  return Promise.resolve();
+}
+
+/** Sends the notices still waiting for `db` now (before its connections close). */
+export function announceWaiting(db: Database): Promise<void> {
+  const batch = waiting.get(db);
+  if (!batch) return Promise.resolve();
+  batch.hurry();
+  return batch.sent;
 }
 
 async function notify(db: Database, notices: readonly JobNotice[]): Promise<void> {

@@ -1,6 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { openPostgres } from "../../src/db/open-postgres.js";
-import { announceChanges } from "../../src/jobs/announce-changes.js";
+import { announceChanges, announceSoon, noticePacing } from "../../src/jobs/announce-changes.js";
 import { JOB_CHANNEL, type JobNotice, parseJobNotice } from "../../src/jobs/notify.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { postgresAvailable, useTestDatabase } from "../support/databases.js";
@@ -71,5 +71,50 @@ describe.runIf(postgresAvailable)("announcing job changes on the real server", (
     } finally {
       await counted.close();
     }
+  });
+
+  describe("notices no one waits on", () => {
+    const unhurriedMs = noticePacing.unhurriedMs;
+    afterEach(() => {
+      noticePacing.unhurriedMs = unhurriedMs;
+    });
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+    it("wait to share one statement with later turns' notices, and a queued notice sends them all at once", async () => {
+      noticePacing.unhurriedMs = 60_000; // only the queued notice can send them within the test's time
+      const statements: string[] = [];
+      const counted = openPostgres({ url: database.url as string, max: 5, onQuery: (query) => statements.push(query) });
+      try {
+        const { notices, listeners, unlisten } = await listening();
+        await announceSoon(counted.db, [{ id: 201, status: "completed", installationId: 1 }]);
+        await turn();
+        await announceSoon(counted.db, [{ id: 202, status: "running", installationId: 1 }]);
+        await turn();
+        await announceSoon(counted.db, [{ id: 203, status: "queued", installationId: 1 }]);
+        await noticeFor(notices, listeners, (n) => n.id === 203);
+        expect(notices.map((n) => n.id)).toEqual([201, 202, 203]);
+        expect(statements.filter((query) => query.includes("pg_notify"))).toHaveLength(1);
+        await unlisten();
+      } finally {
+        await counted.close();
+      }
+    });
+
+    it("go out when their wait is over", async () => {
+      const { notices, listeners, unlisten } = await listening();
+      await announceSoon(database.db, [{ id: 301, status: "failed", installationId: 1 }]);
+      expect(await noticeFor(notices, listeners, (n) => n.id === 301)).toMatchObject({ status: "failed" });
+      await unlisten();
+    });
+
+    it("go out before the database handle closes", async () => {
+      noticePacing.unhurriedMs = 60_000;
+      const closing = openPostgres({ url: database.url as string, max: 2 });
+      const { notices, listeners, unlisten } = await listening();
+      await announceSoon(closing.db, [{ id: 401, status: "cancelled", installationId: 1 }]);
+      await closing.close();
+      expect(await noticeFor(notices, listeners, (n) => n.id === 401)).toMatchObject({ status: "cancelled" });
+      await unlisten();
+    });
   });
 });
