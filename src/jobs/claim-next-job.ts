@@ -1,8 +1,8 @@
 import { type SQL, sql } from "drizzle-orm";
-import { type Database, queryRows } from "../db/client.js";
+import type { Database } from "../db/client.js";
 import { mapTableRow } from "../db/map-table-row.js";
+import { PrebuiltStatement } from "../db/prebuilt-statement.js";
 import { type JobRow, jobs } from "../db/schema.js";
-import { timestampParam } from "../db/sql-values.js";
 import { metrics } from "../metrics.js";
 import { announceSoon, noticeOf } from "./announce-changes.js";
 import { recordMoves } from "./record-moves.js";
@@ -79,19 +79,99 @@ export async function claimNextJob(db: Database, request: ClaimRequest): Promise
 export async function claimJobs(db: Database, request: ClaimRequest, max: number): Promise<JobRow[]> {
   assertTransition("queued", "running");
   if (max < 1) return [];
-  const now = timestampParam(request.at);
   if (!Number.isSafeInteger(request.installationLimit) || request.installationLimit < 0)
     throw new RangeError(`installationLimit must be a whole number ≥ 0, not ${request.installationLimit}`);
+  const shape = (candidate: CandidateKind): ClaimShape => ({
+    candidate,
+    more: max > 1,
+    typed: request.jobTypes !== undefined,
+    installationLimit: request.installationLimit,
+  });
+  const values = {
+    now: request.at.toISOString(),
+    workerId: request.workerId,
+    actor: `worker:${request.workerId}`,
+    leaseSeconds: request.leaseSeconds,
+    jobTypes: request.jobTypes ? `{${request.jobTypes.join(",")}}` : null,
+    typeLimits: JSON.stringify(request.jobTypeLimits ?? {}),
+    first: request.first ?? null,
+    front: FRONT,
+    frontPerInstallation: FRONT_PER_INSTALLATION,
+    moreLimit: max - 1,
+  };
+  const claim = (candidate: CandidateKind) => claimStatement(shape(candidate)).rows(db, values);
+
+  for (let round = 0; round < ROUNDS_PER_CLAIM; round++) {
+    const skipFront = (frontBlockedUntil.get(db) ?? 0) > request.at.getTime();
+    let rows: Array<Record<string, unknown>> =
+      round === 0 && request.first !== undefined ? await claim("announced") : [];
+    if (!rows.some(isCandidate) && !skipFront) {
+      rows = await claim("front");
+      if (rows[0]?.front_empty === true) return []; // nothing due is queued
+    }
+    if (!rows.some(isCandidate)) {
+      rows = await claim("byInstallation");
+      // The front is all at its limit: ask installation by installation for a while.
+      if (rows.some(isCandidate) && !skipFront) frontBlockedUntil.set(db, request.at.getTime() + FRONT_BLOCKED_MS);
+    }
+    if (!rows.some(isCandidate)) return []; // nothing claimable
+    const claimed = rows.filter((row) => row.id !== null && row.id !== undefined).map((row) => mapTableRow(jobs, row));
+    if (!claimed.length) continue; // lost the installation's last slot
+    await announceSoon(db, claimed.map(noticeOf));
+    for (const job of claimed) {
+      metrics.transitions.inc({ from: "queued", to: "running" });
+      if (job.queuedAt) metrics.queueWait.observe((request.at.getTime() - job.queuedAt.getTime()) / 1000);
+    }
+    return claimed;
+  }
+  return [];
+}
+
+/**
+ * Where a claim's first job comes from: the job just announced, the front of the queue, or
+ * the oldest job of each installation under its limits (see claimJobs).
+ */
+type CandidateKind = "announced" | "front" | "byInstallation";
+
+/** What makes two claims the same statement; their values are placeholders. */
+interface ClaimShape {
+  candidate: CandidateKind;
+  /** Whether more jobs than the first are wanted. */
+  more: boolean;
+  /** Whether the worker names the job types it runs. */
+  typed: boolean;
+  /** A literal in the statement, not a placeholder (see claimStatement). */
+  installationLimit: number;
+}
+
+/** The claim's statements by shape, built once each (see PrebuiltStatement): three per worker setting. */
+const claimStatements = new Map<string, PrebuiltStatement>();
+const MAX_CLAIM_SHAPES = 200;
+
+function claimStatement(shape: ClaimShape): PrebuiltStatement {
+  const key = JSON.stringify(shape);
+  let statement = claimStatements.get(key);
+  if (!statement) {
+    statement = new PrebuiltStatement(() => claimSql(shape));
+    if (claimStatements.size < MAX_CLAIM_SHAPES) claimStatements.set(key, statement);
+  }
+  return statement;
+}
+
+/** The claim's one statement for a shape, its values as placeholders (the values of claimJobs). */
+function claimSql(shape: ClaimShape): SQL {
+  const value = (name: string) => sql`${sql.placeholder(name)}`;
+  const now = sql`${value("now")}::timestamptz`;
   // The limit goes into the statement as a literal, not a parameter: behind a backlog of
   // installations at their limit, PostgreSQL's generic plan for `running_count < $n` guessed a
   // third of the installations and looked up each one's queue, so it planned the claim anew on
   // every call (pg_stat_statements: 1.25 ms of planning on a 1.5 ms claim); with the number it
   // reads the column's statistics and keeps the plan. The limit is one per worker, so this is
   // one more statement text per worker, not per claim.
-  const limit = sql.raw(String(request.installationLimit));
+  const limit = sql.raw(String(shape.installationLimit));
   const typeFilter = (alias: string) =>
-    request.jobTypes ? sql`and ${sql.raw(alias)}.job_type = any(${`{${request.jobTypes.join(",")}}`}::text[])` : sql``;
-  const typeLimits = sql`${JSON.stringify(request.jobTypeLimits ?? {})}::jsonb`;
+    shape.typed ? sql`and ${sql.raw(alias)}.job_type = any(${value("jobTypes")}::text[])` : sql``;
+  const typeLimits = sql`${value("typeLimits")}::jsonb`;
   const typeLimit = (jobType: SQL) => sql`coalesce((${typeLimits} ->> ${jobType})::int, ${limit})`;
   const runningOfType = (jobType: SQL) => sql`coalesce((i.running_by_type ->> ${jobType})::int, 0)`;
   // Both limits, read from an installation row `i` for a job type.
@@ -102,15 +182,16 @@ export async function claimJobs(db: Database, request: ClaimRequest, max: number
     const job = sql.raw(alias);
     return sql`${job}.status = 'queued' and ${job}.hold is null and (${job}.run_after is null or ${job}.run_after <= ${now})`;
   };
-  // The usual case: the oldest claimable job among the first jobs of the queue, read in queue
-  // order up to the FRONT-th (one index range). Not by joining the front back to jobs: with the
-  // queue's statistics from a quiet moment (no queued jobs when the table was analyzed), the
-  // planner scanned the whole queue once per front row (bench:queue: 30 ms a claim with 3,000
-  // queued behind 1,000,000 finished jobs).
-  const fromTheFront = sql`
+  const candidates: Record<CandidateKind, SQL> = {
+    // The usual case: the oldest claimable job among the first jobs of the queue, read in queue
+    // order up to the FRONT-th (one index range). Not by joining the front back to jobs: with the
+    // queue's statistics from a quiet moment (no queued jobs when the table was analyzed), the
+    // planner scanned the whole queue once per front row (bench:queue: 30 ms a claim with 3,000
+    // queued behind 1,000,000 finished jobs).
+    front: sql`
     front as (
       select q.id, q.queued_at from jobs q where ${due("q")} ${typeFilter("q")}
-      order by q.queued_at, q.id limit ${FRONT}
+      order by q.queued_at, q.id limit ${value("front")}
     ), last_of_front as (
       select f.queued_at, f.id from front f order by f.queued_at desc, f.id desc limit 1
     ), candidate as (
@@ -122,48 +203,49 @@ export async function claimJobs(db: Database, request: ClaimRequest, max: number
       order by j.queued_at, j.id
       limit 1
       for update of j skip locked
-    )`;
-  // When the front of the queue belongs to installations at their limit: the oldest job of each
-  // installation under its limits (one probe of jobs_queued_for_claim per such installation).
-  const byInstallation = sql`
+    )`,
+    // When the front of the queue belongs to installations at their limit: the oldest job of each
+    // installation under its limits (one probe of jobs_queued_for_claim per such installation).
+    byInstallation: sql`
     candidate as (
       select j.id, j.installation_id, j.job_type, j.queued_at from installations i
       cross join lateral (
         select q.id, q.queued_at from jobs q
         where q.installation_id = i.id and ${due("q")} ${typeFilter("q")}
           and ${runningOfType(sql`q.job_type`)} < ${typeLimit(sql`q.job_type`)}
-        order by q.queued_at, q.id limit ${FRONT_PER_INSTALLATION}
+        order by q.queued_at, q.id limit ${value("frontPerInstallation")}
       ) first
       join jobs j on j.id = first.id
       where i.suspended_at is null and i.deleted_at is null and i.running_count < ${limit} and ${due("j")}
       order by first.queued_at, first.id
       limit 1
       for update of j skip locked
-    )`;
-  // The announced job, when it is due and its installation under its limits (one primary-key probe).
-  const announced = (id: number) => sql`
+    )`,
+    // The announced job, when it is due and its installation under its limits (one primary-key probe).
+    announced: sql`
     candidate as (
       select j.id, j.installation_id, j.job_type, j.queued_at from jobs j
       join installations i on i.id = j.installation_id
-      where j.id = ${id} and ${due("j")} ${typeFilter("j")}
+      where j.id = ${value("first")} and ${due("j")} ${typeFilter("j")}
         and i.suspended_at is null and i.deleted_at is null and ${underLimits(sql`j.job_type`)}
       for update of j skip locked
-    )`;
+    )`,
+  };
   // The candidate's installation's next due jobs after it (one range of jobs_queued_for_claim), when
   // more are wanted; the n-th of a type needs n free slots of its type, the n-th in all n free slots.
-  const more =
-    max > 1
-      ? sql`
+  const more = shape.more
+    ? sql`
     select q.id, q.installation_id, q.job_type, q.queued_at from jobs q
     where q.installation_id = (select installation_id from candidate)
       and (q.installation_id, q.queued_at, q.id) > (select installation_id, queued_at, id from candidate)
       and ${due("q")} ${typeFilter("q")}
-    order by q.installation_id, q.queued_at, q.id limit ${max - 1}
+    order by q.installation_id, q.queued_at, q.id limit ${value("moreLimit")}
     for update of q skip locked`
-      : sql`select id, installation_id, job_type, queued_at from candidate where false`;
+    : sql`select id, installation_id, job_type, queued_at from candidate where false`;
   // `front_empty`: nothing due is queued at all (no need to ask installation by installation).
-  const statement = (candidate: SQL, frontEmpty = sql`false`) => sql`
-    with ${candidate}, slot as (
+  const frontEmpty = shape.candidate === "front" ? sql`not exists (select from front)` : sql`false`;
+  return sql`
+    with ${candidates[shape.candidate]}, slot as (
       select i.id, i.running_count, i.running_by_type from installations i join candidate c on c.installation_id = i.id
       where ${underLimits(sql`c.job_type`)}
       for no key update of i
@@ -180,9 +262,9 @@ export async function claimJobs(db: Database, request: ClaimRequest, max: number
       where i.running_count + ranked.n <= ${limit}
     ), moved as (
       update jobs set
-        status = 'running', attempt = attempt + 1, worker_id = ${request.workerId},
+        status = 'running', attempt = attempt + 1, worker_id = ${value("workerId")},
         started_at = ${now}, heartbeat_at = ${now}, updated_at = ${now},
-        lease_expires_at = ${now} + ${request.leaseSeconds} * interval '1 second',
+        lease_expires_at = ${now} + ${value("leaseSeconds")} * interval '1 second',
         deadline_at = ${now} + timeout_seconds * interval '1 second',
         progress = null, progress_message = null, failure_code = null, failure_message = null, run_after = null
       from chosen
@@ -192,37 +274,12 @@ export async function claimJobs(db: Database, request: ClaimRequest, max: number
     ${recordMoves({
       from: "queued",
       to: "running",
-      at: request.at,
-      actor: `worker:${request.workerId}`,
+      at: now,
+      actor: value("actor"),
       code: "CLAIMED",
       data: sql`jsonb_build_object('attempt', attempt)`,
     })}
     select ${frontEmpty} as front_empty, c.id as candidate_id, moved.*
     from (select 1) one left join candidate c on true left join moved on true
     order by moved.queued_at, moved.id`;
-
-  for (let round = 0; round < ROUNDS_PER_CLAIM; round++) {
-    const skipFront = (frontBlockedUntil.get(db) ?? 0) > request.at.getTime();
-    let rows: Array<Record<string, unknown>> =
-      round === 0 && request.first !== undefined ? await queryRows(db, statement(announced(request.first))) : [];
-    if (!rows.some(isCandidate) && !skipFront) {
-      rows = await queryRows(db, statement(fromTheFront, sql`not exists (select from front)`));
-      if (rows[0]?.front_empty === true) return []; // nothing due is queued
-    }
-    if (!rows.some(isCandidate)) {
-      rows = await queryRows(db, statement(byInstallation));
-      // The front is all at its limit: ask installation by installation for a while.
-      if (rows.some(isCandidate) && !skipFront) frontBlockedUntil.set(db, request.at.getTime() + FRONT_BLOCKED_MS);
-    }
-    if (!rows.some(isCandidate)) return []; // nothing claimable
-    const claimed = rows.filter((row) => row.id !== null && row.id !== undefined).map((row) => mapTableRow(jobs, row));
-    if (!claimed.length) continue; // lost the installation's last slot
-    await announceSoon(db, claimed.map(noticeOf));
-    for (const job of claimed) {
-      metrics.transitions.inc({ from: "queued", to: "running" });
-      if (job.queuedAt) metrics.queueWait.observe((request.at.getTime() - job.queuedAt.getTime()) / 1000);
-    }
-    return claimed;
-  }
-  return [];
 }

@@ -143,6 +143,43 @@ describe.each(testDrivers)("claimNextJob on %s", (driver) => {
     expect(inAMinute?.id).toBe(later.id);
   });
 
+  it("claims of one shape share a statement and each uses its own worker, time, lease, job types and announced job", async () => {
+    const implement = await queue(database, { jobType: "implement", at: new Date(T0.getTime() - 3000) });
+    const review = await queue(database, { jobType: "review", at: new Date(T0.getTime() - 2000) });
+    const announced = await queue(database, {
+      jobType: "review",
+      installationId: 2,
+      at: new Date(T0.getTime() - 1000),
+    });
+    const later = new Date(T0.getTime() + 5000);
+    const [first] = await claimJobs(database.db, { ...claim, jobTypes: ["implement"] }, 2);
+    const [second] = await claimJobs(
+      database.db,
+      { workerId: "w2", at: later, leaseSeconds: 30, installationLimit: 2, jobTypes: ["review"] },
+      2,
+    );
+    expect(first).toMatchObject({ id: implement.id, workerId: "w1", startedAt: T0 });
+    expect(first?.leaseExpiresAt).toEqual(new Date(T0.getTime() + 60_000));
+    expect(second).toMatchObject({ id: review.id, workerId: "w2", startedAt: later });
+    expect(second?.leaseExpiresAt).toEqual(new Date(later.getTime() + 30_000));
+    expect((await listJobEvents(database.db, review.id)).at(-1)).toMatchObject({ actor: "worker:w2", at: later });
+    // Two claims going first for an announced job each try their own.
+    await queue(database, { jobType: "review", installationId: 2, at: new Date(T0.getTime() - 4000) });
+    const other = await queue(database, { jobType: "review", installationId: 2, at: new Date(T0.getTime() - 500) });
+    const [third] = await claimJobs(
+      database.db,
+      { ...claim, workerId: "w3", jobTypes: ["review"], first: other.id },
+      2,
+    );
+    const [fourth] = await claimJobs(
+      database.db,
+      { ...claim, workerId: "w4", jobTypes: ["review"], first: announced.id },
+      2,
+    );
+    expect(third).toMatchObject({ id: other.id, workerId: "w3" });
+    expect(fourth).toMatchObject({ id: announced.id, workerId: "w4" });
+  });
+
   it("only claims the job types a worker asks for", async () => {
     await queue(database, { jobType: "review" });
     expect(await claimNextJob(database.db, { ...claim, jobTypes: ["implement"] })).toBeNull();
