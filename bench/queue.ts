@@ -13,7 +13,7 @@ import { recordInstallation } from "../src/db/installations.js";
 import { migrate } from "../src/db/migrate.js";
 import { openPostgres } from "../src/db/open-postgres.js";
 import type { JobRow } from "../src/db/schema.js";
-import { claimJobs } from "../src/jobs/claim-next-job.js";
+import { claimAndLook } from "../src/jobs/claim-next-job.js";
 import { createJob } from "../src/jobs/create-job.js";
 import { JOB_CHANNEL, parseJobNotice } from "../src/jobs/notify.js";
 import { transitionJob } from "../src/jobs/transition-job.js";
@@ -75,13 +75,14 @@ async function complete(workerId: string, job: JobRow): Promise<void> {
 
 /**
  * A worker with `inFlight` slots as src/worker/worker.ts runs them: it claims up to its free
- * slots at once and claims again as runs are over, until nothing is left to claim. A slot is
+ * slots at once and claims again as runs are over, until a claim sees nothing more due. A slot is
  * free once its run is over (here at once: the run does nothing) while the run's end is
  * recorded; running and ending runs together are at most twice `inFlight`.
  */
 async function runWorker(workerId: string, onClaimed: () => void = () => {}, announced?: number): Promise<void> {
   let first = announced;
   let ending = 0;
+  let drained = false;
   let failed: unknown = null;
   let wake: (() => void) | null = null;
   for (;;) {
@@ -89,8 +90,8 @@ async function runWorker(workerId: string, onClaimed: () => void = () => {}, ann
     // No run is ever at work here (each is over as soon as it starts): the free slots are bounded
     // only by the runs still ending.
     const free = Math.min(inFlight, 2 * inFlight - ending);
-    if (free > 0) {
-      const claimed = await claimJobs(
+    if (free > 0 && !drained) {
+      const { jobs: claimed, moreDue } = await claimAndLook(
         handle.db,
         { workerId, at: new Date(), leaseSeconds: 60, installationLimit: 100, first },
         free,
@@ -108,9 +109,12 @@ async function runWorker(workerId: string, onClaimed: () => void = () => {}, ann
             wake?.();
           });
       }
-      if (claimed.length) continue;
-      if (ending === 0) return;
+      // Nothing more was due: the worker would wait for a notice; here it is done once its runs have ended.
+      if (claimed.length) drained = !moreDue;
+      if (claimed.length && !drained) continue;
+      if (!claimed.length && ending === 0) return;
     }
+    if (drained && ending === 0) return;
     await new Promise<void>((resolve) => {
       wake = resolve;
     });

@@ -77,8 +77,23 @@ export async function claimNextJob(db: Database, request: ClaimRequest): Promise
  * their limits, so the cost of a claim never grows with the backlog.
  */
 export async function claimJobs(db: Database, request: ClaimRequest, max: number): Promise<JobRow[]> {
+  return (await claimAndLook(db, request, max)).jobs;
+}
+
+/** What a claim took, and whether it saw more due jobs than it took. */
+export interface Claim {
+  jobs: JobRow[];
+  /**
+   * Whether, when the claim's statement ran, the queue held another due job this worker runs
+   * (claimable or not): when false, claiming again before a job is queued finds nothing.
+   */
+  moreDue: boolean;
+}
+
+/** claimJobs, also telling whether more jobs were due than it took (see Claim). */
+export async function claimAndLook(db: Database, request: ClaimRequest, max: number): Promise<Claim> {
   assertTransition("queued", "running");
-  if (max < 1) return [];
+  if (max < 1) return { jobs: [], moreDue: true };
   if (!Number.isSafeInteger(request.installationLimit) || request.installationLimit < 0)
     throw new RangeError(`installationLimit must be a whole number ≥ 0, not ${request.installationLimit}`);
   const shape = (candidate: CandidateKind): ClaimShape => ({
@@ -107,14 +122,14 @@ export async function claimJobs(db: Database, request: ClaimRequest, max: number
       round === 0 && request.first !== undefined ? await claim("announced") : [];
     if (!rows.some(isCandidate) && !skipFront) {
       rows = await claim("front");
-      if (rows[0]?.front_empty === true) return []; // nothing due is queued
+      if (rows[0]?.front_empty === true) return { jobs: [], moreDue: false }; // nothing due is queued
     }
     if (!rows.some(isCandidate)) {
       rows = await claim("byInstallation");
       // The front is all at its limit: ask installation by installation for a while.
       if (rows.some(isCandidate) && !skipFront) frontBlockedUntil.set(db, request.at.getTime() + FRONT_BLOCKED_MS);
     }
-    if (!rows.some(isCandidate)) return []; // nothing claimable
+    if (!rows.some(isCandidate)) return { jobs: [], moreDue: true }; // nothing claimable
     const claimed = rows.filter((row) => row.id !== null && row.id !== undefined).map((row) => mapTableRow(jobs, row));
     if (!claimed.length) continue; // lost the installation's last slot
     await announceSoon(db, claimed.map(noticeOf));
@@ -122,9 +137,9 @@ export async function claimJobs(db: Database, request: ClaimRequest, max: number
       metrics.transitions.inc({ from: "queued", to: "running" });
       if (job.queuedAt) metrics.queueWait.observe((request.at.getTime() - job.queuedAt.getTime()) / 1000);
     }
-    return claimed;
+    return { jobs: claimed, moreDue: rows[0]?.more_due === true };
   }
-  return [];
+  return { jobs: [], moreDue: true };
 }
 
 /**
@@ -244,6 +259,11 @@ function claimSql(shape: ClaimShape): SQL {
     : sql`select id, installation_id, job_type, queued_at from candidate where false`;
   // `front_empty`: nothing due is queued at all (no need to ask installation by installation).
   const frontEmpty = shape.candidate === "front" ? sql`not exists (select from front)` : sql`false`;
+  // `more_due`: a due job this worker runs besides those claimed here (the first entries of
+  // jobs_queued_in_order after the claimed ones).
+  const moreDue = sql`exists (
+      select from jobs q where ${due("q")} ${typeFilter("q")} and not exists (select from chosen where chosen.id = q.id)
+    )`;
   return sql`
     with ${candidates[shape.candidate]}, slot as (
       select i.id, i.running_count, i.running_by_type from installations i join candidate c on c.installation_id = i.id
@@ -279,7 +299,7 @@ function claimSql(shape: ClaimShape): SQL {
       code: "CLAIMED",
       data: sql`jsonb_build_object('attempt', attempt)`,
     })}
-    select ${frontEmpty} as front_empty, c.id as candidate_id, moved.*
+    select ${frontEmpty} as front_empty, ${moreDue} as more_due, c.id as candidate_id, moved.*
     from (select 1) one left join candidate c on true left join moved on true
     order by moved.queued_at, moved.id`;
 }

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { Timer } from "../clock.js";
 import type { DatabaseHandle } from "../db/client.js";
 import type { JobRow } from "../db/schema.js";
-import { claimJobs } from "../jobs/claim-next-job.js";
+import { claimAndLook } from "../jobs/claim-next-job.js";
 import { JOB_CHANNEL, parseJobNotice } from "../jobs/notify.js";
 import { isTerminal } from "../jobs/states.js";
 import { announceWorker, forgetWorker } from "./presence-store.js";
@@ -57,6 +57,16 @@ export class Worker {
   private claiming = false;
   /** A job announced as queued since then: the next claim tries it first (see ClaimRequest.first). */
   private announced: number | undefined;
+  /**
+   * The last claim saw no more due jobs than it took and no job was announced as queued since it
+   * began: a free slot waits for a notice (or the poll) instead of claiming at once, which
+   * would find nothing.
+   */
+  private drained = false;
+  /** A job was announced as queued since the last claim began. */
+  private queuedSinceClaim = false;
+  /** When the last claim began, by the clock (the poll claims again this long after it at the latest). */
+  private lastClaimAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly deps: RunJobDeps & { handle: DatabaseHandle },
@@ -73,6 +83,10 @@ export class Worker {
       if (!notice) return;
       // An idle worker goes straight to a newly queued job; a busy one looks along the queue as always.
       if (notice.status === "queued" && (this.foundNothing || this.claiming)) this.announced ??= notice.id;
+      if (notice.status === "queued") {
+        this.queuedSinceClaim = true;
+        this.drained = false;
+      }
       // A job queued, or a running one ended somewhere (a slot of its installation is free): look now.
       if (notice.status === "queued" || isTerminal(notice.status) || notice.status === "deferred") this.wake?.();
       // Cancelled (or ended by the sweep) while our agent runs: stop it now.
@@ -132,13 +146,18 @@ export class Worker {
       let claimed: JobRow[] = [];
       const { slots } = this.options;
       const free = Math.min(slots - this.running.size, 2 * slots - this.running.size - this.ending.size);
-      if (free > 0) {
+      const polled = this.deps.clock.now().getTime() - this.lastClaimAt >= this.options.pollIntervalMs;
+      const claimNow = free > 0 && (!this.drained || polled);
+      if (claimNow) {
         const first = this.announced;
         this.announced = undefined;
         this.claiming = true;
+        this.queuedSinceClaim = false;
+        this.lastClaimAt = this.deps.clock.now().getTime();
+        let moreDue = true;
         try {
           // Up to every free slot at once (one installation's jobs per claim).
-          claimed = await claimJobs(
+          ({ jobs: claimed, moreDue } = await claimAndLook(
             this.deps.db,
             {
               workerId: this.deps.settings.workerId,
@@ -150,7 +169,7 @@ export class Worker {
               first,
             },
             free,
-          );
+          ));
           this.foundNothing = claimed.length === 0;
           // A job announced while this claim took others waits its turn along the queue.
           if (claimed.length) this.announced = undefined;
@@ -160,13 +179,17 @@ export class Worker {
         } finally {
           this.claiming = false;
         }
+        this.drained = !moreDue && !this.queuedSinceClaim;
       }
       if (claimed.length) {
         for (const job of claimed) this.startJob(job);
-        continue;
+        if (!this.drained) continue;
       }
+      // Drained with a slot free: wait for a notice, or until the poll is due since the last claim.
+      const waitMs =
+        free > 0 && !claimNow ? this.lastClaimAt + this.options.pollIntervalMs - this.deps.clock.now().getTime() : 0;
       await new Promise<void>((resolve) => {
-        const timer = this.deps.clock.setTimeout(resolve, this.options.pollIntervalMs);
+        const timer = this.deps.clock.setTimeout(resolve, waitMs > 0 ? waitMs : this.options.pollIntervalMs);
         this.wake = () => {
           timer.cancel();
           resolve();

@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { setInstallationSuspended } from "../../src/db/installations.js";
 import { installations, jobs } from "../../src/db/schema.js";
-import { claimJobs, claimNextJob } from "../../src/jobs/claim-next-job.js";
+import { claimAndLook, claimJobs, claimNextJob } from "../../src/jobs/claim-next-job.js";
 import { listJobEvents } from "../../src/jobs/find-jobs.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { transitionJobs } from "../../src/jobs/transition-jobs.js";
@@ -178,6 +178,24 @@ describe.each(testDrivers)("claimNextJob on %s", (driver) => {
     );
     expect(third).toMatchObject({ id: other.id, workerId: "w3" });
     expect(fourth).toMatchObject({ id: announced.id, workerId: "w4" });
+  });
+
+  it("tells whether more jobs this worker runs were due than it took, claimable or not", async () => {
+    const look = (max: number, at = T0) => claimAndLook(database.db, { ...claim, at, jobTypes: ["implement"] }, max);
+    await queue(database, { jobType: "implement", at: new Date(T0.getTime() - 3000) });
+    await queue(database, { jobType: "implement", at: new Date(T0.getTime() - 2000) });
+    const soon = await queue(database, { jobType: "implement", at: new Date(T0.getTime() - 1000) });
+    await database.db
+      .update(jobs)
+      .set({ runAfter: new Date(T0.getTime() + 60_000) })
+      .where(eq(jobs.id, soon.id));
+    await queue(database, { jobType: "review", installationId: 2 });
+    // The second implement job is due: true.
+    expect(await look(1)).toMatchObject({ jobs: [{ jobType: "implement" }], moreDue: true });
+    // Only a job not due yet and a job of a type it does not run are left: false.
+    expect(await look(2)).toMatchObject({ jobs: [{ jobType: "implement" }], moreDue: false });
+    // A minute on, the third is due but its installation is at its limit (2): nothing claimed, more due.
+    expect(await look(1, new Date(T0.getTime() + 60_000))).toEqual({ jobs: [], moreDue: true });
   });
 
   it("only claims the job types a worker asks for", async () => {

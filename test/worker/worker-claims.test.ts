@@ -2,10 +2,12 @@ import { and, eq, sql } from "drizzle-orm";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
+import { queryRows } from "../../src/db/client.js";
 import { openPostgres } from "../../src/db/open-postgres.js";
 import { type JobRow, jobEvents } from "../../src/db/schema.js";
 import { claimJobs } from "../../src/jobs/claim-next-job.js";
 import { getJob } from "../../src/jobs/find-jobs.js";
+import { JOB_CHANNEL, parseJobNotice } from "../../src/jobs/notify.js";
 import { isTerminal } from "../../src/jobs/states.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { finish } from "../../src/worker/finish-run.js";
@@ -119,6 +121,109 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
       // The claim that took it did not look along the queue (the one after it, for the free slot, does).
       expect(looks() - looksBefore).toBeLessThanOrEqual(1);
     } finally {
+      await stop();
+    }
+  }, 40_000);
+
+  it("a worker whose claim took the last due job waits for the next one to be queued instead of claiming again", async () => {
+    const { marker, statements, worker, stop } = countedWorker(2, 60_000);
+    const claims = () => statements.filter((query) => /\bcandidate as \(/.test(query)).length;
+    const [first] = await queueThreeJobs();
+    await database.db.execute(sql`delete from jobs where id <> ${first}`);
+    await worker.start();
+    try {
+      await waitUntil(() => pidsWith(marker).length >= 1, "the first agent to start", 20_000);
+      // A slot is free, and nothing more is due: no claim follows the one that took the job.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(claims()).toBe(1);
+      const next = await makeJob(database.db, {
+        installationId: 2,
+        repositoryId: 186853002,
+        repositoryFullName: "Codertocat/Hello-World",
+        targetNumber: 9,
+        at: systemClock.now(),
+      });
+      await transitionJob(database.db, {
+        jobId: next.id,
+        from: "pending",
+        to: "queued",
+        at: systemClock.now(),
+        actor: "test",
+      });
+      await waitUntil(() => worker.runningJobIds.length >= 2, "the second job to run", 20_000);
+      expect(worker.runningJobIds.sort((a, b) => a - b)).toEqual([first, next.id]);
+      expect(claims()).toBe(2);
+    } finally {
+      await stop();
+    }
+  }, 40_000);
+
+  it("a drained worker still polls: a job queued without a notice is claimed at the poll", async () => {
+    const { worker, stop } = countedWorker(2, 200);
+    const [first] = await queueThreeJobs();
+    await database.db.execute(sql`delete from jobs where id <> ${first}`);
+    await worker.start();
+    try {
+      await waitUntil(() => worker.runningJobIds.length === 1, "the first job to run", 20_000);
+      // Queued behind the worker's back: no NOTIFY.
+      const quiet = await makeJob(database.db, {
+        status: "queued",
+        installationId: 2,
+        repositoryId: 186853002,
+        repositoryFullName: "Codertocat/Hello-World",
+        targetNumber: 9,
+        at: systemClock.now(),
+      });
+      await waitUntil(() => worker.runningJobIds.length === 2, "the poll to claim the second job", 20_000);
+      expect(worker.runningJobIds.sort((a, b) => a - b)).toEqual([first, quiet.id]);
+    } finally {
+      await stop();
+    }
+  }, 40_000);
+
+  it("a job queued while a claim is under way is claimed at once, though the claim saw nothing more due", async () => {
+    const { statements, worker, stop } = countedWorker(2, 60_000);
+    const [first] = await queueThreeJobs();
+    await database.db.execute(sql`delete from jobs where id <> ${first}`);
+    const next = await makeJob(database.db, {
+      installationId: 2,
+      repositoryId: 186853002,
+      repositoryFullName: "Codertocat/Hello-World",
+      targetNumber: 9,
+      at: systemClock.now(),
+    });
+    const heard: number[] = [];
+    const unlisten = await database.listen(JOB_CHANNEL, (payload) => {
+      const notice = parseJobNotice(payload);
+      if (notice?.status === "queued") heard.push(notice.id);
+    });
+    try {
+      // The claim waits on the installation's row, locked here, until the next job is queued and announced.
+      await database.db.transaction(async (tx) => {
+        await tx.execute(sql`select id from installations where id = 2 for update`);
+        await worker.start();
+        await waitUntil(
+          async () => {
+            const rows = await queryRows(database.db, sql`select 1 from pg_locks where not granted`);
+            return rows.length > 0 && statements.some((query) => /\bcandidate as \(/.test(query));
+          },
+          "the claim to wait on the installation's row",
+          10_000,
+        );
+        await transitionJob(database.db, {
+          jobId: next.id,
+          from: "pending",
+          to: "queued",
+          at: systemClock.now(),
+          actor: "test",
+        });
+        await waitUntil(() => heard.includes(next.id), "the next job's notice", 10_000);
+        await new Promise((resolve) => setTimeout(resolve, 100)); // the worker hears it too
+      });
+      await waitUntil(() => worker.runningJobIds.length >= 2, "both jobs to run", 20_000);
+      expect(worker.runningJobIds.sort((a, b) => a - b)).toEqual([first, next.id]);
+    } finally {
+      await unlisten();
       await stop();
     }
   }, 40_000);
