@@ -153,6 +153,8 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
       await waitUntil(() => worker.runningJobIds.length >= 2, "the second job to run", 20_000);
       expect(worker.runningJobIds.sort((a, b) => a - b)).toEqual([first, next.id]);
       expect(claims()).toBe(2);
+      // The queue held nothing else: it went straight to the announced job.
+      expect(statements.filter((query) => /where j\.id = \$\d+ and j\.status = 'queued'/.test(query))).toHaveLength(1);
     } finally {
       await stop();
     }
