@@ -69,6 +69,34 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
     return ids;
   }
 
+  /** One queued job of the cloneable repository (the first of queueThreeJobs; the others removed). */
+  async function queueOneJob(): Promise<number> {
+    const [first] = await queueThreeJobs();
+    await database.db.execute(sql`delete from jobs where id <> ${first}`);
+    return first as number;
+  }
+
+  /** Moves a pending job to queued, announcing it as the dispatcher does. */
+  function queueNow(jobId: number) {
+    return transitionJob(database.db, { jobId, from: "pending", to: "queued", at: systemClock.now(), actor: "test" });
+  }
+
+  /** Another job of the cloneable repository, pending unless `status` says otherwise. */
+  function makeNextJob(status?: "queued") {
+    return makeJob(database.db, {
+      installationId: 2,
+      repositoryId: 186853002,
+      repositoryFullName: "Codertocat/Hello-World",
+      targetNumber: 9,
+      at: systemClock.now(),
+      ...(status ? { status } : {}),
+    });
+  }
+
+  /** The claim statements that went straight to an announced job by its id. */
+  const claimsById = (statements: string[]) =>
+    statements.filter((query) => /where j\.id = \$\d+ and j\.status = 'queued'/.test(query));
+
   it("a worker with 3 free slots claims 3 queued jobs of an installation in one statement", async () => {
     await queueThreeJobs();
     const { marker, statements, worker, workerId, stop } = countedWorker(3, 200);
@@ -117,7 +145,7 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
       });
       await waitUntil(() => pidsWith(marker).length >= 1, "the agent to start", 20_000);
       expect(worker.runningJobIds).toEqual([job.id]);
-      expect(statements.filter((query) => /where j\.id = \$\d+ and j\.status = 'queued'/.test(query))).toHaveLength(1);
+      expect(claimsById(statements)).toHaveLength(1);
       // The claim that took it did not look along the queue (the one after it, for the free slot, does).
       expect(looks() - looksBefore).toBeLessThanOrEqual(1);
     } finally {
@@ -128,33 +156,20 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
   it("a worker whose claim took the last due job waits for the next one to be queued instead of claiming again", async () => {
     const { marker, statements, worker, stop } = countedWorker(2, 60_000);
     const claims = () => statements.filter((query) => /\bcandidate as \(/.test(query)).length;
-    const [first] = await queueThreeJobs();
-    await database.db.execute(sql`delete from jobs where id <> ${first}`);
+    const first = await queueOneJob();
     await worker.start();
     try {
       await waitUntil(() => pidsWith(marker).length >= 1, "the first agent to start", 20_000);
       // A slot is free, and nothing more is due: no claim follows the one that took the job.
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(claims()).toBe(1);
-      const next = await makeJob(database.db, {
-        installationId: 2,
-        repositoryId: 186853002,
-        repositoryFullName: "Codertocat/Hello-World",
-        targetNumber: 9,
-        at: systemClock.now(),
-      });
-      await transitionJob(database.db, {
-        jobId: next.id,
-        from: "pending",
-        to: "queued",
-        at: systemClock.now(),
-        actor: "test",
-      });
+      const next = await makeNextJob();
+      await queueNow(next.id);
       await waitUntil(() => worker.runningJobIds.length >= 2, "the second job to run", 20_000);
       expect(worker.runningJobIds.sort((a, b) => a - b)).toEqual([first, next.id]);
       expect(claims()).toBe(2);
       // The queue held nothing else: it went straight to the announced job.
-      expect(statements.filter((query) => /where j\.id = \$\d+ and j\.status = 'queued'/.test(query))).toHaveLength(1);
+      expect(claimsById(statements)).toHaveLength(1);
     } finally {
       await stop();
     }
@@ -162,20 +177,12 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
 
   it("a drained worker still polls: a job queued without a notice is claimed at the poll", async () => {
     const { worker, stop } = countedWorker(2, 200);
-    const [first] = await queueThreeJobs();
-    await database.db.execute(sql`delete from jobs where id <> ${first}`);
+    const first = await queueOneJob();
     await worker.start();
     try {
       await waitUntil(() => worker.runningJobIds.length === 1, "the first job to run", 20_000);
       // Queued behind the worker's back: no NOTIFY.
-      const quiet = await makeJob(database.db, {
-        status: "queued",
-        installationId: 2,
-        repositoryId: 186853002,
-        repositoryFullName: "Codertocat/Hello-World",
-        targetNumber: 9,
-        at: systemClock.now(),
-      });
+      const quiet = await makeNextJob("queued");
       await waitUntil(() => worker.runningJobIds.length === 2, "the poll to claim the second job", 20_000);
       expect(worker.runningJobIds.sort((a, b) => a - b)).toEqual([first, quiet.id]);
     } finally {
@@ -185,15 +192,8 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
 
   it("a job queued while a claim is under way is claimed at once, though the claim saw nothing more due", async () => {
     const { statements, worker, stop } = countedWorker(2, 60_000);
-    const [first] = await queueThreeJobs();
-    await database.db.execute(sql`delete from jobs where id <> ${first}`);
-    const next = await makeJob(database.db, {
-      installationId: 2,
-      repositoryId: 186853002,
-      repositoryFullName: "Codertocat/Hello-World",
-      targetNumber: 9,
-      at: systemClock.now(),
-    });
+    const first = await queueOneJob();
+    const next = await makeNextJob();
     const heard: number[] = [];
     const unlisten = await database.listen(JOB_CHANNEL, (payload) => {
       const notice = parseJobNotice(payload);
@@ -212,13 +212,7 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
           "the claim to wait on the installation's row",
           10_000,
         );
-        await transitionJob(database.db, {
-          jobId: next.id,
-          from: "pending",
-          to: "queued",
-          at: systemClock.now(),
-          actor: "test",
-        });
+        await queueNow(next.id);
         await waitUntil(() => heard.includes(next.id), "the next job's notice", 10_000);
         await new Promise((resolve) => setTimeout(resolve, 100)); // the worker hears it too
       });
