@@ -1,4 +1,4 @@
-import { getTableColumns, is, type Query, SQL } from "drizzle-orm";
+import { getTableColumns, is, type Query, SQL, sql } from "drizzle-orm";
 import { type PgColumn, PgDialect, type PgTable } from "drizzle-orm/pg-core";
 import type { Database } from "./client.js";
 
@@ -27,6 +27,35 @@ export class PrebuiltStatement {
       .execute(values)) as unknown;
     if (Array.isArray(result)) return result as T[];
     return ((result as { rows?: T[] }).rows ?? []) as T[];
+  }
+}
+
+/** A prebuilt statement's value named `name`, filled on each call (drizzle's placeholder as an SQL part). */
+export function placeholder(name: string): SQL {
+  return sql`${sql.placeholder(name)}`;
+}
+
+/**
+ * PrebuiltStatements keyed by a shape: a plain object naming what makes two statements' text
+ * differ (never a value, which goes in a placeholder). Each shape's statement is built once;
+ * past `max` shapes a new one is built for its call and not kept, so memory stays bounded.
+ */
+export class PrebuiltStatements<Shape> {
+  private readonly byShape = new Map<string, PrebuiltStatement>();
+
+  constructor(
+    private readonly build: (shape: Shape) => SQL,
+    private readonly max: number,
+  ) {}
+
+  of(shape: Shape): PrebuiltStatement {
+    const key = JSON.stringify(shape);
+    let statement = this.byShape.get(key);
+    if (!statement) {
+      statement = new PrebuiltStatement(() => this.build(shape));
+      if (this.byShape.size < this.max) this.byShape.set(key, statement);
+    }
+    return statement;
   }
 }
 

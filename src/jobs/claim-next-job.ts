@@ -1,7 +1,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { mapTableRow } from "../db/map-table-row.js";
-import { PrebuiltStatement } from "../db/prebuilt-statement.js";
+import { PrebuiltStatements, placeholder } from "../db/prebuilt-statement.js";
 import { type JobRow, jobs } from "../db/schema.js";
 import { metrics } from "../metrics.js";
 import { announceSoon, noticeOf } from "./announce-changes.js";
@@ -114,7 +114,7 @@ export async function claimAndLook(db: Database, request: ClaimRequest, max: num
     frontPerInstallation: FRONT_PER_INSTALLATION,
     moreLimit: max - 1,
   };
-  const claim = (candidate: CandidateKind) => claimStatement(shape(candidate)).rows(db, values);
+  const claim = (candidate: CandidateKind) => claimStatements.of(shape(candidate)).rows(db, values);
 
   for (let round = 0; round < ROUNDS_PER_CLAIM; round++) {
     const skipFront = (frontBlockedUntil.get(db) ?? 0) > request.at.getTime();
@@ -155,27 +155,16 @@ interface ClaimShape {
   more: boolean;
   /** Whether the worker names the job types it runs. */
   typed: boolean;
-  /** A literal in the statement, not a placeholder (see claimStatement). */
+  /** A literal in the statement, not a placeholder (see claimSql). */
   installationLimit: number;
 }
 
-/** The claim's statements by shape, built once each (see PrebuiltStatement): three per worker setting. */
-const claimStatements = new Map<string, PrebuiltStatement>();
-const MAX_CLAIM_SHAPES = 200;
-
-function claimStatement(shape: ClaimShape): PrebuiltStatement {
-  const key = JSON.stringify(shape);
-  let statement = claimStatements.get(key);
-  if (!statement) {
-    statement = new PrebuiltStatement(() => claimSql(shape));
-    if (claimStatements.size < MAX_CLAIM_SHAPES) claimStatements.set(key, statement);
-  }
-  return statement;
-}
+/** The claim's statements by shape, built once each: three per worker setting. */
+const claimStatements = new PrebuiltStatements(claimSql, 200);
 
 /** The claim's one statement for a shape, its values as placeholders (the values of claimJobs). */
 function claimSql(shape: ClaimShape): SQL {
-  const value = (name: string) => sql`${sql.placeholder(name)}`;
+  const value = placeholder;
   const now = sql`${value("now")}::timestamptz`;
   // The limit goes into the statement as a literal, not a parameter: behind a backlog of
   // installations at their limit, PostgreSQL's generic plan for `running_count < $n` guessed a

@@ -2,7 +2,7 @@ import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import type { InstallationInput } from "../db/installations.js";
 import { mapTableRow } from "../db/map-table-row.js";
-import { columnOf, columnValues, PrebuiltStatement } from "../db/prebuilt-statement.js";
+import { columnOf, columnValues, PrebuiltStatement, placeholder } from "../db/prebuilt-statement.js";
 import { type JobRow, jobs, type NewJobRow, type ReviewTrigger, type TargetSnapshot } from "../db/schema.js";
 import { announceChanges, noticeOf } from "./announce-changes.js";
 import { selectJobs } from "./find-jobs.js";
@@ -176,7 +176,7 @@ async function insertPending(db: Database, request: CreateJobRequest): Promise<J
 /** insertPending's statement, built once (see PrebuiltStatement); its values are rowFor's and the event's. */
 function insertPendingStatement(withInstallation: boolean) {
   return new PrebuiltStatement(() => {
-    const value = (name: string) => sql`${sql.placeholder(name)}`;
+    const value = placeholder;
     const at = sql`${value("at")}::timestamptz`;
     const ended = sql.join(
       TERMINAL_STATES.map((state) => sql`${state}::job_status`),

@@ -1,7 +1,7 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { mapTableRow } from "../db/map-table-row.js";
-import { columnOf, columnValues, PrebuiltStatement } from "../db/prebuilt-statement.js";
+import { columnOf, columnValues, PrebuiltStatements, placeholder } from "../db/prebuilt-statement.js";
 import { type JobRow, jobs, type NewJobRow } from "../db/schema.js";
 import { metrics } from "../metrics.js";
 import { announceSoon, noticeOf } from "./announce-changes.js";
@@ -101,12 +101,6 @@ export async function transitionAlone(
     claim: request.claim !== undefined,
     expect: request.expect?.pauseRequested !== undefined,
   };
-  const key = JSON.stringify(shape);
-  let statement = aloneStatements.get(key);
-  if (!statement) {
-    statement = aloneStatement(shape);
-    if (aloneStatements.size < MAX_SHAPES) aloneStatements.set(key, statement);
-  }
   const params: Record<string, unknown> = {
     jobId,
     from,
@@ -122,7 +116,7 @@ export async function transitionAlone(
   };
   Object.assign(params, columnValues(jobs, values, "set_"));
   for (const name of shape.markFrom) params[`mark_${name}`] = values[name] ?? null;
-  const [moved] = await statement.rows(db, params);
+  const [moved] = await aloneStatements.of(shape).rows(db, params);
   if (!moved) return notMoved(db, jobId);
   return answerMoved(db, request, mapTableRow(jobs, moved));
 }
@@ -137,53 +131,50 @@ interface AloneShape {
   expect: boolean;
 }
 const HELD_MARK_KEYS = ["hold", "question", "questionCommentId"] as const;
-/** transitionAlone's statements by shape, built once each (see PrebuiltStatement); the code has a few dozen. */
-const aloneStatements = new Map<string, PrebuiltStatement>();
-const MAX_SHAPES = 500;
+/** transitionAlone's statements by shape, built once each; the code has a few dozen. */
+const aloneStatements = new PrebuiltStatements(aloneSql, 500);
 
 /**
  * The compare-and-set (`UPDATE … WHERE id = $1 AND status = $from RETURNING *`, plus the
  * claim and the pause flag when given) with the reaction mark, and recordMoves' event and
  * comment mark, in one statement.
  */
-function aloneStatement(shape: AloneShape): PrebuiltStatement {
-  return new PrebuiltStatement(() => {
-    const value = (name: string) => sql`${sql.placeholder(name)}`;
-    const sets = shape.keys.map((key) => sql`${sql.identifier(columnOf(jobs, key).name)} = ${value(`set_${key}`)}`);
-    const markSource = (key: (typeof HELD_MARK_KEYS)[number]) =>
-      shape.markFrom.includes(key) ? value(`mark_${key}`) : sql`jobs.${sql.identifier(columnOf(jobs, key).name)}`;
-    // needsReactions (record-change.ts) for the row this update writes: an ended job that is not
-    // a duplicate, or a question waiting to be posted.
-    const mark =
-      shape.mark === "ended"
-        ? sql`(case when jobs.duplicate_of is null then 1 else 0 end)`
-        : shape.mark === "held"
-          ? sql`(case when jobs.duplicate_of is null
-              and ${markSource("hold")}::text = 'awaiting_input'
-              and ${markSource("question")}::text is not null
-              and ${markSource("questionCommentId")}::bigint is null then 1 else 0 end)`
-          : null;
-    if (mark) sets.push(sql`reaction_version = jobs.reaction_version + ${mark}`);
-    const guards = [sql`jobs.id = ${value("jobId")}`, sql`jobs.status = ${value("from")}::job_status`];
-    if (shape.claim)
-      guards.push(sql`jobs.worker_id = ${value("claimWorker")}`, sql`jobs.attempt = ${value("claimAttempt")}`);
-    if (shape.expect) guards.push(sql`jobs.pause_requested = ${value("expectPause")}`);
-    return sql`with moved as (
-        update jobs set ${sql.join(sets, sql`, `)}
-        where ${sql.join(guards, sql` and `)}
-        returning *
-      ),
-      ${recordMoves({
-        from: value("from"),
-        to: value("to"),
-        at: sql`${value("at")}::timestamptz`,
-        actor: value("actor"),
-        code: value("code"),
-        message: value("message"),
-        data: sql`${value("data")}::jsonb`,
-      })}
-      select * from moved`;
-  });
+function aloneSql(shape: AloneShape): SQL {
+  const value = placeholder;
+  const sets = shape.keys.map((key) => sql`${sql.identifier(columnOf(jobs, key).name)} = ${value(`set_${key}`)}`);
+  const markSource = (key: (typeof HELD_MARK_KEYS)[number]) =>
+    shape.markFrom.includes(key) ? value(`mark_${key}`) : sql`jobs.${sql.identifier(columnOf(jobs, key).name)}`;
+  // needsReactions (record-change.ts) for the row this update writes: an ended job that is not
+  // a duplicate, or a question waiting to be posted.
+  const mark =
+    shape.mark === "ended"
+      ? sql`(case when jobs.duplicate_of is null then 1 else 0 end)`
+      : shape.mark === "held"
+        ? sql`(case when jobs.duplicate_of is null
+            and ${markSource("hold")}::text = 'awaiting_input'
+            and ${markSource("question")}::text is not null
+            and ${markSource("questionCommentId")}::bigint is null then 1 else 0 end)`
+        : null;
+  if (mark) sets.push(sql`reaction_version = jobs.reaction_version + ${mark}`);
+  const guards = [sql`jobs.id = ${value("jobId")}`, sql`jobs.status = ${value("from")}::job_status`];
+  if (shape.claim)
+    guards.push(sql`jobs.worker_id = ${value("claimWorker")}`, sql`jobs.attempt = ${value("claimAttempt")}`);
+  if (shape.expect) guards.push(sql`jobs.pause_requested = ${value("expectPause")}`);
+  return sql`with moved as (
+      update jobs set ${sql.join(sets, sql`, `)}
+      where ${sql.join(guards, sql` and `)}
+      returning *
+    ),
+    ${recordMoves({
+      from: value("from"),
+      to: value("to"),
+      at: sql`${value("at")}::timestamptz`,
+      actor: value("actor"),
+      code: value("code"),
+      message: value("message"),
+      data: sql`${value("data")}::jsonb`,
+    })}
+    select * from moved`;
 }
 
 /** What a transition writes into the job's row besides the reaction mark: its status, timestamps and patch. */

@@ -81,10 +81,9 @@ export class Worker {
     this.unlisten = await this.deps.handle.listen(JOB_CHANNEL, (payload) => {
       const notice = parseJobNotice(payload);
       if (!notice) return;
-      // An idle or drained worker goes straight to a newly queued job; a busy one looks along the queue as always.
-      if (notice.status === "queued" && (this.foundNothing || this.claiming || this.drained))
-        this.announced ??= notice.id;
       if (notice.status === "queued") {
+        // An idle or drained worker goes straight to a newly queued job; a busy one looks along the queue as always.
+        if (this.foundNothing || this.claiming || this.drained) this.announced ??= notice.id;
         this.queuedSinceClaim = true;
         this.drained = false;
       }
