@@ -39,16 +39,22 @@ export function startProcess(
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
       stdio: ["ignore", "pipe", "inherit"],
     });
-    let buffer = "";
+    // A line cut between two chunks waits for its end. (This kept every chunk and searched all of
+    // them for the port on each new one: with the web logging at info, the benchmark's own CPU grew
+    // through a run and took it from the web on a 2-core machine.)
+    let partial = "";
     let resolved = false;
     child.stdout?.on("data", (chunk: Buffer) => {
-      const text = chunk.toString();
-      for (const line of text.split("\n")) if (line.trim()) onOutput(line);
-      buffer += text;
-      const match = /"port":(\d+)/.exec(buffer);
-      if (!resolved && match && Number(match[1]) > 0) {
-        resolved = true;
-        resolve({ child, port: Number(match[1]) });
+      const lines = (partial + chunk.toString()).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        onOutput(line);
+        const match = resolved ? null : /"port":(\d+)/.exec(line);
+        if (match && Number(match[1]) > 0) {
+          resolved = true;
+          resolve({ child, port: Number(match[1]) });
+        }
       }
     });
     child.on("exit", (code) => {
