@@ -79,3 +79,27 @@ export function columnValues(table: PgTable, row: Record<string, unknown>, prefi
   }
   return values;
 }
+
+/**
+ * A row for `jsonb_to_recordset` (the batch statements' rows in one parameter): each value
+ * keyed by its column's name as the driver would send it, jsonb as it is (not a JSON string).
+ */
+export function recordsetRow(table: PgTable, row: Record<string, unknown>): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row)) {
+    const column = columnOf(table, key);
+    values[column.name] =
+      value === null || value === undefined || column.getSQLType() === "jsonb"
+        ? (value ?? null)
+        : column.mapToDriverValue(value);
+  }
+  return values;
+}
+
+/** The `name type` list of a recordset's columns (`jsonb_to_recordset(...) as v(...)`). */
+export function recordsetColumns(columns: readonly PgColumn[]): SQL {
+  return sql.join(
+    columns.map((column) => sql.raw(`${column.name} ${column.getSQLType()}`)),
+    sql`, `,
+  );
+}

@@ -1,14 +1,12 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import type { InstallationInput } from "../db/installations.js";
-import { mapTableRow } from "../db/map-table-row.js";
-import { columnOf, columnValues, PrebuiltStatement, placeholder } from "../db/prebuilt-statement.js";
-import { type JobRow, jobs, type NewJobRow, type ReviewTrigger, type TargetSnapshot } from "../db/schema.js";
+import { type JobRow, jobs, type ReviewTrigger, type TargetSnapshot } from "../db/schema.js";
 import { announceChanges, noticeOf } from "./announce-changes.js";
 import { selectJobs } from "./find-jobs.js";
+import { insertPending, rowFor } from "./insert-pending.js";
 import { recordChange } from "./record-change.js";
-import { recordMoves } from "./record-moves.js";
-import { ACTIVE_STATES, isTerminal, type JobHold, type TargetKind, TERMINAL_STATES } from "./states.js";
+import { ACTIVE_STATES, isTerminal, type JobHold, type TargetKind } from "./states.js";
 
 export interface NewJob {
   installationId: number;
@@ -64,8 +62,9 @@ const MAX_ROUNDS = 5;
  * Records a job for a trigger. The partial unique index
  * `jobs_one_active_per_target` settles concurrent triggers: exactly one insert
  * wins, every other one is recorded as a cancelled duplicate of the winner.
- * The usual case, a new job, is one statement (insertPending); a delivery seen
- * before or an active job on the target take the transaction below.
+ * The usual case, a new job, is one statement (insertPending, shared with the
+ * other new jobs of its turn); a delivery seen before or an active job on the
+ * target take the transaction below.
  */
 export async function createJob(db: Database, request: CreateJobRequest): Promise<CreateJobResult> {
   const { job, at, actor } = request;
@@ -152,85 +151,6 @@ export async function createJob(db: Database, request: CreateJobRequest): Promis
   return result;
 }
 
-/**
- * A new `pending` job with its `CREATED` (or `RETRY`, when the target's last job of this type
- * ended) event and its status comment's mark, in one statement; undefined when the insert met
- * either unique index (this delivery was recorded, or a job of this type is active on the
- * target), which the caller's transaction tells apart. A new job has no reactions due. The
- * installation, when given, is inserted if missing in the same statement (the job's foreign key).
- */
-async function insertPending(db: Database, request: CreateJobRequest): Promise<JobRow | undefined> {
-  const { job, at, actor } = request;
-  const statement = request.installation ? insertPendingWithInstallation : insertPendingAlone;
-  const [row] = await statement.rows(db, {
-    ...columnValues(jobs, rowFor(job, at)),
-    at: at.toISOString(),
-    actor,
-    eventData: job.triggerLabel ? JSON.stringify({ label: job.triggerLabel }) : null,
-    accountLogin: request.installation?.accountLogin ?? null,
-    accountType: request.installation?.accountType ?? "User",
-  });
-  return row ? mapTableRow(jobs, row) : undefined;
-}
-
-/** insertPending's statement, built once (see PrebuiltStatement); its values are rowFor's and the event's. */
-function insertPendingStatement(withInstallation: boolean) {
-  return new PrebuiltStatement(() => {
-    const value = placeholder;
-    const at = sql`${value("at")}::timestamptz`;
-    const ended = sql.join(
-      TERMINAL_STATES.map((state) => sql`${state}::job_status`),
-      sql`, `,
-    );
-    const keys = Object.keys(rowFor(SHAPE, new Date(0)));
-    // `do nothing`: an upsert would lock the installation's row until commit, for every trigger.
-    const installation = withInstallation
-      ? sql`installation as (
-          insert into installations (id, account_login, account_type, created_at, updated_at)
-          values (${value("installationId")}, ${value("accountLogin")}, ${value("accountType")}, ${at}, ${at})
-          on conflict (id) do nothing
-        ), `
-      : sql``;
-    return sql`with ${installation}previous as (
-        select id, status, retry_number from jobs
-        where repository_id = ${value("repositoryId")} and target_number = ${value("targetNumber")}
-          and job_type = ${value("jobType")}
-        order by id desc limit 1
-      ), moved as (
-        insert into jobs (${sql.join(
-          keys.map((key) => sql.identifier(columnOf(jobs, key).name)),
-          sql`, `,
-        )}, retry_of, retry_number)
-        values (${sql.join(keys.map(value), sql`, `)},
-          (select id from previous where status in (${ended})),
-          coalesce((select retry_number + 1 from previous where status in (${ended})), 0))
-        on conflict do nothing
-        returning *
-      ),
-      ${recordMoves({
-        from: null,
-        to: "pending",
-        at,
-        actor: value("actor"),
-        code: sql`case when moved.retry_of is null then 'CREATED' else 'RETRY' end`,
-        message: sql`case when moved.retry_of is null then null else 'retry of job ' || moved.retry_of end`,
-        data: sql`${value("eventData")}::jsonb`,
-      })}
-      select * from moved`;
-  });
-}
-/** A job with every field rowFor sets, for the names of insertPending's values. */
-const SHAPE: NewJob = {
-  installationId: 0,
-  repositoryId: 0,
-  repositoryFullName: "",
-  targetNumber: 0,
-  targetKind: "issue",
-  jobType: "",
-};
-const insertPendingWithInstallation = insertPendingStatement(true);
-const insertPendingAlone = insertPendingStatement(false);
-
 /** Jobs on the same issue/PR with the same job type (the key of the one-active-job rule). */
 function sameTargetAndType(job: NewJob) {
   return and(
@@ -238,35 +158,6 @@ function sameTargetAndType(job: NewJob) {
     eq(jobs.targetNumber, job.targetNumber),
     eq(jobs.jobType, job.jobType),
   );
-}
-
-function rowFor(job: NewJob, at: Date): NewJobRow {
-  return {
-    installationId: job.installationId,
-    repositoryId: job.repositoryId,
-    repositoryFullName: job.repositoryFullName,
-    targetNumber: job.targetNumber,
-    targetKind: job.targetKind,
-    targetTitle: job.targetTitle ?? null,
-    targetUrl: job.targetUrl ?? null,
-    jobType: job.jobType,
-    triggerLabel: job.triggerLabel ?? null,
-    triggeredBy: job.triggeredBy ?? null,
-    deliveryId: job.deliveryId ?? null,
-    maxAttempts: job.maxAttempts ?? 3,
-    timeoutSeconds: job.timeoutSeconds ?? 45 * 60,
-    hold: job.hold ?? null,
-    blockedBy: job.blockedBy ?? null,
-    parentJobId: job.parentJobId ?? null,
-    reviewRound: job.reviewRound ?? null,
-    review: job.review ?? null,
-    checkHeadSha: job.checkHeadSha ?? null,
-    targetOpenAt: job.targetOpenAt ?? null,
-    targetSnapshot: job.targetSnapshot ?? null,
-    status: "pending",
-    createdAt: at,
-    updatedAt: at,
-  };
 }
 
 async function findByDelivery(db: Database, deliveryId: string | null | undefined): Promise<JobRow | undefined> {

@@ -1,7 +1,9 @@
-import { getTableColumns, is, type SQL, sql } from "drizzle-orm";
-import { type PgColumn, PgTransaction } from "drizzle-orm/pg-core";
+import { is, type SQL, sql } from "drizzle-orm";
+import { PgTransaction } from "drizzle-orm/pg-core";
 import { type Database, queryRows } from "../db/client.js";
 import { mapTableRow } from "../db/map-table-row.js";
+import { columnOf, recordsetColumns, recordsetRow } from "../db/prebuilt-statement.js";
+import { SameTurn, type SameTurnEntry } from "../db/same-turn.js";
 import { jobs, type NewJobRow } from "../db/schema.js";
 import { bigintArrayParam } from "../db/sql-values.js";
 import { recordMoves } from "./record-moves.js";
@@ -14,15 +16,16 @@ import {
   transitionAlone,
 } from "./transition-job.js";
 
-interface Waiting {
-  request: TransitionRequest;
+interface EndRequest {
+  transition: TransitionRequest;
   values: Partial<NewJobRow>;
-  answer: (result: Promise<TransitionResult>) => void;
 }
+type Waiting = SameTurnEntry<EndRequest, TransitionResult>;
 
 /** The run ends of this process waiting for the next turn of the event loop, per database. */
-const waiting = new WeakMap<Database, Waiting[]>();
-const columns = getTableColumns(jobs) as Record<string, PgColumn>;
+const waiting = new SameTurn<EndRequest, TransitionResult>((db, batch) => {
+  for (const group of groupByShape(batch)) void endRuns(db, group);
+});
 
 /**
  * Whether transitionJob sends this transition with the others of its turn: a
@@ -54,29 +57,16 @@ export function endRunTogether(
 ): Promise<TransitionResult> {
   // The same job twice in one turn: the second goes in a statement of its own; the row's lock
   // settles which one wins, and the other sees it.
-  if (waiting.get(db)?.some((other) => other.request.jobId === request.jobId))
+  if (waiting.some(db, (other) => other.transition.jobId === request.jobId))
     return transitionAlone(db, request, values);
-  let batch = waiting.get(db);
-  if (!batch) {
-    const these: Waiting[] = [];
-    waiting.set(db, these);
-    setImmediate(() => {
-      waiting.delete(db);
-      for (const group of groupByShape(these)) void endRuns(db, group);
-    });
-    batch = these;
-  }
-  const entries = batch;
-  return new Promise<TransitionResult>((resolve, reject) => {
-    entries.push({ request, values, answer: (result) => result.then(resolve, reject) });
-  });
+  return waiting.add(db, { transition: request, values });
 }
 
 function groupByShape(batch: readonly Waiting[]): Waiting[][] {
   const groups = new Map<string, Waiting[]>();
   for (const entry of batch) {
-    const { from, to, actor } = entry.request;
-    const key = JSON.stringify([from, to, actor, keysOf(entry.values)]);
+    const { from, to, actor } = entry.request.transition;
+    const key = JSON.stringify([from, to, actor, keysOf(entry.request.values)]);
     const group = groups.get(key);
     if (group) group.push(entry);
     else groups.set(key, [entry]);
@@ -99,50 +89,39 @@ async function endRuns(db: Database, group: readonly Waiting[]): Promise<void> {
   } catch {
     // One bad row, or a deadlock with a job moved elsewhere at the same moment, fails the whole
     // statement: each end is tried again on its own, so only a failing one fails.
-    for (const { request, values, answer } of group) answer(transitionAlone(db, request, values));
+    for (const { request, answer } of group) answer(transitionAlone(db, request.transition, request.values));
     return;
   }
-  for (const { request, answer } of group) {
-    const row = moved.get(request.jobId);
-    answer(row ? answerMoved(db, request, mapTableRow(jobs, row)) : notMoved(db, request.jobId));
+  for (const { request: end, answer } of group) {
+    const row = moved.get(end.transition.jobId);
+    answer(row ? answerMoved(db, end.transition, mapTableRow(jobs, row)) : notMoved(db, end.transition.jobId));
   }
 }
 
 /** The one statement for a group of run ends of one shape (the first entry's keys are every entry's). */
 function endRunsStatement(first: Waiting, group: readonly Waiting[]): SQL {
-  const { from, to, actor } = first.request;
-  const keys = keysOf(first.values).map((key) => {
-    const column = columns[key];
-    if (!column) throw new Error(`jobs has no column ${key}`);
-    return { key: key as keyof NewJobRow, column };
-  });
-  // Each row's values as the driver would send them (jsonb as it is), keyed by column name.
-  const rows = group.map(({ request, values }) => {
-    const row: Record<string, unknown> = {
-      id: request.jobId,
-      claim_worker: request.claim?.workerId,
-      claim_attempt: request.claim?.attempt,
-      event_code: request.code ?? null,
-      event_message: request.message ?? null,
-      event_data: request.data ?? null,
-      expect_pause: request.expect?.pauseRequested ?? null,
-    };
-    for (const { key, column } of keys) {
-      const value = values[key];
-      row[column.name] = value === null || column.getSQLType() === "jsonb" ? value : column.mapToDriverValue(value);
-    }
-    return row;
-  });
+  const { from, to, actor } = first.request.transition;
+  const keys = keysOf(first.request.values) as Array<keyof NewJobRow>;
+  const columns = keys.map((key) => columnOf(jobs, key));
+  const rows = group.map(({ request: { transition: request, values } }) => ({
+    id: request.jobId,
+    claim_worker: request.claim?.workerId,
+    claim_attempt: request.claim?.attempt,
+    event_code: request.code ?? null,
+    event_message: request.message ?? null,
+    event_data: request.data ?? null,
+    expect_pause: request.expect?.pauseRequested ?? null,
+    ...recordsetRow(jobs, Object.fromEntries(keys.map((key) => [key, values[key]]))),
+  }));
   // The ids also as an array: the planner probes the primary key for them (it cannot size a recordset).
-  const ids = bigintArrayParam(group.map(({ request }) => request.jobId));
-  const types = keys.map(({ column }) => sql.raw(`${column.name} ${column.getSQLType()}`));
-  const sets = keys.map(({ column }) => sql`${sql.identifier(column.name)} = v.${sql.identifier(column.name)}`);
+  const ids = bigintArrayParam(group.map(({ request: end }) => end.transition.jobId));
+  const sets = columns.map((column) => sql`${sql.identifier(column.name)} = v.${sql.identifier(column.name)}`);
   return sql`
     with v as (
       select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(
         id bigint, claim_worker text, claim_attempt integer, event_code text, event_message text, event_data jsonb,
         expect_pause boolean,
-        ${sql.join(types, sql`, `)})
+        ${recordsetColumns(columns)})
     ), locked as (
       select i.id from installations i
       where i.id = any(array(select distinct j.installation_id from jobs j where j.id = any(${ids})))

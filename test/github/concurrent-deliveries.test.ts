@@ -1,7 +1,7 @@
 import nock from "nock";
 import { describe, expect, it } from "vitest";
 import { getStatusComment } from "../../src/github/status-comment/status-comment-store.js";
-import { findJobsForTarget } from "../../src/jobs/find-jobs.js";
+import { findJobsForTarget, listJobEvents } from "../../src/jobs/find-jobs.js";
 import { labeled, REPO } from "../fixtures/webhooks.js";
 import { postgresAvailable, useTestDatabase } from "../support/databases.js";
 import { api, makeGitHubHarness } from "../support/github-harness.js";
@@ -51,5 +51,35 @@ describe.runIf(postgresAvailable)("concurrent deliveries on the real server", ()
     expect(comment).toMatchObject({ commentId: 555, dirtySince: null, lockedBy: null });
     expect(comment?.renderedBody).toContain("`implement` — queued");
     expect(comment?.renderedBody).toContain("19 duplicate triggers while job #");
+  });
+
+  it("40 triggers on 40 issues at once, each delivered twice: 40 jobs, each with one CREATED event, none lost or doubled", async () => {
+    const harness = await makeGitHubHarness(database.db);
+    api()
+      .persist()
+      .post("/app/installations/2/access_tokens")
+      .reply(201, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" })
+      .get(/labelrun\.yml/)
+      .reply(404, { message: "Not Found" })
+      .get(/\/repos\/Codertocat\/Hello-World\/issues\/\d+$/)
+      .reply(200, { state: "open", title: "t", html_url: "https://github.com/x" })
+      .post(/\/repos\/Codertocat\/Hello-World\/issues\/\d+\/comments/)
+      .reply(201, () => ({ id: Math.floor(Math.random() * 1e9) }))
+      .patch(/\/repos\/Codertocat\/Hello-World\/issues\/comments\/\d+/)
+      .reply(200, {});
+    const numbers = Array.from({ length: 40 }, (_, i) => 100 + i);
+    const deliveries = numbers.flatMap((number) => [
+      () => harness.deliver(labeled({ label: "agent:implement", number }), `flood-${number}`),
+      () => harness.deliver(labeled({ label: "agent:implement", number }), `flood-${number}`),
+    ]);
+    await Promise.all(deliveries.map((deliver) => deliver()));
+    await harness.settle();
+    nock.cleanAll();
+    for (const number of numbers) {
+      const jobs = await findJobsForTarget(database.db, { repositoryId: REPO.id, targetNumber: number });
+      expect(jobs.map((job) => [job.deliveryId, job.status])).toEqual([[`flood-${number}`, "queued"]]);
+      const events = await listJobEvents(database.db, jobs[0]?.id ?? 0);
+      expect(events.filter((event) => event.code === "CREATED")).toHaveLength(1);
+    }
   });
 });
