@@ -1,11 +1,15 @@
+import { sql } from "drizzle-orm";
+import type { PgTable } from "drizzle-orm/pg-core";
 import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import type { JobTypes } from "../config/job-types.js";
 import type { RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/client.js";
-import { getInstallation } from "../db/installations.js";
+import { mapTableRow } from "../db/map-table-row.js";
+import { columnOf, PrebuiltStatement, placeholder } from "../db/prebuilt-statement.js";
+import { type InstallationRow, installations, type JobRow, jobs, repositoryConfigs } from "../db/schema.js";
 import { amendJob } from "../jobs/amend-job.js";
-import { countJobEvents, getJob } from "../jobs/find-jobs.js";
+import { countJobEvents } from "../jobs/find-jobs.js";
 import { placeHold, postponeDeferred } from "../jobs/holds.js";
 import { quotaReached } from "../jobs/quota.js";
 import { settleDispatchTrouble, settleRateLimitedWait } from "../jobs/settle-policy.js";
@@ -13,7 +17,7 @@ import type { FailureCode, JobState } from "../jobs/states.js";
 import { type TransitionResult, transitionJob } from "../jobs/transition-job.js";
 import { classifyGitHubError } from "./classify-error.js";
 import { type GitHubPort, type RepoRef, splitFullName, WRITE_PERMISSIONS } from "./port.js";
-import { currentRepositoryConfig } from "./repository-config-store.js";
+import { currentRepositoryConfig, type StoredRepositoryConfig } from "./repository-config-store.js";
 
 export interface DispatchDeps {
   db: Database;
@@ -40,12 +44,28 @@ const FRESH_TARGET_MS = 60_000;
  * so an invalid config found then cancels it with the same code and message.
  */
 export async function dispatchJob(deps: DispatchDeps, jobId: number): Promise<DispatchOutcome> {
-  const job = await getJob(deps.db, jobId);
-  if (!job || job.hold || !(job.status === "pending" || (job.status === "deferred" && job.queuedAt === null))) {
+  return (await dispatchJobAndTell(deps, jobId)).outcome;
+}
+
+/** dispatchJob, also answering with the job as dispatch read it (its target for the follow-up), when found. */
+export async function dispatchJobAndTell(
+  deps: DispatchDeps,
+  jobId: number,
+): Promise<{ outcome: DispatchOutcome; job: JobRow | null }> {
+  const read = await readForDispatch(deps.db, jobId);
+  if (!read) return { outcome: "skipped", job: null };
+  return { outcome: await dispatchRead(deps, read), job: read.job };
+}
+
+async function dispatchRead(
+  deps: DispatchDeps,
+  { job, installation, storedConfig }: DispatchReads,
+): Promise<DispatchOutcome> {
+  const jobId = job.id;
+  if (job.hold || !(job.status === "pending" || (job.status === "deferred" && job.queuedAt === null))) {
     return "skipped";
   }
   // While suspended nothing is dispatched; the sweep looks again after unsuspend.
-  const installation = await getInstallation(deps.db, job.installationId);
   if (!installation || installation.suspendedAt || installation.deletedAt) return "skipped";
   const log = deps.log.child({ jobId, deliveryId: job.deliveryId });
   const { owner, repo } = splitFullName(job.repositoryFullName);
@@ -67,6 +87,7 @@ export async function dispatchJob(deps: DispatchDeps, jobId: number): Promise<Di
       deps,
       { ...ref, repositoryId: job.repositoryId, repositoryFullName: job.repositoryFullName },
       deps.clock.now(),
+      storedConfig,
     );
     if (!config.ok) {
       const message = config.problems.join("\n");
@@ -211,6 +232,52 @@ async function needsApproval(
   if (!config.requireApprovalForOutsiders) return false;
   if (!author) return true;
   return !WRITE_PERMISSIONS.has(await deps.github.getPermission(ref, author));
+}
+
+/** What dispatch decides on: the job, its installation and its repository's stored config. */
+interface DispatchReads {
+  job: JobRow;
+  installation: Pick<InstallationRow, "accountLogin" | "suspendedAt" | "deletedAt"> | null;
+  storedConfig: StoredRepositoryConfig | null;
+}
+
+/** Dispatch's three reads in one statement (each was a statement of its own: three round trips per job). */
+const dispatchReads = new PrebuiltStatement(
+  () => sql`
+    select j.*,
+      i.id as installation_found_, i.account_login as installation_account_login_,
+      i.suspended_at as installation_suspended_at_, i.deleted_at as installation_deleted_at_,
+      rc.repository_id as config_found_, rc.fetched_at as config_fetched_at_,
+      rc.problems as config_problems_, rc.config as config_config_
+    from jobs j
+    left join installations i on i.id = j.installation_id
+    left join repository_configs rc on rc.repository_id = j.repository_id
+    where j.id = ${placeholder("jobId")}`,
+);
+
+async function readForDispatch(db: Database, jobId: number): Promise<DispatchReads | undefined> {
+  const [row] = await dispatchReads.rows(db, { jobId });
+  if (!row) return undefined;
+  const value = <T>(table: PgTable, key: string, raw: unknown): T | null =>
+    raw === null || raw === undefined ? null : (columnOf(table, key).mapFromDriverValue(raw) as T);
+  const found = (raw: unknown) => raw !== null && raw !== undefined;
+  return {
+    job: mapTableRow(jobs, row),
+    installation: found(row.installation_found_)
+      ? {
+          accountLogin: value<string>(installations, "accountLogin", row.installation_account_login_) ?? "",
+          suspendedAt: value<Date>(installations, "suspendedAt", row.installation_suspended_at_),
+          deletedAt: value<Date>(installations, "deletedAt", row.installation_deleted_at_),
+        }
+      : null,
+    storedConfig: found(row.config_found_)
+      ? {
+          fetchedAt: value<Date>(repositoryConfigs, "fetchedAt", row.config_fetched_at_) ?? new Date(0),
+          problems: value<string[]>(repositoryConfigs, "problems", row.config_problems_),
+          config: value<RepoConfig>(repositoryConfigs, "config", row.config_config_),
+        }
+      : null,
+  };
 }
 
 function report(result: TransitionResult, log: Logger): DispatchOutcome {

@@ -3,8 +3,7 @@ import type { Clock } from "../clock.js";
 import type { JobTypes } from "../config/job-types.js";
 import type { Database } from "../db/client.js";
 import type { JobRow } from "../db/schema.js";
-import { getJob } from "../jobs/find-jobs.js";
-import { dispatchJob } from "./dispatch-job.js";
+import { dispatchJobAndTell } from "./dispatch-job.js";
 import type { AfterResponse } from "./intake/intake-deps.js";
 import { reactToJob } from "./job-reactions.js";
 import type { GitHubPort } from "./port.js";
@@ -70,11 +69,10 @@ export function buildJobServices(c: JobServicesDeps): JobServices {
       target,
     );
   const dispatch = async (jobId: number) => {
-    const outcome = await dispatchJob(c, jobId);
+    // The job as dispatch read it: its id and target are all the follow-up needs (they never change).
+    const { outcome, job } = await dispatchJobAndTell(c, jobId);
     // Skipped (suspended, held, transient GitHub trouble): nothing visible changed.
-    if (outcome === "skipped") return outcome;
-    const job = await getJob(c.db, jobId);
-    if (!job) return outcome;
+    if (outcome === "skipped" || !job) return outcome;
     if (c.commentQueue) c.commentQueue.run("status comment", () => onJobChanged(job));
     else await onJobChanged(job);
     return outcome;

@@ -59,6 +59,9 @@ export async function refreshRepositoryConfig(
   return result;
 }
 
+/** What currentRepositoryConfig needs of a stored config. */
+export type StoredRepositoryConfig = Pick<RepositoryConfigRow, "fetchedAt" | "problems" | "config">;
+
 /** How long a stored config stands in for reading the file again; a push that changes the file refreshes it at once. */
 export const FRESH_CONFIG_MS = 5 * 60_000;
 
@@ -72,8 +75,10 @@ export async function currentRepositoryConfig(
   deps: Parameters<typeof refreshRepositoryConfig>[0],
   ref: Parameters<typeof refreshRepositoryConfig>[1],
   at: Date,
+  /** The stored row when the caller read it already (null: there is none); read here when left out. */
+  stored?: StoredRepositoryConfig | null,
 ): Promise<RepoConfigResult> {
-  const row = await getCachedRepositoryConfig(deps.db, ref.repositoryId);
+  const row = stored === undefined ? await getCachedRepositoryConfig(deps.db, ref.repositoryId) : stored;
   const age = row ? at.getTime() - row.fetchedAt.getTime() : Number.POSITIVE_INFINITY;
   if (row && age >= 0 && age <= FRESH_CONFIG_MS) {
     if (row.problems) return { ok: false, problems: row.problems };

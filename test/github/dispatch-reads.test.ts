@@ -1,0 +1,78 @@
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "../../src/clock.js";
+import { validateRepoConfig } from "../../src/config/repo-config.js";
+import { openPostgres } from "../../src/db/open-postgres.js";
+import { installations, repositoryConfigs } from "../../src/db/schema.js";
+import { dispatchJob } from "../../src/github/dispatch-job.js";
+import { buildJobServices } from "../../src/github/job-services.js";
+import type { GitHubPort } from "../../src/github/port.js";
+import { getJob } from "../../src/jobs/find-jobs.js";
+import { postgresAvailable, useTestDatabase } from "../support/databases.js";
+import { makeJob, seedInstallation, T0 } from "../support/factories.js";
+import { TEST_JOB_TYPES } from "../support/github-harness.js";
+
+/** A GitHub that must not be asked: the stored config is fresh and the webhook showed the issue open. */
+const noGitHub = new Proxy({} as GitHubPort, {
+  get: (_target, method) => () => Promise.reject(new Error(`GitHub asked: ${String(method)}`)),
+});
+
+describe.runIf(postgresAvailable)("dispatch's reads", () => {
+  const database = useTestDatabase("postgres", { seed: (db) => seedInstallation(db, 1) });
+
+  async function storeConfig(raw: unknown, fetchedAt = T0) {
+    const result = validateRepoConfig(raw, TEST_JOB_TYPES);
+    await database.db.insert(repositoryConfigs).values({
+      repositoryId: 100,
+      repositoryFullName: "octo-org/widgets",
+      triggers: result.ok ? result.config.triggers : {},
+      problems: result.ok ? null : result.problems,
+      config: result.ok ? result.config : null,
+      fetchedAt,
+    });
+  }
+
+  it("the job, its installation and the stored config are one statement, and the follow-up reads nothing again", async () => {
+    await storeConfig({});
+    const job = await makeJob(database.db, { targetNumber: 5, targetOpenAt: T0 });
+    const statements: string[] = [];
+    const counted = openPostgres({ url: database.url as string, max: 2, onQuery: (query) => statements.push(query) });
+    const followUps: Array<() => Promise<unknown>> = [];
+    try {
+      const services = buildJobServices({
+        db: counted.db,
+        github: noGitHub,
+        jobTypes: TEST_JOB_TYPES,
+        clock: new ManualClock(new Date(T0.getTime() + 1_000)),
+        log: pino({ level: "silent" }),
+        writerId: "test",
+        commentQueue: { run: (_name, task) => followUps.push(task) },
+      });
+      expect(await services.dispatch(job.id)).toBe("queued");
+      // One read, the move; the notice is a hint of its own.
+      expect(statements.filter((q) => !q.includes("pg_notify"))).toHaveLength(2);
+      expect(followUps).toHaveLength(1);
+    } finally {
+      await counted.close();
+    }
+    expect(await getJob(database.db, job.id)).toMatchObject({ status: "queued" });
+  });
+
+  it("decides on what it read: a suspended installation is skipped, an invalid stored config fails the job", async () => {
+    const deps = {
+      db: database.db,
+      github: noGitHub,
+      jobTypes: TEST_JOB_TYPES,
+      clock: new ManualClock(new Date(T0.getTime() + 1_000)),
+      log: pino({ level: "silent" }),
+    };
+    await storeConfig({ enabled: "maybe" });
+    const job = await makeJob(database.db, { targetNumber: 6, targetOpenAt: T0 });
+    await database.db.update(installations).set({ suspendedAt: T0 });
+    expect(await dispatchJob(deps, job.id)).toBe("skipped");
+    await database.db.update(installations).set({ suspendedAt: null });
+    expect(await dispatchJob(deps, job.id)).toBe("failed");
+    expect(await getJob(database.db, job.id)).toMatchObject({ failureCode: "VALIDATION_ERROR" });
+    expect(await dispatchJob(deps, 999_999)).toBe("skipped");
+  });
+});
