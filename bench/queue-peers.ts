@@ -17,6 +17,23 @@ export interface QueueFigures {
   pickupIdleP50: number;
 }
 
+/**
+ * Runs a case `reps` times and keeps the median of each figure: one run of 3,000 jobs lasts about
+ * a second, and on this machine a single run of the same code moved by up to ±20 % between runs
+ * (checkpoints, autovacuum, the other core's neighbours).
+ */
+export async function medianOf(reps: number, run: () => Promise<QueueFigures>): Promise<QueueFigures> {
+  const runs: QueueFigures[] = [];
+  for (let i = 0; i < reps; i++) runs.push(await run());
+  const median = (pick: (f: QueueFigures) => number) => percentile(runs.map(pick), 0.5);
+  return {
+    throughput: median((f) => f.throughput),
+    pickupP50: median((f) => f.pickupP50),
+    pickupP99: median((f) => f.pickupP99),
+    pickupIdleP50: median((f) => f.pickupIdleP50),
+  };
+}
+
 /** How long the idle pick-up samples leave the system alone before queueing each job. */
 export const IDLE_BEFORE_MS = 10;
 
@@ -68,11 +85,12 @@ export async function samplePickups(
 
 export async function graphileWorker(
   connectionString: string,
-  options: { total: number; samples: number; batched: boolean },
+  options: { total: number; samples: number; batched: boolean; settle?: () => Promise<void> },
 ): Promise<QueueFigures> {
   const utils = await makeWorkerUtils({ connectionString, logger: quiet });
   await utils.migrate();
   for (let i = 0; i < options.total; i++) await utils.addJob("noop", {});
+  await options.settle?.();
   let done = 0;
   let onPickup: (() => void) | null = null;
   const preset = options.batched ? { worker: { localQueue: { size: 100 }, completeJobBatchDelay: 0 } } : undefined;
