@@ -85,6 +85,40 @@ describe.runIf(postgresAvailable)("one maintenance leader at a time (real server
       await Promise.all([a.close(), b.close()]);
     }
   });
+
+  it("a sweep that finishes after its leader's connection died fails that tick, and the process lives on to lead the next", async () => {
+    // The CI run of 2026-11-25 died here: postgres.js 3.4.9 wrote the transaction's COMMIT to the
+    // closed connection from a setImmediate (socket null), an exception no caller could catch.
+    const a = openPostgres({ url: database.url as string, max: 2 });
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on("uncaughtException", onUncaught);
+    try {
+      let ended: Promise<unknown> = Promise.resolve();
+      const leading = withLeadership(a, async () => {
+        const killed = await queryRows<{ ok: boolean }>(
+          database.db,
+          sql`select pg_terminate_backend(pid) as ok from pg_locks
+              where locktype = 'advisory' and granted and ((classid::bigint << 32) | objid::bigint) = ${MAINTENANCE_LOCK_KEY.toString()}::bigint`,
+        );
+        expect(killed).toEqual([{ ok: true }]);
+        // The sweep goes on until this process has seen the connection close, then returns: COMMIT follows.
+        await ended;
+        return "swept";
+      });
+      ended = leading.catch((error: unknown) => error);
+      const outcome = await ended;
+      expect(outcome).toBeInstanceOf(Error);
+      expect(String(outcome)).toMatch(/CONNECTION_CLOSED|CONNECTION_DESTROYED/);
+      // Past the turns in which the COMMIT would have been written.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(uncaught).toEqual([]);
+      expect(await withLeadership(a, async () => "swept again")).toEqual({ led: true, result: "swept again" });
+    } finally {
+      process.off("uncaughtException", onUncaught);
+      await a.close();
+    }
+  });
 });
 
 describe.runIf(postgresAvailable)("a stuck maintenance sweep (real server)", () => {
