@@ -198,6 +198,29 @@ describe.each(testDrivers)("claimNextJob on %s", (driver) => {
     expect(await look(1, new Date(T0.getTime() + 60_000))).toEqual({ jobs: [], moreDue: true });
   });
 
+  it("tells whether more jobs were due when it went straight to an announced job", async () => {
+    const first = await queue(database, { jobType: "implement", at: new Date(T0.getTime() - 2000) });
+    const second = await queue(database, {
+      jobType: "implement",
+      installationId: 2,
+      at: new Date(T0.getTime() - 1000),
+    });
+    const look = (announced: number) => claimAndLook(database.db, { ...claim, first: announced }, 1);
+    expect(await look(second.id)).toMatchObject({ jobs: [{ id: second.id }], moreDue: true });
+    expect(await look(first.id)).toMatchObject({ jobs: [{ id: first.id }], moreDue: false });
+  });
+
+  it("tells more jobs are due past a full front of the queue, and none once the last is taken", async () => {
+    for (let n = 0; n < 70; n++) await queue(database, { targetNumber: n, at: new Date(T0.getTime() - 70_000 + n) });
+    const look = (max: number) => claimAndLook(database.db, { ...claim, installationLimit: 100 }, max);
+    const many = await look(64);
+    expect(many.jobs).toHaveLength(64);
+    expect(many.moreDue).toBe(true);
+    const rest = await look(10);
+    expect(rest.jobs.map((job) => job.targetNumber)).toEqual([64, 65, 66, 67, 68, 69]);
+    expect(rest.moreDue).toBe(false);
+  });
+
   it("only claims the job types a worker asks for", async () => {
     await queue(database, { jobType: "review" });
     expect(await claimNextJob(database.db, { ...claim, jobTypes: ["implement"] })).toBeNull();
