@@ -7,6 +7,7 @@ import { metrics } from "../metrics.js";
 import { announceSoon, noticeOf } from "./announce-changes.js";
 import { endRunTogether, endsRunTogether } from "./end-runs-together.js";
 import { getJob } from "./find-jobs.js";
+import { JOB_CHANNEL } from "./notify.js";
 import { recordMoves } from "./record-moves.js";
 import { assertTransition, type FailureCode, isTerminal, type JobState } from "./states.js";
 
@@ -100,6 +101,7 @@ export async function transitionAlone(
     markFrom: HELD_MARK_KEYS.filter((key) => key in values),
     claim: request.claim !== undefined,
     expect: request.expect?.pauseRequested !== undefined,
+    notify: to === "queued",
   };
   const params: Record<string, unknown> = {
     jobId,
@@ -118,7 +120,7 @@ export async function transitionAlone(
   for (const name of shape.markFrom) params[`mark_${name}`] = values[name] ?? null;
   const [moved] = await aloneStatements.of(shape).rows(db, params);
   if (!moved) return notMoved(db, jobId);
-  return answerMoved(db, request, mapTableRow(jobs, moved));
+  return answerMoved(db, request, mapTableRow(jobs, moved), { announced: shape.notify });
 }
 
 /** What makes two transitions the same statement: the columns they set, their reaction mark, their guards. */
@@ -129,6 +131,12 @@ interface AloneShape {
   markFrom: Array<(typeof HELD_MARK_KEYS)[number]>;
   claim: boolean;
   expect: boolean;
+  /**
+   * A job becoming `queued` is announced by its own statement (delivered at its commit), as
+   * graphile-worker's add_job does: an idle worker hears of it a round trip sooner than from the
+   * NOTIFY statement that follows other changes (see announceChanges).
+   */
+  notify: boolean;
 }
 const HELD_MARK_KEYS = ["hold", "question", "questionCommentId"] as const;
 /** transitionAlone's statements by shape, built once each; the code has a few dozen. */
@@ -174,7 +182,12 @@ function aloneSql(shape: AloneShape): SQL {
       message: value("message"),
       data: sql`${value("data")}::jsonb`,
     })}
-    select * from moved`;
+    select moved.* from moved${
+      shape.notify
+        ? sql` cross join lateral (select pg_notify(${sql.raw(`'${JOB_CHANNEL}'`)},
+            json_build_object('id', moved.id, 'status', moved.status, 'installationId', moved.installation_id)::text)) notified`
+        : sql``
+    }`;
 }
 
 /** What a transition writes into the job's row besides the reaction mark: its status, timestamps and patch. */
@@ -211,9 +224,14 @@ export async function notMoved(db: Database, jobId: number): Promise<TransitionR
 }
 
 /** After a transition's statement committed: the notice, the metrics, the answer. */
-export async function answerMoved(db: Database, request: TransitionRequest, job: JobRow): Promise<TransitionResult> {
+export async function answerMoved(
+  db: Database,
+  request: TransitionRequest,
+  job: JobRow,
+  { announced = false }: { announced?: boolean } = {},
+): Promise<TransitionResult> {
   const { from, to, at } = request;
-  await announceSoon(db, [noticeOf(job)]);
+  if (!announced) await announceSoon(db, [noticeOf(job)]);
   metrics.transitions.inc({ from, to });
   if (from === "running" && job.startedAt) {
     metrics.runDuration.observe({ outcome: to }, (at.getTime() - job.startedAt.getTime()) / 1000);

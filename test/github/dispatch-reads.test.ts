@@ -7,6 +7,7 @@ import { installations, repositoryConfigs } from "../../src/db/schema.js";
 import { dispatchJob } from "../../src/github/dispatch-job.js";
 import { buildJobServices } from "../../src/github/job-services.js";
 import type { GitHubPort } from "../../src/github/port.js";
+import { announceWaiting } from "../../src/jobs/announce-changes.js";
 import { getJob } from "../../src/jobs/find-jobs.js";
 import { postgresAvailable, useTestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation, T0 } from "../support/factories.js";
@@ -49,8 +50,10 @@ describe.runIf(postgresAvailable)("dispatch's reads", () => {
         commentQueue: { run: (_name, task) => followUps.push(task) },
       });
       expect(await services.dispatch(job.id)).toBe("queued");
-      // One read, the move; the notice is a hint of its own.
-      expect(statements.filter((q) => !q.includes("pg_notify"))).toHaveLength(2);
+      // One read, the move; the move announces the queued job itself (no NOTIFY statement after it).
+      await announceWaiting(counted.db);
+      expect(statements).toHaveLength(2);
+      expect(statements[1]).toContain("pg_notify");
       expect(followUps).toHaveLength(1);
     } finally {
       await counted.close();
