@@ -12,16 +12,19 @@ import { openPostgres } from "../db/open-postgres.js";
 import { DataDirectoryInUseError } from "../db/pglite-lock.js";
 import { coerceError } from "../errors.js";
 import { installCrashGuards } from "./crash-guards.js";
+import { onShutdown, type Shutdown } from "./shutdown.js";
 
 export interface Booted {
   env: Env;
   log: Logger;
+  /** SIGTERM and SIGINT are handled from boot on; see Shutdown. */
+  shutdown: Shutdown;
 }
 
 /**
- * Reads `.env` (if present) and the environment, and builds the root logger.
- * An invalid environment ends the process with every problem listed, not a
- * stack trace.
+ * Reads `.env` (if present) and the environment, builds the root logger and
+ * handles SIGTERM and SIGINT from here on. An invalid environment ends the
+ * process with every problem listed, not a stack trace.
  */
 export function boot(processName: string): Booted {
   if (existsSync(".env")) process.loadEnvFile(".env");
@@ -37,7 +40,7 @@ export function boot(processName: string): Booted {
   }
   const log = createLogger({ level: env.LOG_LEVEL, format: env.LOG_FORMAT }).child({ process: processName });
   installCrashGuards(log);
-  return { env, log };
+  return { env, log, shutdown: onShutdown(log) };
 }
 
 /** Opens the configured database: the PostgreSQL server, or the embedded PGlite folder. */
@@ -89,41 +92,4 @@ export function loadJobTypesOrExit(env: Env, log: Logger): JobTypes {
 /** A worker id that survives restarts of the same instance (host name plus a slot). */
 export function defaultWorkerId(env: Env): string {
   return env.WORKER_ID ?? `${hostname()}:${process.pid}`;
-}
-
-/**
- * A signal that follows the first this closely is the same stop, relayed (a
- * runner such as tsx or a shell passing its group's signal on), not an
- * operator's second Ctrl-C.
- */
-export const RELAY_WINDOW_MS = 1_000;
-
-/**
- * Runs `stop` once on SIGTERM or SIGINT, then exits. A second signal within
- * RELAY_WINDOW_MS is a relayed copy and is ignored; one after it (an
- * operator's second Ctrl-C) exits at once.
- */
-export function onShutdown(log: Logger, stop: () => Promise<void>, now: () => number = Date.now): void {
-  let stoppingSince: number | null = null;
-  const handler = (signal: NodeJS.Signals) => {
-    if (stoppingSince !== null) {
-      if (now() - stoppingSince < RELAY_WINDOW_MS) {
-        log.info({ signal }, "the same stop, relayed: still shutting down gracefully");
-        return;
-      }
-      log.warn({ signal }, "second signal: exiting now");
-      process.exit(1);
-    }
-    stoppingSince = now();
-    log.info({ signal }, "shutting down");
-    stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error({ err: error }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", handler);
-  process.on("SIGINT", handler);
 }

@@ -20,11 +20,14 @@ export interface WorkerReadiness {
   refuses: Record<string, string>;
 }
 
-/** Builds and starts the claim loop; returns its stop (graceful: hands unfinished jobs back) and its readiness. */
+/**
+ * Builds and starts the claim loop; returns its stop (graceful: hands unfinished jobs back) and its
+ * readiness. Once `stopping` is aborted (a signal during start-up), it starts no claim loop.
+ */
 export async function startWorker(
-  params: ProcessParts,
+  params: ProcessParts & { stopping?: AbortSignal },
 ): Promise<{ stop: () => Promise<void>; readiness: WorkerReadiness | null }> {
-  const { env, log, database, jobTypes, workerId, gh } = params;
+  const { env, log, database, jobTypes, workerId, gh, stopping } = params;
   if (!gh) {
     log.warn("no GitHub App configured: the worker claims nothing (it could not get tokens to clone)");
     return { stop: async () => {}, readiness: null };
@@ -89,6 +92,10 @@ export async function startWorker(
       refuses: readiness.refuses,
     },
   );
+  if (stopping?.aborted) {
+    log.info("stopping while starting: this worker claims nothing");
+    return { stop: async () => {}, readiness };
+  }
   await worker.start();
   return { stop: () => worker.stop(), readiness };
 }

@@ -1,17 +1,17 @@
 // The Procfile's web process: webhooks, dashboard, API and health. Only wiring here.
 
-import { boot, defaultWorkerId, loadJobTypesOrExit, onShutdown, openDatabase } from "./boot.js";
+import { boot, defaultWorkerId, loadJobTypesOrExit, openDatabase } from "./boot.js";
 import { buildGitHubServices } from "./github-services.js";
 import { startMaintenance } from "./start-maintenance.js";
 import { startWeb } from "./start-web.js";
 
-const { env, log } = boot("web");
+const { env, log, shutdown } = boot("web");
 const database = await openDatabase(env, log, { migrate: false });
 const jobTypes = loadJobTypesOrExit(env, log);
 const workerId = defaultWorkerId(env);
 const gh = buildGitHubServices({ env, log, db: database.db, jobTypes, writerId: workerId });
 let stopMaintenance = startMaintenance({ env, log, database, gh, quotas: jobTypes.quotas });
-const stopWeb = await startWeb({
+const webStarted = startWeb({
   env,
   log,
   database,
@@ -24,8 +24,11 @@ const stopWeb = await startWeb({
     stopMaintenance = startMaintenance({ env: registered, log, database, gh: services, quotas: jobTypes.quotas });
   },
 });
-onShutdown(log, async () => {
+// Set while the server starts, and waits for it: a signal meanwhile still stops it gracefully.
+shutdown.stopWith(async () => {
+  const stopWeb = await webStarted;
   await stopMaintenance();
   await stopWeb();
   await database.close();
 });
+await webStarted;

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
+import postgres from "postgres";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
 import { getJob } from "../../src/jobs/find-jobs.js";
@@ -121,6 +122,34 @@ describe.runIf(postgresAvailable)("worker processes on the real server", () => {
     // Both workers stop: they leave the presence table, and the job waits for a worker again.
     await Promise.all(workers.splice(0).map((w) => w.stop("SIGTERM")));
     expect(await reasonOf(waiting)).toBe("for a worker: no worker is online");
+  }, 60_000);
+
+  it("a SIGTERM while the worker starts (its presence row on the way) stops it gracefully: exit 0 and no presence left behind", async () => {
+    const worker = spawnBin("worker", workerEnv("early-stop", ["slow", "100"]));
+    workers.push(worker);
+    const locker = postgres(database.url as string, { max: 1, onnotice: () => {} });
+    try {
+      await locker.begin(async (tx) => {
+        // The worker's first announce waits on this lock: the worker is inside its start, its presence row sent.
+        await tx`lock table workers in access exclusive mode`;
+        // Looked up from another connection: inside a transaction, pg_stat_activity is a snapshot.
+        const announceWaits = async () =>
+          (
+            await queryRows(
+              database.db,
+              sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into "workers"%'`,
+            )
+          ).length > 0;
+        await waitUntil(announceWaits, `the worker's announce to wait on the lock:\n${worker.output()}`, 30_000);
+        worker.child.kill("SIGTERM");
+        // A process without a handler yet dies of the signal here; one with it waits for its start.
+        await new Promise((r) => setTimeout(r, 300));
+      });
+      expect(await worker.stop(), worker.output()).toBe(0);
+      expect(await queryRows(database.db, sql`select worker_id from workers`)).toEqual([]);
+    } finally {
+      await locker.end({ timeout: 5 });
+    }
   }, 60_000);
 
   it("3 worker processes over 60 queued jobs run each exactly once and never exceed 2 running per installation", async () => {
