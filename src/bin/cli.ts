@@ -9,7 +9,7 @@ import pino from "pino";
 import { createIntake } from "../app.js";
 import { systemClock } from "../clock.js";
 import { EnvError, loadEnv } from "../config/env.js";
-import { loadJobTypes } from "../config/job-types.js";
+import { type JobTypes, loadJobTypes } from "../config/job-types.js";
 import { createLogger } from "../config/logger.js";
 import { migrate } from "../db/migrate.js";
 import { coerceError } from "../errors.js";
@@ -109,6 +109,15 @@ const idArgument = () =>
     : fail(`${command} needs a job id (a positive number)`, 2);
 
 try {
+  // A one-shot command writes the comments it sets off before it exits: no first-comment delay.
+  const oneShotServices = (jobTypes: JobTypes) =>
+    buildGitHubServices({
+      env: { ...env, FIRST_COMMENT_DELAY_SECONDS: 0 },
+      log,
+      db: database.db,
+      jobTypes,
+      writerId: defaultWorkerId(env),
+    });
   switch (command) {
     case "jobs": {
       const params = new URLSearchParams();
@@ -221,7 +230,7 @@ try {
       break;
     case "sweep": {
       const jobTypes = loadJobTypes(env.LABELRUN_CONFIG, { defaultTimeoutMinutes: env.DEFAULT_TIMEOUT_MINUTES });
-      const gh = buildGitHubServices({ env, log, db: database.db, jobTypes, writerId: defaultWorkerId(env) });
+      const gh = oneShotServices(jobTypes);
       if (!gh) fail("the sweeps need the GitHub App's credentials (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET)");
       const reports = await runSweeps(sweepDepsFrom(env, log, database, gh as NonNullable<typeof gh>));
       // The comments a dispatch queued are written before the CLI exits.
@@ -261,7 +270,7 @@ try {
       if (typeof payload !== "object" || payload === null || Array.isArray(payload))
         fail(`${values.payload} is not a JSON object`, 2);
       const jobTypes = loadJobTypes(env.LABELRUN_CONFIG, { defaultTimeoutMinutes: env.DEFAULT_TIMEOUT_MINUTES });
-      const gh = buildGitHubServices({ env, log, db: database.db, jobTypes, writerId: defaultWorkerId(env) });
+      const gh = oneShotServices(jobTypes);
       if (!gh) fail("receive needs the GitHub App's credentials (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET)");
       const { github, services, permissions } = gh as NonNullable<typeof gh>;
       const after = new AfterResponseTasks(log);

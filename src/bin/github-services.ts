@@ -63,6 +63,7 @@ export function buildGitHubServices(params: {
     githubHost: env.GHE_HOST ?? "github.com",
     commentQueue: comments,
     installationLimit: env.INSTALLATION_CONCURRENCY,
+    firstCommentDelayMs: env.FIRST_COMMENT_DELAY_SECONDS * 1000,
   });
   const deliveries = env.REDELIVER_FAILED_DELIVERIES ? octokitDeliveriesPort(() => probot.auth()) : null;
   const permissions = new PermissionCache(github, systemClock);

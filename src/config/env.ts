@@ -115,6 +115,12 @@ export const envSchema = z.object({
     .default(65534),
   /** Keep a failed job's workspace on disk for debugging. */
   KEEP_FAILED_WORKSPACES: flag,
+  /**
+   * How long a new target's first status comment waits while its job is active (0: at once, at
+   * most 60). A job that ends sooner is told in one write, its outcome; a longer one's first write
+   * already shows it running. Either way one rate-limited request less per job.
+   */
+  FIRST_COMMENT_DELAY_SECONDS: z.coerce.number().min(0).max(60).default(5),
   /** Interval of the maintenance loop. */
   MAINTENANCE_INTERVAL_SECONDS: seconds.default(30),
   /** Time limit of a job type that sets no `timeout_minutes`. */

@@ -28,6 +28,8 @@ export interface JobServicesDeps {
   commentQueue?: AfterResponse;
   /** Running jobs allowed per installation (INSTALLATION_CONCURRENCY): a queued job's comment says when it is what it waits for. */
   installationLimit?: number;
+  /** How long a target's first comment waits while its jobs are active (FIRST_COMMENT_DELAY_SECONDS; 0 or absent: at once). */
+  firstCommentDelayMs?: number;
 }
 
 /**
@@ -54,20 +56,33 @@ export function targetOf(job: CommentTarget): CommentTarget {
 }
 
 export function buildJobServices(c: JobServicesDeps): JobServices {
-  const syncComment = (target: CommentTarget) =>
-    syncStatusComment(
-      {
-        db: c.db,
-        github: c.github,
-        clock: c.clock,
-        log: c.log,
-        writerId: c.writerId,
-        publicUrl: c.publicUrl,
-        githubHost: c.githubHost,
-        limits: { installationLimit: c.installationLimit ?? 2, jobTypes: c.jobTypes },
-      },
-      target,
-    );
+  const syncDeps = {
+    db: c.db,
+    github: c.github,
+    clock: c.clock,
+    log: c.log,
+    writerId: c.writerId,
+    publicUrl: c.publicUrl,
+    githubHost: c.githubHost,
+    limits: { installationLimit: c.installationLimit ?? 2, jobTypes: c.jobTypes },
+    firstWriteDelayMs: c.firstCommentDelayMs,
+  };
+  const syncComment = async (target: CommentTarget): Promise<SyncOutcome> => {
+    const outcome = await syncStatusComment(syncDeps, target);
+    // The target's first comment waits: look again once it is due (the sweep is the guarantee).
+    if (outcome === "not_due") {
+      c.clock.setTimeout(
+        () => {
+          const again = () => syncComment(target);
+          if (c.commentQueue) c.commentQueue.run("status comment", again);
+          else again().catch((error: unknown) => c.log.warn({ err: error }, "could not update the status comment"));
+        },
+        c.firstCommentDelayMs ?? 0,
+        { background: true },
+      );
+    }
+    return outcome;
+  };
   const dispatch = async (jobId: number) => {
     // The job as dispatch read it: its id and target are all the follow-up needs (they never change).
     const { outcome, job } = await dispatchJobAndTell(c, jobId);

@@ -69,13 +69,12 @@ describe.runIf(existsSync("/usr/bin/bwrap") || process.env.CI)(
           secret: SECRET,
         });
         expect(response.status).toBe(200);
-        const ended = () =>
-          github.requests.find((r) => r.method === "PATCH" && /— (completed|failed)/.test(String(r.body?.body)));
+        const ended = () => github.commentWrites().find((body) => /— (completed|failed)/.test(body));
         for (const started = Date.now(); !ended(); ) {
           if (Date.now() - started > 60_000) throw new Error(`the job did not end:\n${app.output()}`);
           await new Promise((r) => setTimeout(r, 200));
         }
-        const comment = String(ended()?.body?.body);
+        const comment = String(ended());
         // Its result is a pull request of the repository: the comment says it awaits review.
         expect(comment, app.output()).toContain("👀 `implement` — completed, awaiting review");
         expect(comment).toContain("https://github.com/Codertocat/Hello-World/pull/40");

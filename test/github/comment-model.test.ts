@@ -102,18 +102,29 @@ describe.runIf(postgresAvailable)(
       const after = new DroppingQueue(tasks, drops.next);
       const probot = makeProbot(log);
       const port = octokitPort((id) => probot.auth(id) as never);
-      const collaborators = { db: database.db, github: port, jobTypes: JOB_TYPES, clock, log, writerId: "model" };
-      const intake = buildIntakeDeps({ ...collaborators, after, commentQueue: after });
-      const receive = createIntake(intake);
-      const services = buildJobServices({ ...collaborators, commentQueue: after });
-      const { deps: sweepDeps } = makeSweepDeps(database.db, {
-        clock,
-        log,
-        dispatch: services.dispatch,
-        syncComment: services.syncComment,
-        onJobChanged: services.onJobChanged,
-        runCommand: intake.runCommand,
-      });
+      /** The processes' wiring; `firstCommentDelayMs` as FIRST_COMMENT_DELAY_SECONDS sets it (0: at once). */
+      const wire = (firstCommentDelayMs: number) => {
+        const collaborators = {
+          db: database.db,
+          github: port,
+          jobTypes: JOB_TYPES,
+          clock,
+          log,
+          writerId: "model",
+          firstCommentDelayMs,
+        };
+        const intake = buildIntakeDeps({ ...collaborators, after, commentQueue: after });
+        const services = buildJobServices({ ...collaborators, commentQueue: after });
+        const { deps: sweepDeps } = makeSweepDeps(database.db, {
+          clock,
+          log,
+          dispatch: services.dispatch,
+          syncComment: services.syncComment,
+          onJobChanged: services.onJobChanged,
+          runCommand: intake.runCommand,
+        });
+        return { receive: createIntake(intake), services, sweepDeps };
+      };
       let delivery = 0;
       let commentId = 100_000;
       const failures: string[] = [];
@@ -122,6 +133,8 @@ describe.runIf(postgresAvailable)(
       for (let sequence = 0; sequence < SEQUENCES; sequence++) {
         await database.reset();
         github.reset();
+        // Every other sequence as production runs: a target's first comment waits 5 s while its job is active.
+        const { receive, services, sweepDeps } = wire(sequence % 2 ? 5_000 : 0);
         after.dropRate = rng.pick([0, 0, 0.3, 0.7]);
         // Comment writes paced as Probot paces them: changes land while a write is in flight.
         github.writeDelayMs = rng.pick([0, 0, 0, 25]);

@@ -112,6 +112,15 @@ export async function startFakeGitHub(
     url: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     requests,
+    /** The bodies of every comment write, its creation or an edit, in order. */
+    commentWrites: () =>
+      requests
+        .filter(
+          (r) =>
+            (r.method === "POST" && /\/issues\/\d+\/comments$/.test(r.path)) ||
+            (r.method === "PATCH" && /\/issues\/comments\/\d+$/.test(r.path)),
+        )
+        .map((r) => String(r.body?.body)),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

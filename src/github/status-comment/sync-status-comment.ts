@@ -5,6 +5,7 @@ import type { Database } from "../../db/client.js";
 import type { StatusCommentRow } from "../../db/schema.js";
 import { findJobsForTarget } from "../../jobs/find-jobs.js";
 import { queuedReasons, type RunningLimits } from "../../jobs/queued-reason.js";
+import { isTerminal } from "../../jobs/states.js";
 import { syncCheckRuns } from "../check-runs/sync-check-runs.js";
 import { classifyGitHubError } from "../classify-error.js";
 import { type GitHubPort, splitFullName } from "../port.js";
@@ -31,9 +32,16 @@ export interface SyncDeps {
   githubHost?: string;
   /** The running limits, for saying why a queued job waits (absent: "for a free worker slot"). */
   limits?: RunningLimits;
+  /**
+   * How long a target's first comment waits while its jobs are active, after its first change was
+   * recorded (0: at once). A job that ends sooner is told in one write, its outcome; a longer one's
+   * first write already shows it running: one rate-limited request less per job either way.
+   */
+  firstWriteDelayMs?: number;
 }
 
-export type SyncOutcome = "written" | "unchanged" | "busy" | "failed";
+/** `not_due`: the target's first comment waits (see firstWriteDelayMs); the mark stays, nothing was written. */
+export type SyncOutcome = "written" | "unchanged" | "busy" | "failed" | "not_due";
 
 const LEASE_MS = 60_000;
 const MAX_ROUNDS = 4;
@@ -69,7 +77,7 @@ export async function syncStatusComment(deps: SyncDeps, target: CommentTarget): 
     try {
       for (let writes = 0; isBehind(row) && writes < MAX_WRITES_PER_LEASE; writes++) {
         const written = await writeOnce(deps, log, target, row);
-        if (written.outcome === "failed") return "failed";
+        if (written.outcome === "failed" || written.outcome === "not_due") return written.outcome;
         if (written.outcome === "written" || outcome !== "written") outcome = written.outcome;
         row = written.row;
       }
@@ -98,6 +106,7 @@ async function writeOnce(
     return { outcome: "unchanged", row: (await finished(row.commentId, null)) ?? row };
   }
   const jobs = await findJobsForTarget(db, target);
+  if (firstWriteWaits(deps, row, jobs)) return { outcome: "not_due", row };
   const waiting = deps.limits ? await queuedReasons(db, jobs, deps.limits, clock.now()) : undefined;
   const body = renderStatusComment({ jobs, publicUrl: deps.publicUrl, githubHost: deps.githubHost, waiting });
   const { owner, repo } = splitFullName(target.repositoryFullName);
@@ -134,4 +143,16 @@ async function writeOnce(
     await recordCommentError(db, row.id, kind.message, clock.now());
     return { outcome: "failed", row };
   }
+}
+
+/** Whether the target's first comment is not due yet: none written, a job still active, the delay not over. */
+function firstWriteWaits(
+  deps: Pick<SyncDeps, "clock" | "firstWriteDelayMs">,
+  row: Pick<StatusCommentRow, "commentId" | "dirtySince">,
+  jobs: ReadonlyArray<{ status: Parameters<typeof isTerminal>[0] }>,
+): boolean {
+  const delay = deps.firstWriteDelayMs ?? 0;
+  if (delay <= 0 || row.commentId !== null || !row.dirtySince) return false;
+  if (jobs.every((job) => isTerminal(job.status))) return false;
+  return deps.clock.now().getTime() < row.dirtySince.getTime() + delay;
 }
