@@ -65,7 +65,7 @@ export function buildJobServices(c: JobServicesDeps): JobServices {
     publicUrl: c.publicUrl,
     githubHost: c.githubHost,
     limits: { installationLimit: c.installationLimit ?? 2, jobTypes: c.jobTypes },
-    firstWriteDelayMs: c.firstCommentDelayMs,
+    firstCommentDelayMs: c.firstCommentDelayMs,
   };
   const syncComment = async (target: CommentTarget): Promise<SyncOutcome> => {
     const outcome = await syncStatusComment(syncDeps, target);

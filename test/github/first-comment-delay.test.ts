@@ -1,6 +1,7 @@
 import pino from "pino";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
+import { AfterResponseTasks } from "../../src/github/intake/after-response.js";
 import { buildJobServices } from "../../src/github/job-services.js";
 import type { GitHubPort } from "../../src/github/port.js";
 import { getStatusComment, isBehind } from "../../src/github/status-comment/status-comment-store.js";
@@ -15,9 +16,14 @@ const DELAY_MS = 5_000;
 describe(`a target's first status comment waits while its job is active (${driver})`, () => {
   const database = useTestDatabase(driver, { seed: (db) => seedInstallation(db, 1) });
 
-  /** Job services whose GitHub records every comment write; the clock stands at T0 + 1 s. */
+  /**
+   * Job services whose GitHub records every comment write; the clock stands at T0 + 1 s. The
+   * timers' looks go through `comments`, whose `idle()` says when they are done.
+   */
   function servicesWithWrites(firstCommentDelayMs = DELAY_MS) {
     const clock = new ManualClock(new Date(T0.getTime() + 1_000));
+    const log = pino({ level: "silent" });
+    const comments = new AfterResponseTasks(log);
     const writes: Array<{ kind: "create" | "update"; body: string }> = [];
     const github = {
       createComment: async (_ref: unknown, body: string) => {
@@ -33,11 +39,12 @@ describe(`a target's first status comment waits while its job is active (${drive
       github,
       jobTypes: TEST_JOB_TYPES,
       clock,
-      log: pino({ level: "silent" }),
+      log,
       writerId: "test",
       firstCommentDelayMs,
+      commentQueue: comments,
     });
-    return { clock, writes, services };
+    return { clock, writes, services, comments };
   }
 
   const move = (
@@ -48,7 +55,7 @@ describe(`a target's first status comment waits while its job is active (${drive
   ) => transitionJob(database.db, { jobId, from, to, at, actor: "test" });
 
   it("a job that ends within the delay is told in one write, its outcome; the timer then finds nothing to write", async () => {
-    const { clock, writes, services } = servicesWithWrites();
+    const { clock, writes, services, comments } = servicesWithWrites();
     const job = await makeJob(database.db, { installationId: 1, targetNumber: 7 });
     await move(job.id, "pending", "queued", clock.now());
     expect(await services.syncComment(job)).toBe("not_due");
@@ -63,21 +70,22 @@ describe(`a target's first status comment waits while its job is active (${drive
     expect(writes[0]?.body).toContain("completed");
     // The timers set by the early calls fire: the comment is up to date, nothing more is written.
     clock.advance(DELAY_MS);
-    await new Promise((r) => setTimeout(r, 50));
+    await comments.idle();
     expect(writes).toHaveLength(1);
     const row = await getStatusComment(database.db, job.repositoryId, job.targetNumber);
     expect(row && isBehind(row)).toBe(false);
   });
 
   it("a job still active when the delay is over gets its first comment then, from the timer, showing it running", async () => {
-    const { clock, writes, services } = servicesWithWrites();
+    const { clock, writes, services, comments } = servicesWithWrites();
     const job = await makeJob(database.db, { installationId: 1, targetNumber: 8 });
     await move(job.id, "pending", "queued", clock.now());
     await move(job.id, "queued", "running", clock.now());
     expect(await services.syncComment(job)).toBe("not_due");
     expect(writes).toEqual([]);
     clock.advance(DELAY_MS);
-    await vi.waitFor(() => expect(writes.map((w) => w.kind)).toEqual(["create"]));
+    await comments.idle();
+    expect(writes.map((w) => w.kind)).toEqual(["create"]);
     expect(writes[0]?.body).toMatch(/running/i);
     const row = await getStatusComment(database.db, job.repositoryId, job.targetNumber);
     expect(row && isBehind(row)).toBe(false);

@@ -37,10 +37,10 @@ export interface SyncDeps {
    * recorded (0: at once). A job that ends sooner is told in one write, its outcome; a longer one's
    * first write already shows it running: one rate-limited request less per job either way.
    */
-  firstWriteDelayMs?: number;
+  firstCommentDelayMs?: number;
 }
 
-/** `not_due`: the target's first comment waits (see firstWriteDelayMs); the mark stays, nothing was written. */
+/** `not_due`: the target's first comment waits (see firstCommentDelayMs); the mark stays, nothing was written. */
 export type SyncOutcome = "written" | "unchanged" | "busy" | "failed" | "not_due";
 
 const LEASE_MS = 60_000;
@@ -147,11 +147,11 @@ async function writeOnce(
 
 /** Whether the target's first comment is not due yet: none written, a job still active, the delay not over. */
 function firstWriteWaits(
-  deps: Pick<SyncDeps, "clock" | "firstWriteDelayMs">,
+  deps: Pick<SyncDeps, "clock" | "firstCommentDelayMs">,
   row: Pick<StatusCommentRow, "commentId" | "dirtySince">,
   jobs: ReadonlyArray<{ status: Parameters<typeof isTerminal>[0] }>,
 ): boolean {
-  const delay = deps.firstWriteDelayMs ?? 0;
+  const delay = deps.firstCommentDelayMs ?? 0;
   if (delay <= 0 || row.commentId !== null || !row.dirtySince) return false;
   if (jobs.every((job) => isTerminal(job.status))) return false;
   return deps.clock.now().getTime() < row.dirtySince.getTime() + delay;
