@@ -95,6 +95,13 @@ describe("Probot's conventions for the App's settings", () => {
     expect(() => loadEnv({ GHE_PROTOCOL: "ftp" })).toThrow(/GHE_PROTOCOL/);
   });
 
+  it("FIRST_COMMENT_DELAY_SECONDS is 5 by default, 0 for at once, and refused outside 0–60 or when not a number", () => {
+    expect(loadEnv({}).FIRST_COMMENT_DELAY_SECONDS).toBe(5);
+    expect(loadEnv({ FIRST_COMMENT_DELAY_SECONDS: "0" }).FIRST_COMMENT_DELAY_SECONDS).toBe(0);
+    for (const bad of ["-1", "61", "1e9", "soon"])
+      expect(() => loadEnv({ FIRST_COMMENT_DELAY_SECONDS: bad })).toThrow(/FIRST_COMMENT_DELAY_SECONDS/);
+  });
+
   it("without PRIVATE_KEY or PRIVATE_KEY_PATH, the one *.pem file in the working folder is the key; two are a clear problem", () => {
     const dir = mkdtempSync(join(tmpdir(), "labelrun-pem-"));
     writeFileSync(join(dir, "my-app.2026-11-24.private-key.pem"), PEM);
