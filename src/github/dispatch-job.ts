@@ -47,19 +47,26 @@ export async function dispatchJob(deps: DispatchDeps, jobId: number): Promise<Di
   return (await dispatchJobAndTell(deps, jobId)).outcome;
 }
 
-/** dispatchJob, also answering with the job as dispatch read it (its target for the follow-up), when found. */
+/**
+ * dispatchJob, also answering with the job as dispatch read it (its target for the follow-up),
+ * when found, and as its move returned it, when dispatch moved it (for the follow-up's reactions
+ * and comment: see JobServices.onJobChanged).
+ */
 export async function dispatchJobAndTell(
   deps: DispatchDeps,
   jobId: number,
-): Promise<{ outcome: DispatchOutcome; job: JobRow | null }> {
+): Promise<{ outcome: DispatchOutcome; job: JobRow | null; moved?: JobRow }> {
   const read = await readForDispatch(deps.db, jobId);
   if (!read) return { outcome: "skipped", job: null };
-  return { outcome: await dispatchRead(deps, read), job: read.job };
+  const seen: { moved?: JobRow } = {};
+  const outcome = await dispatchRead(deps, read, seen);
+  return { outcome, job: read.job, moved: seen.moved };
 }
 
 async function dispatchRead(
   deps: DispatchDeps,
   { job, installation, storedConfig }: DispatchReads,
+  seen: { moved?: JobRow },
 ): Promise<DispatchOutcome> {
   const jobId = job.id;
   if (job.hold || !(job.status === "pending" || (job.status === "deferred" && job.queuedAt === null))) {
@@ -80,7 +87,10 @@ async function dispatchRead(
       code,
       message,
       patch: runAfter ? { runAfter } : undefined,
-    }).then((result) => report(result, log));
+    }).then((result) => {
+      if (result.ok) seen.moved = result.job;
+      return report(result, log);
+    });
 
   try {
     const config = await currentRepositoryConfig(

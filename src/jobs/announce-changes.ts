@@ -23,6 +23,8 @@ interface Batch {
 
 /** The notices of this process not sent yet, per database. */
 const waiting = new WeakMap<Database, Batch>();
+/** Per database, settles once every batch that left the waiting list has gone out. */
+const sending = new WeakMap<Database, Promise<void>>();
 
 /** The batch notices join until it goes out; a new one waits at most noticePacing.unhurriedMs. */
 function openBatch(db: Database): Batch {
@@ -41,7 +43,14 @@ function openBatch(db: Database): Batch {
       clearTimeout(timer);
       waiting.delete(db);
       // The changes have committed; a failed hint must not turn one into a failure.
-      return notify(db, notices).catch(() => {});
+      const sent = notify(db, notices).catch(() => {});
+      const before = sending.get(db);
+      const all = before ? Promise.all([before, sent]).then(() => {}) : sent;
+      sending.set(db, all);
+      void all.then(() => {
+        if (sending.get(db) === all) sending.delete(db);
+      });
+      return sent;
     }),
     hurry() {
       if (hurried) return;
@@ -95,12 +104,15 @@ export function announceSoon(db: Database, notices: readonly JobNotice[]): Promi
   return Promise.resolve();
 }
 
-/** Sends the notices still waiting for `db` now (before its connections close). */
-export function announceWaiting(db: Database): Promise<void> {
+/**
+ * Sends the notices still waiting for `db` now, and resolves once they and the batches already
+ * on their way have gone out (before its connections close; a fixture's notices before a test listens).
+ */
+export async function announceWaiting(db: Database): Promise<void> {
   const batch = waiting.get(db);
-  if (!batch) return Promise.resolve();
-  batch.hurry();
-  return batch.sent;
+  batch?.hurry();
+  await batch?.sent;
+  await sending.get(db);
 }
 
 async function notify(db: Database, notices: readonly JobNotice[]): Promise<void> {

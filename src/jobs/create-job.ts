@@ -2,7 +2,7 @@ import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import type { InstallationInput } from "../db/installations.js";
 import { type JobRow, jobs, type ReviewTrigger, type TargetSnapshot } from "../db/schema.js";
-import { announceChanges, noticeOf } from "./announce-changes.js";
+import { announceSoon, noticeOf } from "./announce-changes.js";
 import { selectJobs } from "./find-jobs.js";
 import { insertPending, rowFor } from "./insert-pending.js";
 import { recordChange } from "./record-change.js";
@@ -70,7 +70,7 @@ export async function createJob(db: Database, request: CreateJobRequest): Promis
   const { job, at, actor } = request;
   const inserted = await insertPending(db, request);
   if (inserted) {
-    await announceChanges(db, [noticeOf(inserted)]);
+    await announceSoon(db, [noticeOf(inserted)]);
     return { outcome: "created", job: inserted };
   }
   const result = await db.transaction(async (tx): Promise<CreateJobResult> => {
@@ -147,7 +147,7 @@ export async function createJob(db: Database, request: CreateJobRequest): Promis
       `could not record a job for ${job.repositoryFullName}#${job.targetNumber} (${job.jobType}) after ${MAX_ROUNDS} rounds: the active job kept changing`,
     );
   });
-  if (result.outcome !== "already_recorded") await announceChanges(db, [noticeOf(result.job)]);
+  if (result.outcome !== "already_recorded") await announceSoon(db, [noticeOf(result.job)]);
   return result;
 }
 

@@ -61,6 +61,40 @@ describe.runIf(postgresAvailable)("dispatch's reads", () => {
     expect(await getJob(database.db, job.id)).toMatchObject({ status: "queued" });
   });
 
+  it("the follow-up of a queued job whose first comment is not due yet is one read: no reaction looked for, no lease", async () => {
+    await storeConfig({});
+    const job = await makeJob(database.db, { targetNumber: 7, targetOpenAt: T0 });
+    const statements: string[] = [];
+    const counted = openPostgres({ url: database.url as string, max: 2, onQuery: (query) => statements.push(query) });
+    const followUps: Array<() => Promise<unknown>> = [];
+    const clock = new ManualClock(new Date(T0.getTime() + 1_000));
+    try {
+      const services = buildJobServices({
+        db: counted.db,
+        github: noGitHub,
+        jobTypes: TEST_JOB_TYPES,
+        clock,
+        log: pino({ level: "silent" }),
+        writerId: "test",
+        commentQueue: { run: (_name, task) => followUps.push(task) },
+        firstCommentDelayMs: 5_000,
+      });
+      expect(await services.dispatch(job.id)).toBe("queued");
+      await announceWaiting(counted.db);
+      statements.length = 0;
+      expect(followUps).toHaveLength(1);
+      await followUps[0]?.();
+      // The comment's row (none written, its delay not over) and the queued job the move returned say it all.
+      expect(statements).toHaveLength(1);
+      expect(statements[0]).toContain("status_comments");
+      // Once the delay is over the timer's look writes it (here: GitHub refuses, the mark stays for the sweep).
+      clock.advance(5_000);
+      expect(followUps).toHaveLength(2);
+    } finally {
+      await counted.close();
+    }
+  });
+
   it("decides on what it read: a suspended installation is skipped, an invalid stored config fails the job", async () => {
     const deps = {
       db: database.db,

@@ -1,10 +1,12 @@
 import { eq, inArray } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { getInstallation } from "../../src/db/installations.js";
 import { openPostgres } from "../../src/db/open-postgres.js";
 import { installations, jobs, statusComments } from "../../src/db/schema.js";
+import { announceWaiting, noticeOf } from "../../src/jobs/announce-changes.js";
 import { createJob } from "../../src/jobs/create-job.js";
 import { listJobEvents } from "../../src/jobs/find-jobs.js";
+import { JOB_CHANNEL } from "../../src/jobs/notify.js";
 import { transitionJob } from "../../src/jobs/transition-job.js";
 import { postgresAvailable, testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeNewJob, seedInstallation, T0 } from "../support/factories.js";
@@ -145,6 +147,25 @@ describe.runIf(postgresAvailable)("jobs created together on the real server", ()
       expect(results.every((r) => r.outcome === "created")).toBe(true);
       expect(inserts(statements)).toHaveLength(1);
     } finally {
+      await counted.close();
+    }
+  });
+
+  it("a new job is answered once its statement committed, not after its notice: the NOTIFY follows", async () => {
+    const statements: string[] = [];
+    const counted = openPostgres({ url: database.url as string, max: 4, onQuery: (query) => statements.push(query) });
+    const notices: string[] = [];
+    const unlisten = await database.listen(JOB_CHANNEL, (payload) => notices.push(payload));
+    try {
+      const created = await createJob(counted.db, { job: makeNewJob({ targetNumber: 200 }), at: T0, actor: "test" });
+      expect(created.outcome).toBe("created");
+      // A webhook's answer waits for its job's row, not for a hint to the boards (a round trip more).
+      expect(statements).toHaveLength(1);
+      await announceWaiting(counted.db);
+      expect(statements.filter((q) => q.includes("pg_notify"))).toHaveLength(1);
+      await vi.waitFor(() => expect(notices.map((n) => JSON.parse(n))).toContainEqual(noticeOf(created.job)));
+    } finally {
+      await unlisten();
       await counted.close();
     }
   });

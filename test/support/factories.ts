@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Database } from "../../src/db/client.js";
 import { recordInstallation } from "../../src/db/installations.js";
 import type { JobRow } from "../../src/db/schema.js";
+import { announceWaiting } from "../../src/jobs/announce-changes.js";
 import { createJob, type NewJob } from "../../src/jobs/create-job.js";
 import type { JobState } from "../../src/jobs/states.js";
 
@@ -37,6 +38,8 @@ export async function makeJob(
   const { status = "pending", at = T0, ...job } = overrides;
   const result = await createJob(db, { job: makeNewJob(job), at, actor: "test" });
   if (result.outcome !== "created") throw new Error(`makeJob: ${result.outcome}`);
+  // The new job's notice is out before the fixture is used (a test listening next hears only its own).
+  await announceWaiting(db);
   if (status === "pending") return result.job;
   // Bypasses the lifecycle on purpose: a fixture, not a transition under test.
   await db.execute(sql`update jobs set status = ${status} where id = ${result.job.id}`);

@@ -43,6 +43,15 @@ export interface SyncDeps {
 /** `not_due`: the target's first comment waits (see firstCommentDelayMs); the mark stays, nothing was written. */
 export type SyncOutcome = "written" | "unchanged" | "busy" | "failed" | "not_due";
 
+/** What the caller knows of the target's jobs, so that a comment not due yet costs one read. */
+export interface SyncHint {
+  /**
+   * A job of the target was active when the change that calls this committed (its statement's
+   * RETURNING said so). Should it have ended since, its end calls a sync of its own.
+   */
+  jobActive?: boolean;
+}
+
 const LEASE_MS = 60_000;
 const MAX_ROUNDS = 4;
 /**
@@ -62,12 +71,23 @@ const MAX_WRITES_PER_LEASE = 10;
  * returns "busy": the holder, or the sweep, picks its change up. A failed
  * write stays marked for the sweep and never throws into the lifecycle.
  */
-export async function syncStatusComment(deps: SyncDeps, target: CommentTarget): Promise<SyncOutcome> {
+export async function syncStatusComment(
+  deps: SyncDeps,
+  target: CommentTarget,
+  hint: SyncHint = {},
+): Promise<SyncOutcome> {
   const { db, clock } = deps;
   // One lease token per call: two calls in the same process are rivals too.
   const writerId = `${deps.writerId}:${randomUUID()}`;
   const log = deps.log.child({ repository: target.repositoryFullName, number: target.targetNumber });
   let row = await getStatusComment(db, target.repositoryId, target.targetNumber);
+  // A first comment not due yet is told without the lease (bench:intake: every dispatched job
+  // took and gave back the lease and read its installation to learn only that): the active job
+  // the caller saw, or else one read of the target's jobs, says so.
+  if (row && isBehind(row) && firstWriteMayWait(deps, row)) {
+    const active = hint.jobActive || !(await findJobsForTarget(db, target)).every((job) => isTerminal(job.status));
+    if (active) return "not_due";
+  }
   let outcome: SyncOutcome = "unchanged";
   for (let round = 0; row && isBehind(row) && round < MAX_ROUNDS; round++) {
     const now = clock.now();
@@ -151,8 +171,15 @@ function firstWriteWaits(
   row: Pick<StatusCommentRow, "commentId" | "dirtySince">,
   jobs: ReadonlyArray<{ status: Parameters<typeof isTerminal>[0] }>,
 ): boolean {
+  return firstWriteMayWait(deps, row) && !jobs.every((job) => isTerminal(job.status));
+}
+
+/** firstWriteWaits as far as the row tells: none written, the delay not over (the jobs decide). */
+function firstWriteMayWait(
+  deps: Pick<SyncDeps, "clock" | "firstCommentDelayMs">,
+  row: Pick<StatusCommentRow, "commentId" | "dirtySince">,
+): boolean {
   const delay = deps.firstCommentDelayMs ?? 0;
   if (delay <= 0 || row.commentId !== null || !row.dirtySince) return false;
-  if (jobs.every((job) => isTerminal(job.status))) return false;
   return deps.clock.now().getTime() < row.dirtySince.getTime() + delay;
 }
