@@ -13,6 +13,7 @@ import { recordInstallation } from "../src/db/installations.js";
 import { migrate } from "../src/db/migrate.js";
 import { openPostgres } from "../src/db/open-postgres.js";
 import type { JobRow } from "../src/db/schema.js";
+import { announceWaiting } from "../src/jobs/announce-changes.js";
 import { claimAndLook } from "../src/jobs/claim-next-job.js";
 import { createJob } from "../src/jobs/create-job.js";
 import { JOB_CHANNEL, parseJobNotice } from "../src/jobs/notify.js";
@@ -54,6 +55,9 @@ async function queueJob(onQueueing: () => void = () => {}): Promise<number> {
       jobType: "noop",
     },
   });
+  // The new job's notice (to boards; createJob does not wait for it) is out before the measured
+  // move, as it was when createJob waited for it: pick-up is timed from the queued move alone.
+  await announceWaiting(handle.db);
   onQueueing();
   await transitionJob(handle.db, { jobId: job.id, from: "pending", to: "queued", at, actor: "bench" });
   return job.id;
