@@ -33,22 +33,30 @@ describe.runIf(postgresAvailable)("dispatch's reads", () => {
     });
   }
 
-  it("the job, its installation and the stored config are one statement, and the follow-up reads nothing again", async () => {
-    await storeConfig({});
-    const job = await makeJob(database.db, { targetNumber: 5, targetOpenAt: T0 });
+  /** Job services on a connection that records every statement; follow-ups wait in `followUps`. */
+  function countedServices(options: { firstCommentDelayMs?: number } = {}) {
     const statements: string[] = [];
     const counted = openPostgres({ url: database.url as string, max: 2, onQuery: (query) => statements.push(query) });
     const followUps: Array<() => Promise<unknown>> = [];
+    const clock = new ManualClock(new Date(T0.getTime() + 1_000));
+    const services = buildJobServices({
+      db: counted.db,
+      github: noGitHub,
+      jobTypes: TEST_JOB_TYPES,
+      clock,
+      log: pino({ level: "silent" }),
+      writerId: "test",
+      commentQueue: { run: (_name, task) => followUps.push(task) },
+      ...options,
+    });
+    return { counted, services, statements, followUps, clock };
+  }
+
+  it("the job, its installation and the stored config are one statement, and the follow-up reads nothing again", async () => {
+    await storeConfig({});
+    const job = await makeJob(database.db, { targetNumber: 5, targetOpenAt: T0 });
+    const { counted, services, statements, followUps } = countedServices();
     try {
-      const services = buildJobServices({
-        db: counted.db,
-        github: noGitHub,
-        jobTypes: TEST_JOB_TYPES,
-        clock: new ManualClock(new Date(T0.getTime() + 1_000)),
-        log: pino({ level: "silent" }),
-        writerId: "test",
-        commentQueue: { run: (_name, task) => followUps.push(task) },
-      });
       expect(await services.dispatch(job.id)).toBe("queued");
       // One read, the move; the move announces the queued job itself (no NOTIFY statement after it).
       await announceWaiting(counted.db);
@@ -64,21 +72,8 @@ describe.runIf(postgresAvailable)("dispatch's reads", () => {
   it("the follow-up of a queued job whose first comment is not due yet is one read: no reaction looked for, no lease", async () => {
     await storeConfig({});
     const job = await makeJob(database.db, { targetNumber: 7, targetOpenAt: T0 });
-    const statements: string[] = [];
-    const counted = openPostgres({ url: database.url as string, max: 2, onQuery: (query) => statements.push(query) });
-    const followUps: Array<() => Promise<unknown>> = [];
-    const clock = new ManualClock(new Date(T0.getTime() + 1_000));
+    const { counted, services, statements, followUps, clock } = countedServices({ firstCommentDelayMs: 5_000 });
     try {
-      const services = buildJobServices({
-        db: counted.db,
-        github: noGitHub,
-        jobTypes: TEST_JOB_TYPES,
-        clock,
-        log: pino({ level: "silent" }),
-        writerId: "test",
-        commentQueue: { run: (_name, task) => followUps.push(task) },
-        firstCommentDelayMs: 5_000,
-      });
       expect(await services.dispatch(job.id)).toBe("queued");
       await announceWaiting(counted.db);
       statements.length = 0;

@@ -41,12 +41,7 @@ describe.runIf(postgresAvailable)("a claim's plan on the real server", () => {
     // dearer than planning each claim for its values, and was never used (bench:queue: 1.9 ms of
     // planning at each bind behind 1,000,000 finished jobs, -26 %).
     await seedFinishedJobs(database.db, 200_000);
-    await database.db.execute(sql`
-      insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
-                        status, created_at, updated_at, queued_at)
-      select 1, 2, 'o/queue', g, 'issue', 'implement', 'queued', ${T0.toISOString()}, ${T0.toISOString()},
-             ${T0.toISOString()}::timestamptz + (g || ' ms')::interval
-      from generate_series(1, 3000) g`);
+    await queueJobs(database.db, 3_000, "o/queue");
     await database.db.execute(sql`vacuum analyze jobs`);
     const claims = 12;
     const one = openPostgres({ url: database.url as string, max: 1 });
@@ -71,12 +66,7 @@ describe.runIf(postgresAvailable)("a claim's plan on the real server", () => {
     // Analyzed with a long history and nothing queued; then a burst queues 2,000 jobs.
     await seedFinishedJobs(database.db, 20_000);
     await database.db.execute(sql`analyze jobs`);
-    await database.db.execute(sql`
-      insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
-                        status, created_at, updated_at, queued_at)
-      select 1, 2, 'o/burst', g, 'issue', 'implement', 'queued', ${T0.toISOString()}, ${T0.toISOString()},
-             ${T0.toISOString()}::timestamptz + (g || ' ms')::interval
-      from generate_series(1, 2000) g`);
+    await queueJobs(database.db, 2_000, "o/burst");
     const { claimed, rowsRead } = await claimAndCountRows(100, /^\s*with\s+front as/);
     expect(claimed?.targetNumber).toBe(1);
     expect(rowsRead).toBeLessThan(3 * 2_000);
@@ -87,12 +77,7 @@ describe.runIf(postgresAvailable)("a claim's plan on the real server", () => {
     // a "more due?" that takes the first queued row of the table in physical order reads the whole
     // history before it (bench:queue: 1 ms of a 2 ms claim after 12,000 finished jobs, growing).
     await seedFinishedJobs(database.db, 20_000);
-    await database.db.execute(sql`
-      insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
-                        status, created_at, updated_at, queued_at)
-      select 1, 2, 'o/busy', g, 'issue', 'implement', 'queued', ${T0.toISOString()}, ${T0.toISOString()},
-             ${T0.toISOString()}::timestamptz + (g || ' ms')::interval
-      from generate_series(1, 20000) g`);
+    await queueJobs(database.db, 20_000, "o/busy");
     await database.db.execute(sql`analyze jobs`);
     const { claimed, rowsRead } = await claimAndCountRows(100, /^\s*with\s+front as/);
     expect(claimed?.targetNumber).toBe(1);
@@ -233,6 +218,16 @@ async function seedFinishedJobs(db: Database, count: number): Promise<void> {
     insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
                       status, created_at, updated_at, finished_at)
     select 1, 1, 'o/history', g, 'issue', 'implement', 'completed', ${T0.toISOString()}, ${T0.toISOString()}, ${T0.toISOString()}
+    from generate_series(1, ${count}::int) g`);
+}
+
+/** `count` queued jobs of installation 1 in repository `fullName` (id 2), queued 1 ms apart from T0 on. */
+async function queueJobs(db: Database, count: number, fullName: string): Promise<void> {
+  await db.execute(sql`
+    insert into jobs (installation_id, repository_id, repository_full_name, target_number, target_kind, job_type,
+                      status, created_at, updated_at, queued_at)
+    select 1, 2, ${fullName}, g, 'issue', 'implement', 'queued', ${T0.toISOString()}, ${T0.toISOString()},
+           ${T0.toISOString()}::timestamptz + (g || ' ms')::interval
     from generate_series(1, ${count}::int) g`);
 }
 
