@@ -23,15 +23,34 @@ export interface QueueFigures {
  * (checkpoints, autovacuum, the other core's neighbours).
  */
 export async function medianOf(reps: number, run: () => Promise<QueueFigures>): Promise<QueueFigures> {
-  const runs: QueueFigures[] = [];
-  for (let i = 0; i < reps; i++) runs.push(await run());
-  const median = (pick: (f: QueueFigures) => number) => percentile(runs.map(pick), 0.5);
-  return {
-    throughput: median((f) => f.throughput),
-    pickupP50: median((f) => f.pickupP50),
-    pickupP99: median((f) => f.pickupP99),
-    pickupIdleP50: median((f) => f.pickupIdleP50),
-  };
+  const [figures] = await mediansInTurns(reps, [run]);
+  return figures as QueueFigures;
+}
+
+/**
+ * Runs the cases in turns (the first, the second, …, then the first again), `reps` times each,
+ * and keeps each case's medians. Cases compared with each other run in turns: on this machine the
+ * same case moved by a third between the start and the end of one bench run (graphile-worker's
+ * default 1,657–2,478 jobs/s in one session), so cases run minutes apart compared the machine's
+ * moments as much as the code.
+ */
+export async function mediansInTurns(
+  reps: number,
+  cases: ReadonlyArray<() => Promise<QueueFigures>>,
+): Promise<QueueFigures[]> {
+  const runs: QueueFigures[][] = cases.map(() => []);
+  for (let i = 0; i < reps; i++) {
+    for (const [k, run] of cases.entries()) runs[k]?.push(await run());
+  }
+  return runs.map((figures) => {
+    const median = (pick: (f: QueueFigures) => number) => percentile(figures.map(pick), 0.5);
+    return {
+      throughput: median((f) => f.throughput),
+      pickupP50: median((f) => f.pickupP50),
+      pickupP99: median((f) => f.pickupP99),
+      pickupIdleP50: median((f) => f.pickupIdleP50),
+    };
+  });
 }
 
 /** How long the idle pick-up samples leave the system alone before queueing each job. */
