@@ -71,23 +71,20 @@ async function until(count: () => number, target: number, timeoutMs = 120_000): 
 /**
  * Pick-up latency: `samples` times, enqueue one job and time until the handler runs; first
  * back to back (the worker still completing the job before), then each after IDLE_BEFORE_MS
- * of quiet. `setHook` installs the callback the handler calls; `enqueue` may call `started`
- * to time from a later point than its own start.
+ * of quiet. `setHook` installs the callback the handler calls; `enqueue` is timed from its start.
  */
 export async function samplePickups(
   samples: number,
   setHook: (hook: (() => void) | null) => void,
-  enqueue: (started: () => void) => Promise<unknown>,
+  enqueue: () => Promise<unknown>,
 ): Promise<Omit<QueueFigures, "throughput">> {
   const pass = async (idleMs: number) => {
     const latencies: number[] = [];
     for (let i = 0; i < samples; i++) {
       if (idleMs) await new Promise((resolve) => setTimeout(resolve, idleMs));
       const picked = new Promise<number>((resolve) => setHook(() => resolve(performance.now())));
-      let at = performance.now();
-      await enqueue(() => {
-        at = performance.now();
-      });
+      const at = performance.now();
+      await enqueue();
       latencies.push((await picked) - at);
       setHook(null);
     }

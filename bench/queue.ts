@@ -48,11 +48,11 @@ url.pathname = `/${name}`;
 await admin.unsafe(`create database ${name}`);
 const handle = openPostgres({ url: url.toString(), max: inFlight + 2 });
 let sequence = 0;
-async function queueJob(onQueueing: () => void = () => {}): Promise<number> {
+/** Creates a `pending` job, as intake does (nothing claims it before the dispatcher queues it). */
+async function createPending(): Promise<number> {
   const n = ++sequence;
-  const at = new Date();
   const { job } = await createJob(handle.db, {
-    at,
+    at: new Date(),
     actor: "bench",
     job: {
       installationId: 1 + (n % installations),
@@ -63,12 +63,16 @@ async function queueJob(onQueueing: () => void = () => {}): Promise<number> {
       jobType: "noop",
     },
   });
-  // The new job's notice (to boards; createJob does not wait for it) is out before the measured
-  // move, as it was when createJob waited for it: pick-up is timed from the queued move alone.
+  // The new job's notice (to boards; createJob does not wait for it) is out before any move.
   await announceWaiting(handle.db);
-  onQueueing();
-  await transitionJob(handle.db, { jobId: job.id, from: "pending", to: "queued", at, actor: "bench" });
   return job.id;
+}
+/** labelrun's enqueue: the dispatcher's move pending → queued (its commit sends the NOTIFY). */
+async function queue(jobId: number): Promise<void> {
+  await transitionJob(handle.db, { jobId, from: "pending", to: "queued", at: new Date(), actor: "bench" });
+}
+async function queueJob(): Promise<void> {
+  await queue(await createPending());
 }
 /**
  * Runs a claimed job (nothing) and completes it as the worker's finish does: guarded by the
@@ -155,8 +159,12 @@ async function measure(): Promise<QueueFigures> {
   const seconds = (performance.now() - started) / 1000;
   const throughput = total / seconds;
 
-  // Pick-up: an idle worker woken by NOTIFY; time from the start of the pending → queued
-  // transaction (its commit sends the NOTIFY) to the claim.
+  // Pick-up: an idle worker woken by NOTIFY; time from the start of the pending → queued move
+  // (its commit sends the NOTIFY) to the claim. The jobs are created pending first, as intake does
+  // before the dispatcher queues them, so each timed move starts as soon as the job before was
+  // picked up, its completion still under way, as graphile-worker's add_job does here.
+  const pending: number[] = [];
+  for (let i = 0; i < 2 * samples; i++) pending.push(await createPending());
   let waiting: (() => void) | null = null;
   const unlisten = await handle.listen(JOB_CHANNEL, (payload) => {
     const notice = parseJobNotice(payload);
@@ -169,7 +177,7 @@ async function measure(): Promise<QueueFigures> {
     (hook) => {
       waiting = hook;
     },
-    (started) => queueJob(started),
+    () => queue(pending.shift() as number),
   );
   await unlisten();
   return { throughput, ...pickup };
