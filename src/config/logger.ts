@@ -2,43 +2,108 @@ import pino, { type Logger } from "pino";
 import pretty from "pino-pretty";
 
 /**
- * Paths pino blanks in every log line. Tokens, keys and URLs with passwords
- * must never reach the logs, whatever object carries them.
+ * Keys whose values never reach the logs, at the top of a line's object or of a
+ * child's bindings and one level down: tokens, keys and URLs with passwords,
+ * whatever object carries them. `body`: Probot logs every GitHub request's body
+ * at debug, and comment bodies (agent text, strangers' words) and token
+ * requests stay out of the logs.
  */
-export const REDACTED_PATHS = [
+const SECRET_KEYS = [
   "privateKey",
-  "*.privateKey",
   "token",
-  "*.token",
   "webhookSecret",
-  "*.webhookSecret",
   "secret",
-  "*.secret",
   "password",
-  "*.password",
   "databaseUrl",
-  "*.databaseUrl",
   "DATABASE_URL",
-  "*.DATABASE_URL",
   "PRIVATE_KEY",
-  "*.PRIVATE_KEY",
   "WEBHOOK_SECRET",
-  "*.WEBHOOK_SECRET",
   "ADMIN_TOKEN",
-  "*.ADMIN_TOKEN",
   "GITHUB_TOKEN",
-  "*.GITHUB_TOKEN",
   "authorization",
-  "*.authorization",
+  "body",
+] as const;
+
+/** What every log line has blanked, as pino redact paths (`*` is any one key). */
+export const REDACTED_PATHS = [
+  ...SECRET_KEYS.flatMap((key) => [key, `*.${key}`]),
   "headers.authorization",
   "*.headers.authorization",
   "req.headers.authorization",
   "req.headers.cookie",
-  // Probot logs every GitHub request's body at debug: comment bodies (agent text, strangers'
-  // words) and token requests stay out of the logs.
-  "body",
-  "*.body",
 ];
+
+const CENSOR = "[redacted]";
+
+/**
+ * The paths pino's redact is given: those without a wildcard. The `*.` ones are
+ * blanked by censorNested before the line is written: pino's redact walks every
+ * key of a line once per wildcard path, and the 14 of them cost ~15 µs a line
+ * and ~5 µs a child logger (measured; ~3 and ~1 this way).
+ */
+const EXACT_PATHS = REDACTED_PATHS.filter((path) => !path.startsWith("*."));
+
+/**
+ * A line's object (or a child's bindings) with REDACTED_PATHS' `*.` paths
+ * blanked: each key's value that holds a secret key, or `headers.authorization`,
+ * is replaced by a copy with those blanked (its prototype and other properties
+ * kept, so it serialises as before). The caller's objects are never changed,
+ * and an object with nothing to blank is returned as it is.
+ */
+export function censorNested(object: Record<string, unknown>): Record<string, unknown> {
+  let copy: Record<string, unknown> | null = null;
+  for (const key of Object.keys(object)) {
+    const value = object[key];
+    if (typeof value !== "object" || value === null || Array.isArray(value)) continue;
+    const censored = censorOneLevel(value);
+    if (censored !== value) {
+      copy ??= { ...object };
+      copy[key] = censored;
+    }
+  }
+  return copy ?? object;
+}
+
+function censorOneLevel(value: object): object {
+  const secrets = SECRET_KEYS.filter((secret) => Object.hasOwn(value, secret));
+  const headers = Object.hasOwn(value, "headers") ? (value as { headers?: unknown }).headers : undefined;
+  const inHeaders = typeof headers === "object" && headers !== null && Object.hasOwn(headers, "authorization");
+  if (!secrets.length && !inHeaders) return value;
+  const copy = copyOf(value);
+  for (const secret of secrets) blank(copy, secret);
+  if (inHeaders) {
+    const blanked = copyOf(headers);
+    blank(blanked, "authorization");
+    Object.defineProperty(copy, "headers", { ...Object.getOwnPropertyDescriptor(value, "headers"), value: blanked });
+  }
+  return copy;
+}
+
+/** An object's own properties as they are (an Error's message and stack too), on the same prototype. */
+const copyOf = (value: object): object =>
+  Object.defineProperties(Object.create(Object.getPrototypeOf(value)), Object.getOwnPropertyDescriptors(value));
+
+function blank(object: object, key: string): void {
+  const enumerable = Object.getOwnPropertyDescriptor(object, key)?.enumerable ?? true;
+  Object.defineProperty(object, key, { value: CENSOR, enumerable, writable: true, configurable: true });
+}
+
+/**
+ * pino formats a child's bindings without `formatters.bindings`: every child,
+ * however deep (Probot's too), is made by this root's `child`, which blanks
+ * them first.
+ */
+function censorChildBindings(root: Logger): Logger {
+  const { child, setBindings } = root;
+  return Object.assign(root, {
+    child(this: Logger, bindings: pino.Bindings, options?: pino.ChildLoggerOptions<never>) {
+      return Reflect.apply(child, this, [censorNested(bindings), options]) as Logger;
+    },
+    setBindings(this: Logger, bindings: pino.Bindings) {
+      Reflect.apply(setBindings, this, [censorNested(bindings)]);
+    },
+  });
+}
 
 export interface LoggerOptions {
   level: string;
@@ -51,12 +116,11 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions): Logger {
   const base = {
     level: options.level,
-    redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+    redact: { paths: EXACT_PATHS, censor: CENSOR },
+    formatters: { log: censorNested },
     base: { app: "labelrun" },
   };
-  if (options.destination) return pino(base, options.destination);
-  if (options.format === "pretty") {
-    return pino(base, pretty({ colorize: true, sync: true }));
-  }
-  return pino(base);
+  if (options.destination) return censorChildBindings(pino(base, options.destination));
+  if (options.format === "pretty") return censorChildBindings(pino(base, pretty({ colorize: true, sync: true })));
+  return censorChildBindings(pino(base));
 }
