@@ -50,7 +50,7 @@ const EXACT_PATHS = REDACTED_PATHS.filter((path) => !path.startsWith("*."));
  * kept, so it serialises as before). The caller's objects are never changed,
  * and an object with nothing to blank is returned as it is.
  */
-export function censorNested(object: Record<string, unknown>): Record<string, unknown> {
+function censorNested(object: Record<string, unknown>): Record<string, unknown> {
   let copy: Record<string, unknown> | null = null;
   for (const key of Object.keys(object)) {
     const value = object[key];
@@ -70,22 +70,29 @@ function censorOneLevel(value: object): object {
   const inHeaders = typeof headers === "object" && headers !== null && Object.hasOwn(headers, "authorization");
   if (!secrets.length && !inHeaders) return value;
   const copy = copyOf(value);
-  for (const secret of secrets) blank(copy, secret);
+  for (const secret of secrets) replace(copy, secret, CENSOR);
   if (inHeaders) {
     const blanked = copyOf(headers);
-    blank(blanked, "authorization");
-    Object.defineProperty(copy, "headers", { ...Object.getOwnPropertyDescriptor(value, "headers"), value: blanked });
+    replace(blanked, "authorization", CENSOR);
+    replace(copy, "headers", blanked);
   }
   return copy;
 }
 
-/** An object's own properties as they are (an Error's message and stack too), on the same prototype. */
-const copyOf = (value: object): object =>
-  Object.defineProperties(Object.create(Object.getPrototypeOf(value)), Object.getOwnPropertyDescriptors(value));
+/**
+ * An object's own properties as they are (an Error's message and stack too), on the same
+ * prototype; each one configurable on the copy, so `replace` can blank it.
+ */
+function copyOf(value: object): object {
+  const descriptors = Object.getOwnPropertyDescriptors(value);
+  for (const descriptor of Object.values(descriptors)) descriptor.configurable = true;
+  return Object.defineProperties(Object.create(Object.getPrototypeOf(value)), descriptors);
+}
 
-function blank(object: object, key: string): void {
+/** Sets a copy's own property to `value` as plain data (a getter there is replaced, not called again). */
+function replace(object: object, key: string, value: unknown): void {
   const enumerable = Object.getOwnPropertyDescriptor(object, key)?.enumerable ?? true;
-  Object.defineProperty(object, key, { value: CENSOR, enumerable, writable: true, configurable: true });
+  Object.defineProperty(object, key, { value, enumerable, writable: true, configurable: true });
 }
 
 /**

@@ -75,6 +75,14 @@ describe("the redaction of every line", () => {
     { error: Object.assign(new Error("other key"), { password: "error-secret" }) },
     { creds: new Credentials(), when: new Date(0), bare: Object.assign(Object.create(null), { token: "null-proto" }) },
     { loop: circular },
+    { frozen: Object.freeze({ token: "frozen-secret", keep: 1 }) },
+    // A getter for `headers`: blanked as a plain value, never a getter and a value in one descriptor.
+    {
+      request: Object.defineProperty({ url: "u" }, "headers", {
+        get: () => ({ authorization: "Bearer from a getter" }),
+        enumerable: true,
+      }),
+    },
     { a: { token: undefined, GITHUB_TOKEN: "" }, b: { ADMIN_TOKEN: 0 }, c: { headers: "not an object" } },
   ];
 
@@ -109,6 +117,8 @@ describe("the redaction of every line", () => {
       "k1",
       "w1",
       "Bearer one down",
+      "Bearer from a getter",
+      "frozen-secret",
       "err-secret",
       "error-secret",
       "class-secret",
