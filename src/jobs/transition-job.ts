@@ -102,6 +102,7 @@ export async function transitionAlone(
     claim: request.claim !== undefined,
     expect: request.expect?.pauseRequested !== undefined,
     notify: to === "queued",
+    counted: from === "running" || to === "running",
   };
   const params: Record<string, unknown> = {
     jobId,
@@ -137,6 +138,12 @@ interface AloneShape {
    * NOTIFY statement that follows other changes (see announceChanges).
    */
   notify: boolean;
+  /**
+   * The move changes the installation's running count (jobs_count_running): the statement locks
+   * that installation before the job's row, in the order run ends and claims take them, so that
+   * waiting on the same job never closes a cycle with them.
+   */
+  counted: boolean;
 }
 const HELD_MARK_KEYS = ["hold", "question", "questionCommentId"] as const;
 /** transitionAlone's statements by shape, built once each; the code has a few dozen. */
@@ -168,7 +175,16 @@ function aloneSql(shape: AloneShape): SQL {
   if (shape.claim)
     guards.push(sql`jobs.worker_id = ${value("claimWorker")}`, sql`jobs.attempt = ${value("claimAttempt")}`);
   if (shape.expect) guards.push(sql`jobs.pause_requested = ${value("expectPause")}`);
-  return sql`with moved as (
+  // A one-time filter: the installation is locked before the update looks at the job's row.
+  if (shape.counted) guards.push(sql`(select count(*) from locked) >= 0`);
+  const locked = shape.counted
+    ? sql`locked as (
+      select i.id from installations i
+      where i.id = (select j.installation_id from jobs j where j.id = ${value("jobId")})
+      for no key update of i
+    ), `
+    : sql``;
+  return sql`with ${locked}moved as (
       update jobs set ${sql.join(sets, sql`, `)}
       where ${sql.join(guards, sql` and `)}
       returning *

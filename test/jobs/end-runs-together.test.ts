@@ -221,15 +221,80 @@ describe.runIf(postgresAvailable)("runs ending together on the real server", () 
     }
   });
 
-  it("4 workers ending runs over 5 installations in opposite orders at once never deadlock and keep the counts exact", async () => {
-    const deadlocks = async () => {
-      await database.db.execute(sql`select pg_stat_clear_snapshot()`);
+  const deadlocks = async () => {
+    await database.db.execute(sql`select pg_stat_clear_snapshot()`);
+    const [row] = await queryRows<{ n: string }>(
+      database.db,
+      sql`select deadlocks as n from pg_stat_database where datname = current_database()`,
+    );
+    return Number(row?.n);
+  };
+  /** Resolves once `count` backends of this database wait on a lock. */
+  const lockWaiters = async (count: number) => {
+    for (let tries = 0; tries < 500; tries++) {
       const [row] = await queryRows<{ n: string }>(
         database.db,
-        sql`select deadlocks as n from pg_stat_database where datname = current_database()`,
+        sql`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
       );
-      return Number(row?.n);
-    };
+      if (Number(row?.n) >= count) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`fewer than ${count} backends waiting on a lock`);
+  };
+
+  it("a run's end and a sweep's move of the same job, queued on its row, never deadlock on its installation", async () => {
+    await makeJob(database.db, { status: "queued", targetNumber: 10 });
+    await database.db.execute(sql`update jobs set queued_at = created_at`);
+    const [job] = await claimJobs(database.db, claim, 1);
+    if (!job) throw new Error("claim");
+    const before = await deadlocks();
+    const holder = openPostgres({ url: database.url as string, max: 1 });
+    const movers = openPostgres({ url: database.url as string, max: 2 });
+    try {
+      // A third transaction holds the job's row, so both moves queue on it: the sweep's first.
+      let release = () => {};
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let held = () => {};
+      const holding = new Promise<void>((resolve) => {
+        held = resolve;
+      });
+      const holderDone = holder.db.transaction(async (tx) => {
+        await tx.execute(sql`select id from jobs where id = ${job.id} for update`);
+        held();
+        await released;
+      });
+      await holding;
+      const timedOut = transitionJob(movers.db, {
+        jobId: job.id,
+        from: "running",
+        to: "failed",
+        at: at(2),
+        actor: "maintenance",
+        code: "TIMEOUT",
+      });
+      await lockWaiters(1);
+      const ended = endRun(movers.db, job, 1, { costUsd: 1 });
+      await lockWaiters(2);
+      release();
+      await holderDone;
+      const results = await Promise.allSettled([timedOut, ended]);
+      expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled"]);
+      const answers = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+      expect(answers.map((r) => r.ok)).toEqual([true, false]);
+      expect(answers[1]).toMatchObject({ reason: "conflict", job: { status: "failed", failureCode: "TIMEOUT" } });
+      const [installation] = await database.db.select().from(installations).where(eq(installations.id, 1));
+      expect(installation?.runningCount).toBe(0);
+    } finally {
+      await Promise.all([holder.close(), movers.close()]);
+    }
+    // A backend reports its statistics when it exits.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await deadlocks()).toBe(before);
+  });
+
+  it("4 workers ending runs over 5 installations in opposite orders at once never deadlock and keep the counts exact", async () => {
     const before = await deadlocks();
     const workers = Array.from({ length: 4 }, () => openPostgres({ url: database.url as string, max: 2 }));
     try {
