@@ -5,6 +5,7 @@ import { JOB_CHANNEL } from "../../src/jobs/notify.js";
 import { transitionJobs } from "../../src/jobs/transition-jobs.js";
 import { testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation, T0 } from "../support/factories.js";
+import { waitUntil } from "../support/processes.js";
 
 describe.each(testDrivers)("moving a batch of jobs in one statement (%s)", (driver) => {
   const database = useTestDatabase(driver, { max: 10 });
@@ -89,7 +90,7 @@ describe.each(testDrivers)("moving a batch of jobs in one statement (%s)", (driv
       [11, 6, true],
       [12, 5, false],
     ]);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitUntil(() => notices.length >= 3, "the three notices", 5_000);
     await unlisten();
     expect(notices.map((n) => JSON.parse(n)).sort((x, y) => x.id - y.id)).toEqual([
       { id: a1?.id, status: "queued", installationId: 1 },
