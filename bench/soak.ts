@@ -4,7 +4,7 @@
 // every 15 s). Afterwards no job may be running without a live worker, none may be stuck, and the
 // web process's memory is printed before and after. Exits 1 if a check fails. Loopback only.
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -60,13 +60,18 @@ const env = (extra: Record<string, string>): Record<string, string> => ({
   ...extra,
 });
 const errors: string[] = [];
-const watchErrors = (line: string) => {
-  if (/"level":(50|60)/.test(line)) errors.push(line);
-};
+// SOAK_LOG_DIR=<dir>: every process's log lines go to <dir>/<process>.log as well.
+const logDir = process.env.SOAK_LOG_DIR;
+const watchErrors =
+  (name: string) =>
+  (line: string): void => {
+    if (/"level":(50|60)/.test(line)) errors.push(line);
+    if (logDir) appendFileSync(`${logDir}/${name}.log`, `${line}\n`);
+  };
 const children: ChildProcess[] = [];
 let failed = false;
 try {
-  const web = await startProcess(["src/bin/web.ts"], env({}), watchErrors);
+  const web = await startProcess(["src/bin/web.ts"], env({}), watchErrors("web"));
   children.push(web.child);
   await startWorker("steady");
   let victim = await startWorker("victim");
@@ -101,16 +106,33 @@ try {
     sql`select count(*)::int as n from jobs where (status = 'pending' and hold is null and created_at < ${new Date(now.getTime() - 30_000).toISOString()}::timestamptz)
           or (status = 'deferred' and hold is null and run_after < ${new Date(now.getTime() - 30_000).toISOString()}::timestamptz)`,
   )) as unknown as Array<{ n: number }>;
+  // The installations' running counts (what claims read) against the running jobs themselves.
+  const [miscounted] = (await database.handle.db.execute(
+    sql`select count(*)::int as n from installations i
+        where i.running_count <> (select count(*) from jobs j where j.installation_id = i.id and j.status = 'running')`,
+  )) as unknown as Array<{ n: number }>;
   console.log(`| check | value |\n|---|---|`);
   console.log(`| triggers sent | ${sent} over ${durationMs / 1000} s |`);
   console.log(`| worker kills (SIGKILL) and restarts | ${kills} |`);
   console.log(`| jobs by state | ${counts.map((c) => `${c.status} ${c.n}`).join(", ")} |`);
   console.log(`| running with no live worker (lease expired) | ${orphans?.n} |`);
   console.log(`| pending or due deferred for more than 30 s | ${stuck?.n} |`);
+  console.log(`| installations whose running count is not their running jobs | ${miscounted?.n} |`);
   console.log(`| web RSS before → after | ${rssStart.toFixed(0)} MiB → ${rssEnd.toFixed(0)} MiB |`);
   console.log(`| error lines logged | ${errors.length} |`);
   for (const line of errors.slice(0, 5)) console.log(`error: ${line.slice(0, 300)}`);
-  failed = (orphans?.n ?? 1) > 0 || (stuck?.n ?? 1) > 0;
+  // The stuck jobs themselves, with their last events: what the check caught, for whoever reads the run.
+  const stuckJobs = (await database.handle.db.execute(
+    sql`select j.id, j.status, j.job_type, j.attempt, j.created_at, j.updated_at, j.run_after, j.failure_code,
+          (select string_agg(e.from_status || '>' || e.to_status || coalesce(' ' || e.code, '') || ' @' || to_char(e.at, 'HH24:MI:SS.MS') || ' by ' || e.actor, '; ' order by e.id)
+             from (select * from job_events where job_id = j.id order by id desc limit 6) e) as events
+        from jobs j
+        where (j.status = 'pending' and j.hold is null and j.created_at < ${new Date(now.getTime() - 30_000).toISOString()}::timestamptz)
+          or (j.status = 'deferred' and j.hold is null and j.run_after < ${new Date(now.getTime() - 30_000).toISOString()}::timestamptz)
+        order by j.id limit 10`,
+  )) as unknown as Array<Record<string, unknown>>;
+  for (const job of stuckJobs) console.log(`stuck: ${JSON.stringify(job)}`);
+  failed = (orphans?.n ?? 1) > 0 || (stuck?.n ?? 1) > 0 || (miscounted?.n ?? 1) > 0;
   console.log(
     `\ntest:soak: ${failed ? "FAILED" : "passed"}, web RSS ${rssStart.toFixed(0)} → ${rssEnd.toFixed(0)} MiB`,
   );
@@ -129,8 +151,9 @@ async function startWorker(id: string): Promise<ChildProcess> {
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env({ WORKER_ID: id }) },
     stdio: ["ignore", "pipe", "inherit"],
   });
+  const watch = watchErrors(id);
   child.stdout?.on("data", (chunk: Buffer) => {
-    for (const line of chunk.toString().split("\n")) if (line.trim()) watchErrors(line);
+    for (const line of chunk.toString().split("\n")) if (line.trim()) watch(line);
   });
   children.push(child);
   return child;
