@@ -7,7 +7,7 @@ import type { Database, DatabaseHandle } from "../db/client.js";
 import { type CommandRow, PermissionCache, runCommand as runCommandNow } from "../github/commands/run-command.js";
 import { octokitDeliveriesPort } from "../github/deliveries-port.js";
 import { AfterResponseTasks } from "../github/intake/after-response.js";
-import { buildJobServices, type JobServices } from "../github/job-services.js";
+import { buildJobServices, type ChangedJob, type JobServices } from "../github/job-services.js";
 import { octokitPort } from "../github/octokit-port.js";
 import type { DeliveriesPort, GitHubPort, WorkerGitHubPort } from "../github/port.js";
 import { makeProbot } from "./make-probot.js";
@@ -20,6 +20,11 @@ export interface GitHubServices {
   /** Collaborator permissions, remembered for a minute: one cache for the intake and the commands. */
   permissions: PermissionCache;
   runCommand(row: CommandRow): Promise<unknown>;
+  /**
+   * Hands what a job's change should show on GitHub (its reactions and comment) to the comment
+   * queue, for a caller that must not wait on GitHub's pace (the maintenance's job sweeps).
+   */
+  followChange(job: ChangedJob): void;
   /** Waits for the comment writes dispatches left queued (graceful shutdown). */
   idle(): Promise<void>;
 }
@@ -72,5 +77,6 @@ export function buildGitHubServices(params: {
       { db: params.db, github, clock: systemClock, log, services, permissions, jobTypes: params.jobTypes },
       row,
     );
-  return { probot, github, deliveries, services, permissions, runCommand, idle: () => comments.idle() };
+  const followChange = (job: ChangedJob) => comments.run("status comment", () => services.onJobChanged(job));
+  return { probot, github, deliveries, services, permissions, runCommand, followChange, idle: () => comments.idle() };
 }

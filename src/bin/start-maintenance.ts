@@ -3,7 +3,7 @@ import { systemClock } from "../clock.js";
 import type { Env } from "../config/env.js";
 import type { Quotas } from "../config/job-types.js";
 import type { DatabaseHandle } from "../db/client.js";
-import { MaintenanceLoop } from "../maintenance/maintenance-loop.js";
+import { startMaintenanceLoops } from "../maintenance/maintenance-loop.js";
 import type { SweepDeps } from "../maintenance/sweep-deps.js";
 import type { GitHubServices } from "./github-services.js";
 
@@ -34,7 +34,7 @@ export function sweepDepsFrom(
   };
 }
 
-/** Starts the maintenance loop (every process runs it; the advisory lock picks the sweeper). */
+/** Starts the maintenance loops (every process runs them; an advisory lock per loop picks its sweeper). */
 export function startMaintenance(params: {
   env: Env;
   log: Logger;
@@ -48,10 +48,9 @@ export function startMaintenance(params: {
     log.warn("no GitHub App configured: the maintenance loop is off (there is nothing to sweep without webhooks)");
     return async () => {};
   }
-  const loop = new MaintenanceLoop(
+  return startMaintenanceLoops(
     { ...sweepDepsFrom(env, log, database, gh, params.quotas), handle: database },
     env.MAINTENANCE_INTERVAL_SECONDS * 1000,
+    gh.followChange,
   );
-  loop.start();
-  return () => loop.stop();
 }

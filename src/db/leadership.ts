@@ -4,6 +4,8 @@ import { type DatabaseHandle, queryRows } from "./client.js";
 
 /** The advisory lock key of the maintenance leader ("labelrun" in ASCII, as a bigint). */
 export const MAINTENANCE_LOCK_KEY = 0x6c6162656c72756en;
+/** The lock of the sweeps that wait on GitHub (see GITHUB_SWEEPS): a leader of their own. */
+export const GITHUB_SWEEPS_LOCK_KEY = MAINTENANCE_LOCK_KEY + 1n;
 
 /** How long one leader's tick may hold the lock before PostgreSQL ends its session. */
 export const LEADER_DEADLINE_MS = 2 * 60_000;
@@ -20,7 +22,7 @@ export class SweepDeadlineError extends Error {
 }
 
 /**
- * Runs `sweep` only if this process wins this tick's leadership: a
+ * Runs `sweep` only if this process wins this tick's leadership of `key`: a
  * transaction-level advisory lock held for the whole sweep on one pooled
  * connection, released at commit or when that connection dies, so a dead
  * leader hands over by the next interval. The sweep itself uses other pooled
@@ -34,6 +36,7 @@ export async function withLeadership<T>(
   handle: DatabaseHandle,
   sweep: () => Promise<T>,
   deadlineMs = LEADER_DEADLINE_MS,
+  key = MAINTENANCE_LOCK_KEY,
 ): Promise<{ led: true; result: T } | { led: false }> {
   if (handle.driver === "pglite")
     return { led: true, result: await withDeadline(sweep(), deadlineMs, () => new SweepDeadlineError(deadlineMs)) };
@@ -43,7 +46,7 @@ export async function withLeadership<T>(
     await tx.execute(sql.raw(`set local idle_in_transaction_session_timeout = ${backstop}`));
     const [row] = await queryRows<{ leader: boolean }>(
       tx,
-      sql`select pg_try_advisory_xact_lock(${MAINTENANCE_LOCK_KEY.toString()}::bigint) as leader`,
+      sql`select pg_try_advisory_xact_lock(${key.toString()}::bigint) as leader`,
     );
     if (!row?.leader) return { led: false as const };
     return {
