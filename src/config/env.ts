@@ -121,7 +121,7 @@ export const envSchema = z.object({
    * already shows it running. Either way one rate-limited request less per job.
    */
   FIRST_COMMENT_DELAY_SECONDS: z.coerce.number().min(0).max(60).default(5),
-  /** Interval of the maintenance loop. */
+  /** Interval of the two maintenance loops (job sweeps, GitHub sweeps). */
   MAINTENANCE_INTERVAL_SECONDS: seconds.default(30),
   /** Time limit of a job type that sets no `timeout_minutes`. */
   DEFAULT_TIMEOUT_MINUTES: z.coerce.number().positive().default(45),
