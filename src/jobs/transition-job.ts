@@ -140,8 +140,8 @@ interface AloneShape {
   notify: boolean;
   /**
    * The move changes the installation's running count (jobs_count_running): the statement locks
-   * that installation before the job's row, in the order run ends and claims take them, so that
-   * waiting on the same job never closes a cycle with them.
+   * that installation before the job's row, as run ends together do, so that the two waiting on the
+   * same job never close a cycle (a claim waits only on installations: it skips locked jobs).
    */
   counted: boolean;
 }
