@@ -102,9 +102,12 @@ try {
   const [orphans] = (await database.handle.db.execute(
     sql`select count(*)::int as n from jobs where status = 'running' and lease_expires_at < ${now.toISOString()}::timestamptz`,
   )) as unknown as Array<{ n: number }>;
+  // Stuck: pending, or deferred and due, for more than 30 s, with no hold.
+  const stuckSince = new Date(now.getTime() - 30_000).toISOString();
+  const stuckWhere = sql`(j.status = 'pending' and j.hold is null and j.created_at < ${stuckSince}::timestamptz)
+          or (j.status = 'deferred' and j.hold is null and j.run_after < ${stuckSince}::timestamptz)`;
   const [stuck] = (await database.handle.db.execute(
-    sql`select count(*)::int as n from jobs where (status = 'pending' and hold is null and created_at < ${new Date(now.getTime() - 30_000).toISOString()}::timestamptz)
-          or (status = 'deferred' and hold is null and run_after < ${new Date(now.getTime() - 30_000).toISOString()}::timestamptz)`,
+    sql`select count(*)::int as n from jobs j where ${stuckWhere}`,
   )) as unknown as Array<{ n: number }>;
   // The installations' running counts (what claims read) against the running jobs themselves.
   const [miscounted] = (await database.handle.db.execute(
@@ -127,8 +130,7 @@ try {
           (select string_agg(e.from_status || '>' || e.to_status || coalesce(' ' || e.code, '') || ' @' || to_char(e.at, 'HH24:MI:SS.MS') || ' by ' || e.actor, '; ' order by e.id)
              from (select * from job_events where job_id = j.id order by id desc limit 6) e) as events
         from jobs j
-        where (j.status = 'pending' and j.hold is null and j.created_at < ${new Date(now.getTime() - 30_000).toISOString()}::timestamptz)
-          or (j.status = 'deferred' and j.hold is null and j.run_after < ${new Date(now.getTime() - 30_000).toISOString()}::timestamptz)
+        where ${stuckWhere}
         order by j.id limit 10`,
   )) as unknown as Array<Record<string, unknown>>;
   for (const job of stuckJobs) console.log(`stuck: ${JSON.stringify(job)}`);

@@ -38,7 +38,7 @@ export class MaintenanceLoop {
       this.deps.handle,
       () => runSweeps(this.deps, this.options.sweeps),
       LEADER_DEADLINE_MS,
-      this.options.lockKey ?? MAINTENANCE_LOCK_KEY,
+      this.options.lockKey,
     );
     if (!outcome.led) return null;
     const moved = outcome.result.filter((r) => r.moved > 0);

@@ -8,6 +8,7 @@ import { listJobEvents } from "../../src/jobs/find-jobs.js";
 import { type JobPatch, transitionJob } from "../../src/jobs/transition-job.js";
 import { postgresAvailable, testDrivers, useTestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation, T0 } from "../support/factories.js";
+import { waitUntil } from "../support/processes.js";
 
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 const claim = { workerId: "w1", at: T0, leaseSeconds: 60, installationLimit: 10 };
@@ -230,17 +231,15 @@ describe.runIf(postgresAvailable)("runs ending together on the real server", () 
     return Number(row?.n);
   };
   /** Resolves once `count` backends of this database wait on a lock. */
-  const lockWaiters = async (count: number) => {
-    for (let tries = 0; tries < 500; tries++) {
+  /** Resolves once `count` backends of this database wait on a lock. */
+  const lockWaiters = (count: number) =>
+    waitUntil(async () => {
       const [row] = await queryRows<{ n: string }>(
         database.db,
         sql`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
       );
-      if (Number(row?.n) >= count) return;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error(`fewer than ${count} backends waiting on a lock`);
-  };
+      return Number(row?.n) >= count;
+    }, `${count} backends waiting on a lock`);
 
   it("a run's end and a sweep's move of the same job, queued on its row, never deadlock on its installation", async () => {
     await makeJob(database.db, { status: "queued", targetNumber: 10 });

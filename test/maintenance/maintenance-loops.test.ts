@@ -54,7 +54,6 @@ describe.each(testDrivers)("the job sweeps while GitHub holds every write (%s)",
       deadline_at = ${at(-120)}::timestamptz, lease_expires_at = ${at(600)}::timestamptz where id = ${late.id}`);
 
     const stop = startMaintenanceLoops({ ...deps, handle: database }, 3_000, (job) => followed.push(job));
-    let stopped = false;
     try {
       clock.advance(0);
       await waitUntil(async () => (await getJob(database.db, late.id))?.status === "failed", "the timeout");
@@ -80,12 +79,9 @@ describe.each(testDrivers)("the job sweeps while GitHub holds every write (%s)",
       // What their moves should show went to the comment queue; nothing of theirs waited on GitHub.
       expect(followed.map((job) => job.id).sort((a, b) => a - b)).toEqual([late.id, deferred.id, silent.id]);
       expect(waitingOnGitHub).toEqual([`reactions of ${finished.id}`]);
-      release();
-      await stop();
-      stopped = true;
     } finally {
       release();
-      if (!stopped) await stop();
+      await stop();
     }
   });
 });
