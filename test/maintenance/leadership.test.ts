@@ -9,6 +9,12 @@ import { postgresAvailable, useTestDatabase } from "../support/databases.js";
 import { makeJob, seedInstallation, T0 } from "../support/factories.js";
 import { makeSweepDeps } from "../support/sweep-harness.js";
 
+/**
+ * pg_locks shows every database's locks, and the other test files running beside this one hold
+ * the same advisory keys in their own databases: only this test's database is looked at.
+ */
+const THIS_DATABASE = sql`(select oid from pg_database where datname = current_database())`;
+
 describe.runIf(postgresAvailable)("one maintenance leader at a time (real server)", () => {
   const database = useTestDatabase("postgres", {
     seed: async (db) => {
@@ -65,7 +71,7 @@ describe.runIf(postgresAvailable)("one maintenance leader at a time (real server
       for (;;) {
         const [row] = await queryRows<{ n: string }>(
           database.db,
-          sql`select count(*) as n from pg_locks where locktype = 'advisory' and granted`,
+          sql`select count(*) as n from pg_locks where locktype = 'advisory' and granted and database = ${THIS_DATABASE}`,
         );
         if (row?.n === "1") break;
         await new Promise((r) => setTimeout(r, 20));
@@ -75,7 +81,8 @@ describe.runIf(postgresAvailable)("one maintenance leader at a time (real server
       const killed = await queryRows<{ ok: boolean }>(
         database.db,
         sql`select pg_terminate_backend(pid) as ok from pg_locks
-            where locktype = 'advisory' and granted and ((classid::bigint << 32) | objid::bigint) = ${key.toString()}::bigint`,
+            where locktype = 'advisory' and granted and database = ${THIS_DATABASE}
+              and ((classid::bigint << 32) | objid::bigint) = ${key.toString()}::bigint`,
       );
       expect(killed).toEqual([{ ok: true }]);
       release();
@@ -99,7 +106,8 @@ describe.runIf(postgresAvailable)("one maintenance leader at a time (real server
         const killed = await queryRows<{ ok: boolean }>(
           database.db,
           sql`select pg_terminate_backend(pid) as ok from pg_locks
-              where locktype = 'advisory' and granted and ((classid::bigint << 32) | objid::bigint) = ${MAINTENANCE_LOCK_KEY.toString()}::bigint`,
+              where locktype = 'advisory' and granted and database = ${THIS_DATABASE}
+              and ((classid::bigint << 32) | objid::bigint) = ${MAINTENANCE_LOCK_KEY.toString()}::bigint`,
         );
         expect(killed).toEqual([{ ok: true }]);
         // The sweep goes on until this process has seen the connection close, then returns: COMMIT follows.

@@ -137,7 +137,8 @@ describe.runIf(postgresAvailable)("worker processes on the real server", () => {
           (
             await queryRows(
               database.db,
-              sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into "workers"%'`,
+              sql`select 1 from pg_stat_activity
+                  where datname = current_database() and wait_event_type = 'Lock' and query like 'insert into "workers"%'`,
             )
           ).length > 0;
         await waitUntil(announceWaits, `the worker's announce to wait on the lock:\n${worker.output()}`, 30_000);
