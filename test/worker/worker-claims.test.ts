@@ -206,8 +206,11 @@ describe.runIf(postgresAvailable)("a worker's claims", () => {
         await worker.start();
         await waitUntil(
           async () => {
-            const rows = await queryRows(database.db, sql`select 1 from pg_locks l join pg_stat_activity a on a.pid = l.pid
-                  where not l.granted and a.datname = current_database()`);
+            const rows = await queryRows(
+              database.db,
+              sql`select 1 from pg_locks l join pg_stat_activity a on a.pid = l.pid
+                  where not l.granted and a.datname = current_database()`,
+            );
             return rows.length > 0 && statements.some((query) => /\bcandidate as \(/.test(query));
           },
           "the claim to wait on the installation's row",
